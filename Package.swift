@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "cardvault",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cardvault", targets: ["cardvault"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The only place the C library is visible.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
+        // Thin, zeroizing wrapper over libsodium: guarded memory, AEAD, keyed hashes, randomness.
+        .target(name: "VaultCrypto", dependencies: ["CSodium"], swiftSettings: strict),
+        // Card rules, key hierarchy, services and repository protocols. No HTTP, no SQL.
+        .target(
+            name: "VaultDomain",
+            dependencies: [
+                "VaultCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // SQLite through GRDB: migrations, records, the group-commit writer, repositories.
+        .target(
+            name: "VaultStorage",
+            dependencies: [
+                "VaultDomain", "VaultCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The JSON HTTP API (Hummingbird 2).
+        .target(
+            name: "VaultHTTP",
+            dependencies: [
+                "VaultDomain", "VaultStorage", "VaultCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Server and admin subcommands; parsing and printing only.
+        .executableTarget(
+            name: "cardvault",
+            dependencies: [
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "VaultTestSupport",
+            dependencies: [
+                "VaultDomain", "VaultStorage", "VaultCrypto", "VaultHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
+        .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "VaultHTTPTests",
+            dependencies: [
+                "VaultHTTP", "VaultTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CardvaultCLITests", dependencies: ["cardvault", "VaultTestSupport"], swiftSettings: strict),
+    ]
+)

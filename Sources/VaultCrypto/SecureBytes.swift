@@ -1,0 +1,78 @@
+internal import CSodium
+
+/// Secret bytes held in libsodium guarded memory: `sodium_malloc` places them between guard
+/// pages with a canary, locks them into RAM (no swap) and `sodium_free` wipes them when the
+/// last reference goes away. After initialisation the region is read-only.
+///
+/// Its `description` never shows the bytes.
+public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    // @unchecked Sendable: the pointer is immutable and the memory is read-only after init,
+    // except in `wipe()`, which callers must not race with readers (documented there).
+    private let pointer: UnsafeMutableRawPointer
+    public let count: Int
+
+    /// Allocates `count` bytes and lets `initialize` fill them while they are writable.
+    public init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        Sodium.ready()
+        precondition(count > 0, "SecureBytes must not be empty")
+        guard let raw = sodium_malloc(count) else {
+            fatalError("sodium_malloc failed: out of lockable memory")
+        }
+        pointer = raw
+        self.count = count
+        do {
+            try initialize(UnsafeMutableRawBufferPointer(start: raw, count: count))
+        } catch {
+            sodium_free(raw)
+            throw error
+        }
+        _ = sodium_mprotect_readonly(raw)
+    }
+
+    /// Copies `bytes` into guarded memory. The caller should wipe its own copy.
+    public convenience init<Bytes: Collection>(copying bytes: Bytes) where Bytes.Element == UInt8 {
+        self.init(count: bytes.count) { buffer in
+            _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        }
+    }
+
+    /// `count` random bytes from libsodium's CSPRNG.
+    public static func random(count: Int) -> SecureBytes {
+        SecureBytes(count: count) { buffer in
+            randombytes_buf(buffer.baseAddress!, buffer.count)
+        }
+    }
+
+    deinit {
+        // sodium_free zeroes the region before unmapping it.
+        sodium_free(pointer)
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Zeroes the bytes now, before the object is released. Used for values with a
+    /// time-to-live (security codes) so that expiry does not wait for the last reference.
+    public func wipe() {
+        _ = sodium_mprotect_readwrite(pointer)
+        sodium_memzero(pointer, count)
+        _ = sodium_mprotect_readonly(pointer)
+    }
+
+    /// Whether every byte is zero (after `wipe()`).
+    public var isZeroed: Bool {
+        withUnsafeBytes { sodium_is_zero($0.bindMemory(to: UInt8.self).baseAddress!, $0.count) == 1 }
+    }
+
+    /// Constant-time equality.
+    public func constantTimeEquals(_ other: SecureBytes) -> Bool {
+        guard count == other.count else { return false }
+        return withUnsafeBytes { a in
+            other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 }
+        }
+    }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import VaultCrypto
+
+/// The card operations behind `/v1/cards`: validation, sealing, dedup by fingerprint,
+/// pending security codes, audit and idempotency, each in one transaction.
+public struct CardVault: Sendable {
+    public let store: any VaultStore
+    public let keys: KeyRing
+    public let codes: SecurityCodeVault
+    public let clock: @Sendable () -> Date
+
+    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.keys = keys
+        self.codes = codes
+        self.clock = clock
+    }
+
+    // MARK: tokenize
+
+    /// Vaults a card: 201 with a new token, or 200 with the existing token when the same PAN is
+    /// already vaulted (its expiry and holder updated). A security code, if given, is kept in
+    /// memory only.
+    public func tokenize(_ input: CardInput, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        let now = clock()
+        var v = FieldValidator()
+        let pan = v.check { () throws(VaultError) -> PrimaryAccountNumber in
+            guard let number = input.number else { throw .invalid("number", code: "missing_field", "number is required") }
+            return try PrimaryAccountNumber(validating: number)
+        }
+        let expiry = v.check { () throws(VaultError) -> CardExpiry in
+            guard let m = input.expMonth else { throw .invalid("exp_month", code: "missing_field", "exp_month is required") }
+            guard let y = input.expYear else { throw .invalid("exp_year", code: "missing_field", "exp_year is required") }
+            return try CardExpiry.validating(month: m, year: y, now: now)
+        }
+        let holder = v.check { () throws(VaultError) -> CardHolder? in try input.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
+        let code = v.check { () throws(VaultError) -> SecurityCode? in
+            guard let raw = input.verificationValue else { return nil }
+            return try SecurityCode(validating: raw, brand: pan?.brand ?? .unknown)
+        } ?? nil
+        try v.finish()
+        guard let pan, let expiry else { throw VaultError.invalid("number", code: "invalid_card", "invalid card") }
+        let data = CardData(pan: pan, expiry: expiry, holder: holder)
+        let derived = try await loadedKeys().derivedKeys()
+        let fingerprint = CardFingerprint(pan: pan, key: derived.fingerprint)
+        let codeExpiry = code == nil ? nil : now.addingTimeInterval(codes.timeToLive)
+        let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, key: derived.idempotency) }
+        let client = actor.client ?? ""
+        let codes = self.codes
+        let keys = self.keys
+
+        let outcome = try await withKeyRetry {
+            try await store.write { tx -> (CardAnswer, CardToken?) in
+                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
+                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+                    return (CardAnswer(stored), nil)
+                }
+                let key = try keys.activeKey()
+                let card: SealedCard
+                let created: Bool
+                if var existing = try tx.card(fingerprint: fingerprint) {
+                    existing.keyVersion = key.version
+                    existing.box = SealedCard.seal(data, token: existing.token, key: key)
+                    existing.updatedAt = now
+                    try tx.update(existing)
+                    card = existing
+                    created = false
+                } else {
+                    let token = CardToken.generate()
+                    card = SealedCard(token: token, fingerprint: fingerprint, keyVersion: key.version,
+                                      box: SealedCard.seal(data, token: token, key: key), createdAt: now, updatedAt: now)
+                    try tx.insert(card)
+                    created = true
+                }
+                try tx.appendAudit(AuditEvent(action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
+                                              outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now))
+                let answer = CardAnswer(status: created ? 201 : 200, body: VaultJSON.encode(metadata))
+                if let idempotencyKey, let requestHash {
+                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now),
+                                client: client, key: idempotencyKey)
+                }
+                return (answer, card.token)
+            }
+        }
+        if let code, let token = outcome.1, let codeExpiry {
+            codes.put(code, for: token, expiresAt: codeExpiry)
+        }
+        return outcome.0
+    }
+
+    // MARK: read
+
+    /// The metadata of a card. Every read is audited, in the same commit.
+    public func metadata(of tokenText: String, actor: AuditActor) async throws -> CardAnswer {
+        let now = clock()
+        let card = try await auditedRead(tokenText, action: "card.read", actor: actor, now: now)
+        let data = try await open(card)
+        let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now))
+        return CardAnswer(status: 200, body: VaultJSON.encode(metadata))
+    }
+
+    /// Reads a card and appends an audit row in one transaction; a missing card is audited as
+    /// a failure and answered 404.
+    func auditedRead(_ tokenText: String, action: String, actor: AuditActor, now: Date) async throws -> SealedCard {
+        let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
+        let token = CardToken(tokenText)
+        let card = try await store.write { tx -> SealedCard? in
+            let card = try token.flatMap { try tx.card(token: $0) }
+            try tx.appendAudit(AuditEvent(action: action, subject: token?.rawValue, outcome: card == nil ? .failure : .success,
+                                          actor: actor), chain: chain, at: now)
+            return card
+        }
+        guard let card else { throw VaultError.cardNotFound }
+        return card
+    }
+
+    /// Decrypts a sealed card, loading a data-key version the ring does not know yet.
+    public func open(_ card: SealedCard) async throws -> CardData {
+        let key: DataKey
+        if let known = try? keys.key(version: card.keyVersion) {
+            key = known
+        } else {
+            try await refreshKeys()
+            key = try keys.key(version: card.keyVersion)
+        }
+        return try card.open(with: key)
+    }
+
+    // MARK: update
+
+    /// Updates expiry and/or holder, and/or supplies a fresh security code.
+    public func update(_ tokenText: String, changes: CardChanges, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        let now = clock()
+        guard !changes.isEmpty else {
+            throw VaultError.invalid("body", code: "no_changes", "give at least one of exp_month, exp_year, holder, verification_value")
+        }
+        var v = FieldValidator()
+        let holder = v.check { () throws(VaultError) -> CardHolder? in try changes.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
+        try v.finish()
+        guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
+        let derived = try await loadedKeys().derivedKeys()
+        let codeExpiry = changes.verificationValue == nil ? nil : now.addingTimeInterval(codes.timeToLive)
+        let requestHash = idempotencyKey.map { _ in
+            var canonical = Array(token.rawValue.utf8)
+            for part in [changes.expMonth, changes.expYear, changes.holder] {
+                canonical.append(0x1F)
+                canonical.append(contentsOf: Array((part ?? "\u{0}").utf8))
+            }
+            canonical.append(changes.verificationValue == nil ? 0x30 : 0x31)
+            return StoredResponse.requestHash(operation: "PATCH /v1/cards", canonical: canonical, key: derived.idempotency)
+        }
+        let client = actor.client ?? ""
+        let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
+        // Make sure every version a card may be under is loaded before entering the writer.
+        try await refreshKeys()
+
+        let outcome = try await withKeyRetry {
+            try await store.write { tx -> (CardAnswer?, SecurityCode?) in
+                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
+                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+                    return (CardAnswer(stored), nil)
+                }
+                guard var card = try tx.card(token: token) else {
+                    try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
+                    return (nil, nil)
+                }
+                var data = try card.open(with: keys.key(version: card.keyVersion))
+                var v = FieldValidator()
+                if changes.expMonth != nil || changes.expYear != nil {
+                    if let expiry = v.check({ () throws(VaultError) -> CardExpiry in
+                        try CardExpiry.validating(month: changes.expMonth ?? data.expiry.monthText,
+                                                  year: changes.expYear ?? data.expiry.yearText, now: now)
+                    }) { data.expiry = expiry }
+                }
+                if let holder { data.holder = holder }
+                let code = v.check { () throws(VaultError) -> SecurityCode? in
+                    try changes.verificationValue.map { c throws(VaultError) in try SecurityCode(validating: c, brand: data.pan.brand) }
+                } ?? nil
+                try v.finish()
+                let key = try keys.activeKey()
+                card.keyVersion = key.version
+                card.box = SealedCard.seal(data, token: card.token, key: key)
+                card.updatedAt = now
+                try tx.update(card)
+                try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
+                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now))
+                let answer = CardAnswer(status: 200, body: VaultJSON.encode(metadata))
+                if let idempotencyKey, let requestHash {
+                    try tx.save(StoredResponse(requestHash: requestHash, status: 200, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
+                }
+                return (answer, code)
+            }
+        }
+        guard let answer = outcome.0 else { throw VaultError.cardNotFound }
+        if let code = outcome.1, let codeExpiry { codes.put(code, for: token, expiresAt: codeExpiry) }
+        return answer
+    }
+
+    // MARK: delete
+
+    /// Deletes a card for good (secure delete in storage) and wipes its pending code.
+    public func delete(_ tokenText: String, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        let now = clock()
+        guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
+        let derived = try await loadedKeys().derivedKeys()
+        let chain = AuditChain(key: derived.audit)
+        let requestHash = idempotencyKey.map { _ in
+            StoredResponse.requestHash(operation: "DELETE /v1/cards", canonical: Array(token.rawValue.utf8), key: derived.idempotency)
+        }
+        let client = actor.client ?? ""
+        let answer = try await store.write { tx -> CardAnswer? in
+            if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
+                guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+                return CardAnswer(stored)
+            }
+            let deleted = try tx.deleteCard(token: token)
+            try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
+            guard deleted else { return nil }
+            let answer = CardAnswer(status: 204, body: [])
+            if let idempotencyKey, let requestHash {
+                try tx.save(StoredResponse(requestHash: requestHash, status: 204, body: [], createdAt: now), client: client, key: idempotencyKey)
+            }
+            return answer
+        }
+        codes.discard(for: token)
+        guard let answer else { throw VaultError.cardNotFound }
+        return answer
+    }
+
+    // MARK: keys
+
+    /// The key ring, loaded from storage the first time.
+    func loadedKeys() async throws -> KeyRing {
+        if !keys.isLoaded { try await refreshKeys() }
+        return keys
+    }
+
+    public func refreshKeys() async throws {
+        let snapshot = try await store.read { try $0.keySnapshot() }
+        try keys.refresh(from: snapshot)
+    }
+
+    /// Runs `body` again once, after reloading keys, when the version it used was retired or
+    /// replaced between the ring's last refresh and the commit.
+    private func withKeyRetry<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as VaultError where error.code == VaultError.keyVersionNotUsable.code || error == .keyUnavailable {
+            try await refreshKeys()
+            return try await body()
+        }
+    }
+
+    /// The idempotency hash of a tokenize request: keyed, over the validated card and whether a
+    /// security code came with it (the code itself never enters any hash).
+    static func requestHash(_ data: CardData, hasCode: Bool, key: SymmetricKey) -> [UInt8] {
+        var bytes = data.plaintext().withUnsafeBytes { Array($0) }
+        bytes.append(hasCode ? 0x31 : 0x30)
+        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        return StoredResponse.requestHash(operation: "POST /v1/cards", canonical: bytes, key: key)
+    }
+}
+
+extension VaultError {
+    /// Storage refused a card sealed under a retired or unknown data-key version.
+    public static let keyVersionNotUsable = VaultError(
+        .unavailable, code: "key_version_not_usable", message: "the data-key version is retired; retry")
+}

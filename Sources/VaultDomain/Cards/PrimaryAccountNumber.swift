@@ -1,0 +1,81 @@
+/// A validated card number. Its textual forms are `<redacted>`; the digits leave only through
+/// `withDigits` (to seal them, hash them, or build a provider payload).
+public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// Digit values 0...9, not ASCII.
+    private let digits: [UInt8]
+    public let brand: CardBrand
+
+    /// Strips spaces and dashes, then checks digits only, 12 to 19 digits, the brand's
+    /// lengths and the Luhn checksum. Errors name the field `number`.
+    public init(validating raw: String, field: String = "number") throws(VaultError) {
+        var out = [UInt8]()
+        out.reserveCapacity(19)
+        for c in raw.utf8 {
+            switch c {
+            case 0x20, 0x2D: continue
+            case 0x30...0x39:
+                guard out.count < 19 else {
+                    throw .invalid(field, code: "invalid_card_number", "card number must have 12 to 19 digits")
+                }
+                out.append(c - 0x30)
+            default:
+                throw .invalid(field, code: "invalid_card_number", "card number may contain only digits, spaces and dashes")
+            }
+        }
+        guard (12...19).contains(out.count) else {
+            throw .invalid(field, code: "invalid_card_number", "card number must have 12 to 19 digits")
+        }
+        guard Self.luhnValid(out) else {
+            throw .invalid(field, code: "invalid_card_number", "card number fails the Luhn check")
+        }
+        let brand = CardBrand.detect(out)
+        guard brand.allowedLengths.contains(out.count) else {
+            throw .invalid(field, code: "invalid_card_number", "card number length does not match its payment system")
+        }
+        self.digits = out
+        self.brand = brand
+    }
+
+    /// Rebuilds from decrypted storage bytes (ASCII digits), trusted to be valid.
+    init(storedASCII: ArraySlice<UInt8>) {
+        digits = storedASCII.map { $0 &- 0x30 }
+        brand = CardBrand.detect(digits)
+    }
+
+    static func luhnValid(_ digits: [UInt8]) -> Bool {
+        var sum = 0
+        for (i, d) in digits.reversed().enumerated() {
+            var v = Int(d)
+            if i % 2 == 1 { v *= 2; if v > 9 { v -= 9 } }
+            sum += v
+        }
+        return sum % 10 == 0
+    }
+
+    public var length: Int { digits.count }
+
+    /// How many leading digits may be shown: six at most, and never so many that fewer than
+    /// nine digits stay hidden (PCI DSS display rule: at most BIN and last four).
+    private var visiblePrefix: Int { max(0, min(6, digits.count - 9)) }
+
+    public var bin: String { ascii(digits.prefix(visiblePrefix)) }
+    public var last4: String { ascii(digits.suffix(4)) }
+    public var masked: String {
+        bin + String(repeating: "*", count: digits.count - visiblePrefix - 4) + last4
+    }
+
+    /// The ASCII digits, for sealing, keyed hashing or a provider payload. The buffer is
+    /// wiped after `body` returns.
+    public func withDigits<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
+        var ascii = digits.map { $0 + 0x30 }
+        defer { ascii.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        return try body(ascii)
+    }
+
+    private func ascii<S: Sequence>(_ s: S) -> String where S.Element == UInt8 {
+        String(decoding: s.map { $0 + 0x30 }, as: UTF8.self)
+    }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// A service allowed to call the vault. Its secret is stored only as a keyed hash.
+public struct Client: Sendable, Equatable, Codable {
+    public var id: String
+    public var name: String
+    public var scopes: Set<Scope>
+    public var createdAt: Date
+    public var revokedAt: Date?
+    public var secretRotatedAt: Date?
+
+    public init(id: String, name: String, scopes: Set<Scope>, createdAt: Date, revokedAt: Date?, secretRotatedAt: Date?) {
+        self.id = id
+        self.name = name
+        self.scopes = scopes
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.secretRotatedAt = secretRotatedAt
+    }
+
+    public var isActive: Bool { revokedAt == nil }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, scopes
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+        case secretRotatedAt = "secret_rotated_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(scopes.sorted(), forKey: .scopes)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(revokedAt, forKey: .revokedAt)
+        try c.encodeIfPresent(secretRotatedAt, forKey: .secretRotatedAt)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Checks `Authorization: Bearer` secrets and scopes. Every denial is audited; an audit
+/// failure makes the request fail too.
+public struct ClientAuthenticator: Sendable {
+    public let store: any VaultStore
+    public let keys: KeyRing
+    public let clock: @Sendable () -> Date
+
+    public init(store: any VaultStore, keys: KeyRing, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+    }
+
+    public static let missingSecret = VaultError(.unauthenticated, code: "unauthenticated", message: "send Authorization: Bearer <client secret>")
+    public static let badSecret = VaultError(.unauthenticated, code: "unauthenticated", message: "the client secret is not valid")
+
+    /// The active client that presented `secret` and holds `scope`.
+    public func authenticate(secret: String?, scope: Scope, actor: AuditActor) async throws -> Client {
+        let derived = try keys.derivedKeys()
+        guard let secret, secret.hasPrefix(ClientSecret.prefix), secret.utf8.count < 200 else {
+            try await deny(AuditEvent(action: "auth.denied", subject: secret == nil ? "missing_secret" : "bad_secret", outcome: .denied, actor: actor), derived)
+            throw secret == nil ? Self.missingSecret : Self.badSecret
+        }
+        let hash = ClientSecret.lookupHash(of: secret, key: derived.clientSecret)
+        let client = try await store.read { try $0.client(secretHash: hash) }
+        guard let client, client.isActive else {
+            try await deny(AuditEvent(action: "auth.denied", subject: "bad_secret", outcome: .denied, actor: actor), derived)
+            throw Self.badSecret
+        }
+        guard client.scopes.contains(scope) else {
+            var named = actor
+            named.client = client.name
+            try await deny(AuditEvent(action: "auth.forbidden", subject: scope.rawValue, outcome: .denied, actor: named), derived)
+            throw VaultError(.forbidden, code: "missing_scope", message: "this client lacks the scope \(scope.rawValue)")
+        }
+        return client
+    }
+
+    private func deny(_ event: AuditEvent, _ derived: DerivedKeys) async throws {
+        let chain = AuditChain(key: derived.audit)
+        let now = clock()
+        try await store.write { tx in _ = try tx.appendAudit(event, chain: chain, at: now) }
+    }
+}

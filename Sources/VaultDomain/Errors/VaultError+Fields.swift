@@ -1,0 +1,50 @@
+/// One offending input field in a validation failure.
+public struct FieldIssue: Sendable, Equatable, Codable {
+    public let field: String
+    public let code: String
+    public let message: String
+
+    public init(field: String, code: String, message: String) {
+        self.field = field
+        self.code = code
+        self.message = message
+    }
+}
+
+extension VaultError {
+    /// All field issues of a validation error (one for a single-field error).
+    public var fieldIssues: [FieldIssue] {
+        if !details.isEmpty { return details }
+        guard let field else { return [] }
+        return [FieldIssue(field: field, code: code, message: message)]
+    }
+
+    /// Combines several field errors into one 422.
+    public static func invalidFields(_ issues: [FieldIssue]) -> VaultError {
+        precondition(!issues.isEmpty)
+        if issues.count == 1 {
+            return .invalid(issues[0].field, code: issues[0].code, issues[0].message)
+        }
+        var error = VaultError(.invalidInput, code: "invalid_fields", message: "several fields are invalid", field: issues[0].field)
+        error.details = issues
+        return error
+    }
+}
+
+/// Collects field errors so one answer can name every bad field.
+struct FieldValidator {
+    private(set) var issues: [FieldIssue] = []
+
+    mutating func check<T>(_ body: () throws(VaultError) -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            issues.append(contentsOf: error.fieldIssues)
+            return nil
+        }
+    }
+
+    func finish() throws(VaultError) {
+        if !issues.isEmpty { throw VaultError.invalidFields(issues) }
+    }
+}

@@ -1,0 +1,51 @@
+/// A failure the caller can act on. `code` is stable (clients may switch on it), `message` is
+/// written for people, `field` names the offending input. None of them ever carries card data,
+/// a secret or key material: messages are fixed strings chosen here, never built from input.
+public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The request is well-formed but the data is not acceptable (422).
+        case invalidInput
+        /// The request cannot be parsed or has wrong types (400).
+        case malformedRequest
+        case unauthenticated
+        case forbidden
+        case notFound
+        case conflict
+        /// A state the operation cannot proceed from (keys not initialised, version in use...).
+        case failedPrecondition
+        /// Storage or key material unusable (503).
+        case unavailable
+    }
+
+    public let kind: Kind
+    public let code: String
+    public let message: String
+    public let field: String?
+    /// Every offending field, when more than one is wrong.
+    public internal(set) var details: [FieldIssue] = []
+
+    public init(_ kind: Kind, code: String, message: String, field: String? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String {
+        field.map { "\(code) (\($0)): \(message)" } ?? "\(code): \(message)"
+    }
+
+    public static func invalid(_ field: String, code: String, _ message: String) -> VaultError {
+        VaultError(.invalidInput, code: code, message: message, field: field)
+    }
+
+    public static func malformed(_ field: String?, _ message: String) -> VaultError {
+        VaultError(.malformedRequest, code: "malformed_request", message: message, field: field)
+    }
+
+    public static let cardNotFound = VaultError(.notFound, code: "card_not_found", message: "no card with this token")
+    public static let keysNotInitialised = VaultError(
+        .failedPrecondition, code: "keys_not_initialised", message: "run `cardvault keys init` first")
+    public static let keyUnavailable = VaultError(
+        .unavailable, code: "key_unavailable", message: "the key needed for this record is not available")
+}

@@ -1,0 +1,249 @@
+import Foundation
+import VaultCrypto
+
+/// `cardvault keys init|status|rotate|rewrap|retire|rotate-master`. Works on the database and
+/// keys directory directly, also while a server runs; every step is audited.
+public struct KeyAdministration: Sendable {
+    public let store: any VaultStore
+    public let keys: KeyRing
+    public let clock: @Sendable () -> Date
+
+    public init(store: any VaultStore, keys: KeyRing, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+    }
+
+    var directory: KeyDirectory { keys.directory }
+
+    private func snapshot() async throws -> KeySnapshot {
+        try await store.read { try $0.keySnapshot() }
+    }
+
+    /// Loads the ring, finishing an interrupted `rotate-master` (promoting `master.key.new`
+    /// when the database already uses it).
+    public func load() async throws {
+        let snapshot = try await snapshot()
+        try keys.refresh(from: snapshot)
+        if let pending = directory.loadPendingMasterKey() {
+            let current = try keys.masterKey()
+            if pending.checkValue == current.checkValue {
+                try directory.promotePendingMasterKey()
+            } else {
+                directory.removePendingMasterKey()
+            }
+        }
+    }
+
+    public enum InitResult: String, Sendable, Codable {
+        case created
+        /// The keys directory already held a master key; the database keys were created under it.
+        case createdWithExistingMasterKey = "created_with_existing_master_key"
+        case alreadyInitialised = "already_initialised"
+    }
+
+    /// Creates the master key file (0600), the index key and data-key version 1.
+    /// Running it again on an initialised vault changes nothing.
+    public func initialize(actor: AuditActor) async throws -> InitResult {
+        try directory.ensureExists()
+        let existing = try await snapshot()
+        if existing.isInitialised {
+            try await load()
+            return .alreadyInitialised
+        }
+        guard existing.dataKeys.isEmpty && existing.indexKey == nil else {
+            throw VaultError(.failedPrecondition, code: "keys_partially_initialised", message: "the database holds partial key material; restore it from backup")
+        }
+        let master: SymmetricKey
+        let result: InitResult
+        if directory.hasMasterKey {
+            master = try directory.loadMasterKey()
+            result = .createdWithExistingMasterKey
+        } else {
+            master = SymmetricKey.generate()
+            try directory.writeMasterKey(master)
+            result = .created
+        }
+        let kek = master.checkValue
+        let now = clock()
+        let index = SymmetricKey.generate()
+        let wrappedIndex = WrappedIndexKey(kekID: kek, box: KeyWrap.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kek), master: master), createdAt: now)
+        let dek = SymmetricKey.generate()
+        let wrappedDEK = WrappedDataKey(version: 1, state: .active, kekID: kek,
+                                        box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kek), master: master),
+                                        createdAt: now, retiredAt: nil)
+        let chain = AuditChain(key: DerivedKeys(index: index).audit)
+        try await store.write { tx in
+            guard try !tx.keySnapshot().isInitialised else {
+                throw VaultError(.conflict, code: "keys_already_initialised", message: "another process initialised the keys first")
+            }
+            try tx.save(wrappedIndex)
+            try tx.save(wrappedDEK)
+            try tx.appendAudit(AuditEvent(action: "keys.init", subject: "v1", outcome: .success, actor: actor), chain: chain, at: now)
+        }
+        try await load()
+        return result
+    }
+
+    public func status() async throws -> KeyStatus {
+        try await load()
+        let (snapshot, counts) = try await store.read { db in (try db.keySnapshot(), try db.cardCountsByKeyVersion()) }
+        let versions = snapshot.dataKeys.sorted { $0.version < $1.version }.map {
+            KeyStatus.Version(version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
+        }
+        return KeyStatus(masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
+                         versions: versions, totalCards: counts.values.reduce(0, +))
+    }
+
+    /// Adds a data-key version and makes it active; the previous active version becomes
+    /// decrypt-only. A running server picks it up within seconds.
+    public func rotate(actor: AuditActor) async throws -> Int {
+        try await load()
+        let master = try keys.masterKey()
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        let dek = SymmetricKey.generate()
+        let version = try await store.write { tx in
+            let snapshot = try tx.keySnapshot()
+            guard snapshot.isInitialised else { throw VaultError.keysNotInitialised }
+            let next = (snapshot.dataKeys.map(\.version).max() ?? 0) + 1
+            for var old in snapshot.dataKeys where old.state == .active {
+                old.state = .decryptOnly
+                try tx.save(old)
+            }
+            let kek = master.checkValue
+            try tx.save(WrappedDataKey(version: next, state: .active, kekID: kek,
+                                       box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: next, kekID: kek), master: master),
+                                       createdAt: now, retiredAt: nil))
+            try tx.appendAudit(AuditEvent(action: "keys.rotate", subject: "v\(next)", outcome: .success, actor: actor), chain: chain, at: now)
+            return next
+        }
+        try await load()
+        return version
+    }
+
+    /// Re-encrypts cards sealed under older versions to the active one, `batchSize` per
+    /// transaction. Each batch commits on its own, so an interrupted run loses nothing and the
+    /// next run continues. `maxBatches` stops early (for tests and throttled runs).
+    public func rewrap(actor: AuditActor, batchSize: Int = 500, maxBatches: Int? = nil,
+                       progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws -> RewrapProgress {
+        try await load()
+        let started = Date()
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let active = try keys.activeKey()
+        let keys = self.keys
+        let initialRemaining = try await store.read { db in
+            try db.cardCountsByKeyVersion().filter { $0.key != active.version }.values.reduce(0, +)
+        }
+        var result = RewrapProgress(rewrapped: 0, remaining: initialRemaining, batches: 0, targetVersion: active.version, seconds: 0)
+        try await record("keys.rewrap.start", subject: "v\(active.version)", chain: chain, actor: actor)
+        while maxBatches.map({ result.batches < $0 }) ?? true {
+            let now = clock()
+            let done = try await store.write { tx -> Int in
+                let batch = try tx.cards(notUnderVersion: active.version, limit: batchSize)
+                for var card in batch {
+                    let data = try card.open(with: keys.key(version: card.keyVersion))
+                    card.box = SealedCard.seal(data, token: card.token, key: active)
+                    card.keyVersion = active.version
+                    try tx.update(card)
+                }
+                if !batch.isEmpty {
+                    try tx.appendAudit(AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(batch.count)", outcome: .success, actor: actor), chain: chain, at: now)
+                }
+                return batch.count
+            }
+            if done == 0 { break }
+            result.rewrapped += done
+            result.remaining = max(0, result.remaining - done)
+            result.batches += 1
+            result.seconds = Date().timeIntervalSince(started)
+            progress(result)
+        }
+        if maxBatches == nil || result.remaining == 0 {
+            result.remaining = try await store.read { db in
+                try db.cardCountsByKeyVersion().filter { $0.key != active.version }.values.reduce(0, +)
+            }
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        try await record(result.remaining == 0 ? "keys.rewrap.complete" : "keys.rewrap.paused",
+                         subject: "v\(active.version):\(result.rewrapped)", chain: chain, actor: actor)
+        return result
+    }
+
+    /// Destroys version `version` when no card uses it; otherwise refuses with the count.
+    public func retire(version: Int, actor: AuditActor) async throws {
+        try await load()
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        let refusal = try await store.write { tx -> VaultError? in
+            guard var key = try tx.keySnapshot().dataKeys.first(where: { $0.version == version }) else {
+                return VaultError(.notFound, code: "key_version_not_found", message: "there is no data-key version \(version)", field: "version")
+            }
+            var refusal: VaultError? = nil
+            if key.state == .active {
+                refusal = VaultError(.failedPrecondition, code: "key_version_active", message: "version \(version) is active; rotate first", field: "version")
+            } else if key.state == .retired {
+                refusal = VaultError(.failedPrecondition, code: "key_version_retired", message: "version \(version) is already retired", field: "version")
+            } else {
+                let users = try tx.cardCountsByKeyVersion()[version] ?? 0
+                if users > 0 {
+                    refusal = VaultError(.failedPrecondition, code: "key_version_in_use",
+                                         message: "\(users) card(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
+                }
+            }
+            if refusal == nil {
+                key.state = .retired
+                key.box = nil
+                key.retiredAt = now
+                try tx.save(key)
+            }
+            try tx.appendAudit(AuditEvent(action: "keys.retire", subject: "v\(version)", outcome: refusal == nil ? .success : .failure, actor: actor), chain: chain, at: now)
+            return refusal
+        }
+        if let refusal { throw refusal }
+        try await load()
+    }
+
+    /// Replaces the master key: writes `master.key.new`, re-wraps every data key and the index
+    /// key under it in one transaction, then renames it over `master.key`. Card records are
+    /// untouched. A crash between the commit and the rename is finished by the next `load()`.
+    public func rotateMaster(actor: AuditActor) async throws -> String {
+        try await load()
+        let old = try keys.masterKey()
+        let new = SymmetricKey.generate()
+        try directory.writePendingMasterKey(new)
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        let (oldID, newID) = (old.checkValue, new.checkValue)
+        do {
+            try await store.write { tx in
+                let snapshot = try tx.keySnapshot()
+                guard let index = snapshot.indexKey, index.kekID == oldID else {
+                    throw VaultError(.conflict, code: "master_key_changed", message: "the master key changed while rotating; run again")
+                }
+                let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: oldID), master: old)
+                try tx.save(WrappedIndexKey(kekID: newID, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID), master: new), createdAt: index.createdAt))
+                for var wrapped in snapshot.dataKeys {
+                    if let box = wrapped.box {
+                        let dek = try KeyWrap.unwrap(box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: old)
+                        wrapped.box = KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: newID), master: new)
+                    }
+                    wrapped.kekID = newID
+                    try tx.save(wrapped)
+                }
+                try tx.appendAudit(AuditEvent(action: "keys.rotate_master", subject: "\(oldID)->\(newID)", outcome: .success, actor: actor), chain: chain, at: now)
+            }
+        } catch {
+            directory.removePendingMasterKey()
+            throw error
+        }
+        try directory.promotePendingMasterKey()
+        try await load()
+        return newID
+    }
+
+    private func record(_ action: String, subject: String, chain: AuditChain, actor: AuditActor) async throws {
+        let now = clock()
+        try await store.write { tx in _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: actor), chain: chain, at: now) }
+    }
+}

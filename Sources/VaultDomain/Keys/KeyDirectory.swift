@@ -1,0 +1,131 @@
+import Foundation
+import VaultCrypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The keys directory: the master key file (`master.key`, 32 raw bytes, mode 0600) and, only
+/// while `keys rotate-master` runs, its successor `master.key.new`. Key bytes are read straight
+/// into guarded memory and never pass through a Swift `Data` or `String`.
+public struct KeyDirectory: Sendable {
+    public let path: String
+    public static let masterFileName = "master.key"
+    public static let pendingFileName = "master.key.new"
+
+    public init(path: String) { self.path = path }
+
+    public var masterKeyPath: String { path + "/" + Self.masterFileName }
+    public var pendingKeyPath: String { path + "/" + Self.pendingFileName }
+
+    public var hasMasterKey: Bool { FileManager.default.fileExists(atPath: masterKeyPath) }
+
+    /// Loads the master key, refusing a missing file or one that group or others can read.
+    public func loadMasterKey() throws(VaultError) -> SymmetricKey {
+        try Self.load(masterKeyPath)
+    }
+
+    /// The successor left by an interrupted `rotate-master`, if any.
+    public func loadPendingMasterKey() -> SymmetricKey? {
+        guard FileManager.default.fileExists(atPath: pendingKeyPath) else { return nil }
+        return try? Self.load(pendingKeyPath)
+    }
+
+    static func load(_ file: String) throws(VaultError) -> SymmetricKey {
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            throw VaultError(.failedPrecondition, code: "master_key_missing",
+                             message: "master key file \(file) is missing; run `cardvault keys init`")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw VaultError(.failedPrecondition, code: "master_key_permissions",
+                             message: "master key file \(file) is accessible by group or others; run `chmod 600 \(file)`")
+        }
+        guard info.st_size == off_t(SymmetricKey.byteCount) else {
+            throw VaultError(.failedPrecondition, code: "master_key_invalid",
+                             message: "master key file \(file) must hold exactly 32 bytes")
+        }
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
+        }
+        defer { close(fd) }
+        var readOK = true
+        let bytes = SecureBytes(count: SymmetricKey.byteCount) { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = read(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n <= 0 { readOK = false; return }
+                done += n
+            }
+        }
+        guard readOK else {
+            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
+        }
+        return try! SymmetricKey(bytes)
+    }
+
+    /// Creates the directory (0700) when missing.
+    public func ensureExists() throws(VaultError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw VaultError(.failedPrecondition, code: "keys_dir_unwritable", message: "cannot create keys directory \(path)")
+        }
+    }
+
+    /// Writes a new key file with mode 0600, refusing to overwrite, and syncs it to disk.
+    func write(_ key: SymmetricKey, to file: String) throws(VaultError) {
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw VaultError(.failedPrecondition, code: "master_key_exists",
+                             message: "cannot create \(file): it already exists or the directory is not writable")
+        }
+        let ok = key.withUnsafeBytes { buffer -> Bool in
+            var done = 0
+            while done < buffer.count {
+                let n = Glibc_write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n <= 0 { return false }
+                done += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok else {
+            unlink(file)
+            throw VaultError(.unavailable, code: "master_key_write_failed", message: "could not write \(file)")
+        }
+        syncDirectory()
+    }
+
+    func writeMasterKey(_ key: SymmetricKey) throws(VaultError) { try write(key, to: masterKeyPath) }
+    func writePendingMasterKey(_ key: SymmetricKey) throws(VaultError) {
+        unlink(pendingKeyPath)
+        try write(key, to: pendingKeyPath)
+    }
+
+    /// Atomically replaces `master.key` with `master.key.new`.
+    func promotePendingMasterKey() throws(VaultError) {
+        guard rename(pendingKeyPath, masterKeyPath) == 0 else {
+            throw VaultError(.unavailable, code: "master_key_write_failed", message: "could not replace \(masterKeyPath)")
+        }
+        syncDirectory()
+    }
+
+    func removePendingMasterKey() { unlink(pendingKeyPath) }
+
+    private func syncDirectory() {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+}
+
+@inline(__always)
+private func Glibc_write(_ fd: Int32, _ buf: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buf, n)
+    #else
+    Darwin.write(fd, buf, n)
+    #endif
+}

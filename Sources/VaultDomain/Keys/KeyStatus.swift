@@ -1,0 +1,49 @@
+import Foundation
+
+/// What `keys status` shows: each data-key version, its state and how many cards use it.
+public struct KeyStatus: Sendable, Codable, Equatable {
+    public struct Version: Sendable, Codable, Equatable {
+        public var version: Int
+        public var state: DataKeyState
+        public var cards: Int
+        public var createdAt: Date
+        public var retiredAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case version, state, cards
+            case createdAt = "created_at"
+            case retiredAt = "retired_at"
+        }
+    }
+
+    public var masterKeyID: String
+    public var activeVersion: Int
+    public var versions: [Version]
+    public var totalCards: Int
+
+    enum CodingKeys: String, CodingKey {
+        case versions
+        case masterKeyID = "master_key_id"
+        case activeVersion = "active_version"
+        case totalCards = "total_cards"
+    }
+
+    /// Versions that some card still uses.
+    public var versionsInUse: [Int] { versions.filter { $0.cards > 0 }.map(\.version) }
+}
+
+/// Progress and result of `keys rewrap`.
+public struct RewrapProgress: Sendable, Codable, Equatable {
+    public var rewrapped: Int
+    public var remaining: Int
+    public var batches: Int
+    public var targetVersion: Int
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case rewrapped, remaining, batches, seconds
+        case targetVersion = "target_version"
+    }
+
+    public var rowsPerSecond: Double { seconds > 0 ? Double(rewrapped) / seconds : 0 }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import VaultCrypto
+
+/// A client-supplied `Idempotency-Key`: 1 to 255 visible ASCII characters.
+public struct IdempotencyKey: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(validating text: String) throws(VaultError) {
+        guard (1...255).contains(text.utf8.count), text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw .malformed("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+        }
+        rawValue = text
+    }
+
+    public var description: String { rawValue }
+}
+
+/// The first answer to an idempotent request, replayed on a retry with the same key and body.
+/// `requestHash` is a keyed hash of the request (never its plain content); `body` is the JSON
+/// that was answered, which never holds card data.
+public struct StoredResponse: Sendable, Equatable {
+    public var requestHash: [UInt8]
+    public var status: Int
+    public var body: [UInt8]
+    public var createdAt: Date
+
+    public init(requestHash: [UInt8], status: Int, body: [UInt8], createdAt: Date) {
+        self.requestHash = requestHash
+        self.status = status
+        self.body = body
+        self.createdAt = createdAt
+    }
+
+    /// The keyed hash that identifies a request's content for idempotency.
+    public static func requestHash(operation: String, canonical: [UInt8], key: SymmetricKey) -> [UInt8] {
+        var message = Array(operation.utf8)
+        message.append(0)
+        message.append(contentsOf: canonical)
+        defer { message.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        return KeyedHash.hash(message, key: key, length: 32)
+    }
+
+    public static let conflict = VaultError(
+        .conflict, code: "idempotency_conflict",
+        message: "this Idempotency-Key was already used with a different request")
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Storage as the domain sees it: transactions over cards, keys, clients, audit rows and
+/// idempotency records. The SQLite implementation group-commits `write` bodies: many callers'
+/// transactions share one durable commit, and `write` returns only after that commit.
+public protocol VaultStore: Sendable {
+    /// Runs `body` in a write transaction (its own savepoint when batched) and returns once the
+    /// enclosing commit is durable. If `body` throws, none of its writes remain.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T
+    /// Runs `body` against a consistent snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T
+}
+
+/// Read access within a transaction or snapshot.
+public protocol VaultReader {
+    func card(token: CardToken) throws -> SealedCard?
+    func card(fingerprint: CardFingerprint) throws -> SealedCard?
+    /// Number of cards sealed under each data-key version.
+    func cardCountsByKeyVersion() throws -> [Int: Int]
+    func cardCount() throws -> Int
+
+    func keySnapshot() throws -> KeySnapshot
+
+    func client(secretHash: [UInt8]) throws -> Client?
+    func client(name: String) throws -> Client?
+    func clients() throws -> [Client]
+
+    func lastAuditEntry() throws -> AuditEntry?
+    /// Rows with `seq > after`, in order, at most `limit`.
+    func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
+    /// The newest `limit` rows, oldest first.
+    func latestAuditEntries(limit: Int) throws -> [AuditEntry]
+
+    func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse?
+}
+
+/// Write access within a transaction.
+public protocol VaultTransaction: VaultReader {
+    func insert(_ card: SealedCard) throws
+    func update(_ card: SealedCard) throws
+    /// Returns whether a row was deleted.
+    func deleteCard(token: CardToken) throws -> Bool
+    /// Cards sealed under a version other than `version`, at most `limit`.
+    func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard]
+
+    func save(_ key: WrappedDataKey) throws
+    func save(_ key: WrappedIndexKey) throws
+
+    func insert(_ client: Client, secretHash: [UInt8]) throws
+    func update(_ client: Client) throws
+    func setSecretHash(_ hash: [UInt8], forClient id: String) throws
+
+    func insert(_ entry: AuditEntry) throws
+
+    func save(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
+    /// Removes idempotency records created before `date`; returns how many.
+    func purgeIdempotency(before date: Date) throws -> Int
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import VaultDomain
+import VaultStorage
+
+/// The one seam shared by `cardvault serve` and the tests: opens the vault, checks that it is
+/// safe to serve (loopback, master key present and private, keys initialised) and wires routes,
+/// middleware and background services.
+public func buildApplication(_ configuration: VaultServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+    var logger = logger ?? Logger(label: "cardvault")
+    logger.logLevel = configuration.logLevel
+    try configuration.validate()
+    let runtime = try VaultRuntime(databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
+                                   securityCodeTTL: configuration.securityCodeTTL, logger: logger)
+    return try await buildApplication(configuration, runtime: runtime, logger: logger)
+}
+
+/// Builds the application over an already-open runtime (tests share one with admin calls).
+public func buildApplication(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) async throws -> some ApplicationProtocol {
+    // Refuse to start without a usable master key and initialised keys: one-line reasons.
+    _ = try runtime.keys.directory.loadMasterKey()
+    try await runtime.keyAdmin.load()
+
+    let metrics = HTTPMetrics()
+    let router = Router(context: VaultRequestContext.self)
+    router.add(middleware: RequestObservationMiddleware(metrics: metrics))
+    router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
+    router.addRoutes(CardsController(cards: runtime.cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
+
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "cardvault"),
+        services: [
+            KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
+            MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger),
+        ],
+        logger: logger
+    )
+    return app
+}

@@ -1,0 +1,78 @@
+import Hummingbird
+import VaultDomain
+
+/// `/v1/cards`: tokenize, read metadata, update, delete.
+struct CardsController: Sendable {
+    let cards: CardVault
+    let auth: ClientAuthenticator
+
+    var endpoints: RouteCollection<VaultRequestContext> {
+        let routes = RouteCollection(context: VaultRequestContext.self)
+        routes.post(use: create)
+        routes.get("{token}", use: show)
+        routes.patch("{token}", use: update)
+        routes.delete("{token}", use: remove)
+        return routes
+    }
+
+    /// `POST /v1/cards` body.
+    struct CreateRequest: Decodable {
+        enum Keys: String, CodingKey, CaseIterable {
+            case number, holder
+            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value"
+        }
+        var input: CardInput
+
+        init(from decoder: any Decoder) throws {
+            let object = try StrictObject<Keys>(decoder)
+            input = CardInput(number: try object.string(.number), expMonth: try object.stringOrInteger(.expMonth),
+                              expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
+                              verificationValue: try object.string(.verificationValue))
+        }
+    }
+
+    /// `PATCH /v1/cards/{token}` body.
+    struct UpdateRequest: Decodable {
+        enum Keys: String, CodingKey, CaseIterable {
+            case holder
+            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value"
+        }
+        var changes: CardChanges
+
+        init(from decoder: any Decoder) throws {
+            let object = try StrictObject<Keys>(decoder)
+            changes = CardChanges(expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
+                                  holder: try object.string(.holder), verificationValue: try object.string(.verificationValue))
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let key = try request.idempotencyKey()
+        var request = request
+        let body = try await request.decodeJSON(CreateRequest.self)
+        return .json(try await cards.tokenize(body.input, actor: context.actor(client: client.name), idempotencyKey: key))
+    }
+
+    @Sendable func show(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsRead, actor: context.actor())
+        let token = try context.parameters.require("token")
+        return .json(try await cards.metadata(of: token, actor: context.actor(client: client.name)))
+    }
+
+    @Sendable func update(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let key = try request.idempotencyKey()
+        let token = try context.parameters.require("token")
+        var request = request
+        let body = try await request.decodeJSON(UpdateRequest.self)
+        return .json(try await cards.update(token, changes: body.changes, actor: context.actor(client: client.name), idempotencyKey: key))
+    }
+
+    @Sendable func remove(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let key = try request.idempotencyKey()
+        let token = try context.parameters.require("token")
+        return .json(try await cards.delete(token, actor: context.actor(client: client.name), idempotencyKey: key))
+    }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import NIOCore
+import VaultDomain
+import VaultStorage
+
+/// `/healthz` (process up), `/readyz` (database and keys usable), `/metrics` (Prometheus).
+struct HealthController: Sendable {
+    let runtime: VaultRuntime
+    let metrics: HTTPMetrics
+
+    var endpoints: RouteCollection<VaultRequestContext> {
+        let routes = RouteCollection(context: VaultRequestContext.self)
+        routes.get("healthz", use: healthz)
+        routes.get("readyz", use: readyz)
+        routes.get("metrics", use: prometheus)
+        return routes
+    }
+
+    private static let ok: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
+
+    @Sendable func healthz(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        .json(.ok, Self.ok)
+    }
+
+    @Sendable func readyz(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        do {
+            let snapshot = try await runtime.store.read { try $0.keySnapshot() }
+            try runtime.keys.refresh(from: snapshot)
+            _ = try runtime.keys.activeKey()
+            _ = try runtime.keys.derivedKeys()
+            return .json(.ok, Array(#"{"database":"ok","keys":"ok","status":"ready"}"#.utf8))
+        } catch {
+            let code = (error as? VaultError)?.code ?? "unavailable"
+            throw APIError(status: .serviceUnavailable, code: "not_ready", message: "not ready: \(code)")
+        }
+    }
+
+    @Sendable func prometheus(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+    }
+}

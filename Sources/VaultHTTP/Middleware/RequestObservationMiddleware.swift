@@ -1,0 +1,61 @@
+import Hummingbird
+import Logging
+import VaultDomain
+import VaultCrypto
+
+/// Outermost middleware: assigns the request id, turns every error into the JSON error answer
+/// (unknown errors become a bare 500 with no detail), and records metrics.
+struct RequestObservationMiddleware: RouterMiddleware {
+    typealias Context = VaultRequestContext
+    let metrics: HTTPMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var context = context
+        context.requestID = Self.requestID(from: request)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = Self.response(for: error, request: request, context: context)
+        }
+        response.headers[.init("X-Request-Id")!] = context.requestID
+        let route = context.endpointPath ?? "unmatched"
+        metrics.record(method: request.method.rawValue, route: route, status: response.status.code, duration: ContinuousClock.now - started)
+        return response
+    }
+
+    static func response(for error: any Error, request: Request, context: Context) -> Response {
+        let apiError: APIError
+        switch error {
+        case let e as APIError: apiError = e
+        case let e as VaultError: apiError = APIError(e)
+        case let e as HTTPError:
+            apiError = switch e.status {
+            case .notFound: .notFound
+            case .contentTooLarge: .tooLarge
+            case .methodNotAllowed: APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this route does not take that method")
+            default: APIError(status: e.status, code: "http_error", message: e.status.reasonPhrase)
+            }
+        default:
+            // Only the type is logged: an error's description might carry data.
+            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
+            return Response(status: .internalServerError)
+        }
+        if apiError.status.code >= 500 {
+            context.logger.warning("request failed", metadata: ["code": "\(apiError.code)", "request_id": "\(context.requestID)"])
+        }
+        return (try? apiError.response(from: request, context: context)) ?? Response(status: .internalServerError)
+    }
+
+    /// The caller's `X-Request-Id` when it is a short token, otherwise a fresh one.
+    static func requestID(from request: Request) -> String {
+        if let given = request.headers[.init("X-Request-Id")!], (1...64).contains(given.utf8.count),
+           given.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }),
+           given.utf8.filter({ (0x30...0x39).contains($0) }).count < 12 {
+            // A caller's id with many digits could be a card number: never echo or audit it.
+            return given
+        }
+        return "req_" + Base64URL.encode(SecureRandom.bytes(12))
+    }
+}

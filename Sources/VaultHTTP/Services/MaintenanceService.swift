@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VaultDomain
+import VaultStorage
+
+/// Housekeeping inside the server: wipes expired security codes every second and drops
+/// idempotency records older than their retention once a minute.
+struct MaintenanceService: Service {
+    let runtime: VaultRuntime
+    let idempotencyRetention: TimeInterval
+    let logger: Logger
+
+    func run() async throws {
+        var ticks = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            runtime.codes.sweep(now: Date())
+            if ticks % 60 == 0 {
+                let cutoff = Date().addingTimeInterval(-idempotencyRetention)
+                _ = try? await runtime.store.write { try $0.purgeIdempotency(before: cutoff) }
+            }
+            ticks += 1
+            try? await Task.sleep(for: .seconds(1))
+        }
+        // Shutting down: no security code outlives the process, not even in freed pages.
+        runtime.codes.sweep(now: .distantFuture)
+    }
+}

@@ -1,0 +1,56 @@
+import Hummingbird
+import NIOCore
+import VaultDomain
+
+/// The error answer: `{"error": {"code", "message", "fields"?}}` with a stable code.
+/// Built only from fixed messages; never from input, so card data cannot be echoed.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let fields: [FieldIssue]
+
+    public init(status: HTTPResponse.Status, code: String, message: String, fields: [FieldIssue] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+    }
+
+    public init(_ error: VaultError) {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .invalidInput: .unprocessableContent
+        case .malformedRequest: .badRequest
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .failedPrecondition: .conflict
+        case .unavailable: .serviceUnavailable
+        }
+        self.init(status: status, code: error.code, message: error.message, fields: error.fieldIssues)
+    }
+
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+            let fields: [FieldIssue]?
+        }
+        let error: Detail
+    }
+
+    var bodyBytes: [UInt8] {
+        VaultJSON.encode(Body(error: .init(code: code, message: message, fields: fields.isEmpty ? nil : fields)))
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
+    }
+
+    static let tooLarge = APIError(status: .contentTooLarge, code: "body_too_large", message: "the request body is larger than 64 KiB")
+    static let notFound = APIError(status: .notFound, code: "not_found", message: "no such route")
+    static let internalError = APIError(status: .internalServerError, code: "internal_error", message: "internal error")
+}

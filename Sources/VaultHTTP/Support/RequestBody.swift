@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VaultDomain
+
+extension Request {
+    /// Collects the body (at most 64 KiB, else 413) and decodes it as a JSON object, turning
+    /// decoding failures into 400 answers that name the field, never the value.
+    mutating func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: VaultRequestContext.maxBodySize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge
+        }
+        guard buffer.readableBytes > 0 else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw Self.describe(error)
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> VaultError {
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let field = fieldName(context.codingPath)
+            return .malformed(field, field.map { "\($0) has the wrong type" } ?? "the request body must be a JSON object")
+        case .keyNotFound(let key, let context):
+            let field = fieldName(context.codingPath + [key]) ?? key.stringValue
+            return .malformed(field, "\(field) is required")
+        case .dataCorrupted(let context):
+            if let field = fieldName(context.codingPath) {
+                return .malformed(field, context.debugDescription == "unknown field" ? "\(field) is not a known field" : "\(field) is not valid")
+            }
+            return .malformed(nil, "the request body is not valid JSON")
+        @unknown default:
+            return .malformed(nil, "the request body could not be read")
+        }
+    }
+
+    /// The dotted path of a field. A key name comes from the caller, so it is echoed only when
+    /// it looks like a field name (letters and underscores): a card number sent as a key is never
+    /// written back.
+    private static func fieldName(_ path: [any CodingKey]) -> String? {
+        guard !path.isEmpty else { return nil }
+        return path.map { key -> String in
+            if let index = key.intValue { return String(index) }
+            let name = key.stringValue
+            let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
+            return plain ? name : "<unnamed>"
+        }.joined(separator: ".")
+    }
+
+    /// The value of `Idempotency-Key`, validated.
+    func idempotencyKey() throws -> IdempotencyKey? {
+        guard let raw = headers[.init("Idempotency-Key")!] else { return nil }
+        return try IdempotencyKey(validating: raw)
+    }
+
+    /// The bearer secret from `Authorization`, if any.
+    var bearerSecret: String? {
+        guard let value = headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Strict JSON objects: unknown fields are refused (a misspelt `verification_value` must not be
+/// silently dropped), each field decodes as its declared type.
+struct StrictObject<Key: CodingKey & CaseIterable & RawRepresentable> where Key.RawValue == String {
+    let container: KeyedDecodingContainer<Key>
+
+    init(_ decoder: any Decoder) throws {
+        let any = try decoder.container(keyedBy: AnyKey.self)
+        for key in any.allKeys where Key(rawValue: key.stringValue) == nil {
+            throw DecodingError.dataCorrupted(.init(codingPath: [key], debugDescription: "unknown field"))
+        }
+        container = try decoder.container(keyedBy: Key.self)
+    }
+
+    func string(_ key: Key) throws -> String? {
+        try container.decodeIfPresent(String.self, forKey: key)
+    }
+
+    /// A string, or an integer given as a JSON number (expiry fields).
+    func stringOrInteger(_ key: Key) throws -> String? {
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        if let text = try? container.decode(String.self, forKey: key) { return text }
+        if let number = try? container.decode(Int.self, forKey: key) { return String(number) }
+        throw DecodingError.typeMismatch(String.self, .init(codingPath: [key], debugDescription: "expected string or integer"))
+    }
+}
+
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import VaultDomain
+
+/// Everything `cardvault serve` can be told, with the embedded defaults a developer gets when
+/// nothing is set. Each field has an environment variable (see `init(environment:)`).
+public struct VaultServerConfiguration: Sendable {
+    public var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8787)
+    public var databasePath = "./data/cardvault.sqlite"
+    public var keysDirectory = "./keys"
+    /// Listening beyond loopback must be asked for explicitly.
+    public var allowNonLoopback = false
+    public var securityCodeTTL: TimeInterval = 15 * 60
+    public var idempotencyRetention: TimeInterval = 24 * 60 * 60
+    public var keyRefreshInterval: Duration = .seconds(1)
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads `CARDVAULT_*` variables over the defaults.
+    public init(environment: [String: String]) throws(VaultError) {
+        if let v = environment["CARDVAULT_LISTEN"] { listen = try ListenAddress(parsing: v) }
+        if let v = environment["CARDVAULT_DATABASE"] { databasePath = v }
+        if let v = environment["CARDVAULT_KEYS_DIR"] { keysDirectory = v }
+        if let v = environment["CARDVAULT_ALLOW_NON_LOOPBACK"] { allowNonLoopback = ["1", "true", "yes"].contains(v.lowercased()) }
+        if let v = environment["CARDVAULT_CVV_TTL_SECONDS"] {
+            guard let s = TimeInterval(v), s >= 1, s <= 24 * 3600 else {
+                throw .invalid("CARDVAULT_CVV_TTL_SECONDS", code: "invalid_setting", "must be 1 to 86400 seconds")
+            }
+            securityCodeTTL = s
+        }
+        if let v = environment["CARDVAULT_LOG_LEVEL"] {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw .invalid("CARDVAULT_LOG_LEVEL", code: "invalid_setting", "must be trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = level
+        }
+    }
+
+    /// Refuses a non-loopback address unless explicitly allowed.
+    public func validate() throws(VaultError) {
+        if !listen.isLoopback && !allowNonLoopback {
+            throw VaultError(.failedPrecondition, code: "non_loopback_listen",
+                             message: "refusing to listen on \(listen) (not loopback); pass --allow-non-loopback to do so on purpose")
+        }
+    }
+}
+
+/// `host:port` to listen on.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String) throws(VaultError) {
+        let bad = VaultError.invalid("listen", code: "invalid_listen", "listen must be host:port, e.g. 127.0.0.1:8787")
+        guard let colon = text.lastIndex(of: ":") else { throw bad }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { throw bad }
+        self.init(host: host, port: port)
+    }
+
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

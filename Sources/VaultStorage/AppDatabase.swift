@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import VaultDomain
+
+/// The vault's SQLite database: one `DatabasePool` in WAL mode with `synchronous=FULL`,
+/// `secure_delete` on every connection, a busy timeout so the CLI and the server can write at
+/// the same time, and the migrator. Migrations are never edited once shipped; add new ones.
+public final class AppDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating the folder and file when missing) and migrates.
+    public init(path: String, readOnly: Bool = false) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(15)
+        config.foreignKeysEnabled = true
+        config.maximumReaderCount = 4
+        config.prepareDatabase { db in
+            // Deleted rows are overwritten with zeros, so a deleted card leaves no ciphertext behind.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        self.path = path
+        pool = try DatabasePool(path: path, configuration: config)
+        // DatabasePool sets synchronous=NORMAL when it enables WAL, after prepareDatabase has
+        // run: set FULL afterwards on the writer so that a commit survives a power cut.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        try Self.migrator.migrate(pool)
+        // The database file holds ciphertext and wrapped keys only, but keep it private anyway.
+        chmod(path, 0o600)
+    }
+
+    /// Reads back the settings a card vault relies on (tests and `readyz`).
+    public func pragmas() throws -> (journalMode: String, synchronous: Int, secureDelete: Int) {
+        try pool.writeWithoutTransaction { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+             try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+             try Int.fetchOne(db, sql: "PRAGMA secure_delete") ?? -1)
+        }
+    }
+
+    /// Folds the WAL back into the main file and truncates it, so deleted pages do not linger
+    /// in the log.
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-core") { db in
+            try db.execute(sql: """
+                CREATE TABLE data_keys (
+                    version INTEGER PRIMARY KEY,
+                    state TEXT NOT NULL CHECK (state IN ('active', 'decrypt-only', 'retired')),
+                    kek_id TEXT NOT NULL,
+                    nonce BLOB,
+                    wrapped BLOB,
+                    created_at DATETIME NOT NULL,
+                    retired_at DATETIME,
+                    CHECK ((state = 'retired') = (wrapped IS NULL))
+                );
+                CREATE UNIQUE INDEX data_keys_single_active ON data_keys(state) WHERE state = 'active';
+
+                CREATE TABLE index_key (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    kek_id TEXT NOT NULL,
+                    nonce BLOB NOT NULL,
+                    wrapped BLOB NOT NULL,
+                    created_at DATETIME NOT NULL
+                );
+
+                CREATE TABLE cards (
+                    token TEXT PRIMARY KEY NOT NULL,
+                    fingerprint TEXT NOT NULL UNIQUE,
+                    key_version INTEGER NOT NULL REFERENCES data_keys(version),
+                    nonce BLOB NOT NULL,
+                    ciphertext BLOB NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX cards_by_key_version ON cards(key_version);
+
+                -- No card may be sealed under a retired (destroyed) or unknown key version.
+                CREATE TRIGGER cards_key_usable_on_insert BEFORE INSERT ON cards
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+                CREATE TRIGGER cards_key_usable_on_update BEFORE UPDATE OF key_version, ciphertext ON cards
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+
+                CREATE TABLE clients (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    scopes TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL UNIQUE,
+                    created_at DATETIME NOT NULL,
+                    revoked_at DATETIME,
+                    secret_rotated_at DATETIME
+                );
+
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    client TEXT,
+                    action TEXT NOT NULL,
+                    subject TEXT,
+                    outcome TEXT NOT NULL,
+                    request_id TEXT,
+                    source TEXT,
+                    hash BLOB NOT NULL
+                );
+
+                CREATE TABLE idempotency_keys (
+                    client TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash BLOB NOT NULL,
+                    status INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (client, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+                """)
+        }
+        return migrator
+    }
+}

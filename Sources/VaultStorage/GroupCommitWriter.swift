@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Group commit: write requests that arrive while a commit is in progress wait and then share
+/// the next one. Each request runs in its own savepoint inside one `BEGIN IMMEDIATE`
+/// transaction, so one failing request rolls back alone; the callers resume only after the
+/// shared `COMMIT` (and its fsync, with `synchronous=FULL`) has returned. Under load this turns
+/// one fsync per request into one fsync per batch.
+final class GroupCommitWriter: Sendable {
+    private let pool: DatabasePool
+    private let queue = DispatchQueue(label: "cardvault.group-commit")
+    private let state = Mutex<State>(State())
+    private let maxBatch: Int
+
+    struct State: ~Copyable {
+        var pending: [PendingWrite] = []
+        var draining = false
+    }
+
+    init(pool: DatabasePool, maxBatch: Int = 512) {
+        self.pool = pool
+        self.maxBatch = maxBatch
+    }
+
+    func submit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = PendingWrite(body: body, continuation: continuation)
+            let startDrain = state.withLock { state -> Bool in
+                state.pending.append(job)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDrain {
+                queue.async { self.drain() }
+            }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [PendingWrite] in
+                if state.pending.isEmpty {
+                    state.draining = false
+                    return []
+                }
+                let take = min(state.pending.count, maxBatch)
+                let batch = Array(state.pending.prefix(take))
+                state.pending.removeFirst(take)
+                return batch
+            }
+            if batch.isEmpty { return }
+            var commitError: (any Error)?
+            do {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        for job in batch { job.run(db) }
+                        return .commit
+                    }
+                }
+            } catch {
+                commitError = error
+            }
+            for job in batch { job.finish(commitError) }
+        }
+    }
+}
+
+/// One caller's transaction body and its continuation, type-erased for the batch.
+final class PendingWrite: @unchecked Sendable {
+    // @unchecked: `result` is written by the drain queue in `run` and read by it in `finish`;
+    // the closures are only ever called from that queue.
+    let run: (Database) -> Void
+    let finish: ((any Error)?) -> Void
+
+    init<T: Sendable>(body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+        let box = ResultBox<T>()
+        run = { db in
+            do {
+                try db.inSavepoint {
+                    box.result = .success(try body(db))
+                    return .commit
+                }
+            } catch {
+                box.result = .failure(error)
+            }
+        }
+        finish = { commitError in
+            if let commitError {
+                continuation.resume(throwing: commitError)
+            } else {
+                continuation.resume(with: box.result ?? .failure(CancellationError()))
+            }
+        }
+    }
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

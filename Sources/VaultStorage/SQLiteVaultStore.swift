@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import Logging
+import VaultDomain
+
+/// `VaultStore` on SQLite: writes are group-committed, reads use the pool's readers.
+/// Storage failures reach callers as `storage_unavailable` (the detail goes to the log, without
+/// SQL arguments, which GRDB keeps private by default).
+public final class SQLiteVaultStore: VaultStore {
+    public let database: AppDatabase
+    private let writer: GroupCommitWriter
+    private let logger: Logger
+
+    public init(database: AppDatabase, logger: Logger = Logger(label: "cardvault.storage")) {
+        self.database = database
+        writer = GroupCommitWriter(pool: database.pool)
+        self.logger = logger
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+        do {
+            return try await writer.submit { db in try body(SQLiteTransaction(db: db)) }
+        } catch {
+            throw map(error)
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {
+        do {
+            return try await database.pool.read { db in try body(SQLiteTransaction(db: db)) }
+        } catch {
+            throw map(error)
+        }
+    }
+
+    private func map(_ error: any Error) -> any Error {
+        if error is VaultError { return error }
+        if let db = error as? DatabaseError {
+            logger.error("storage failure", metadata: ["sqlite_code": "\(db.resultCode)", "extended_code": "\(db.extendedResultCode)"])
+        } else {
+            logger.error("storage failure", metadata: ["error_type": "\(type(of: error))"])
+        }
+        return VaultError(.unavailable, code: "storage_unavailable", message: "the vault's storage is not available")
+    }
+}

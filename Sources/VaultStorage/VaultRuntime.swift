@@ -1,0 +1,27 @@
+import Foundation
+import Logging
+import VaultDomain
+
+/// Everything one process needs to work on a vault: the database, the key ring and the
+/// services built on them. Shared by the server and the admin commands, so both run exactly the
+/// same code.
+public struct VaultRuntime: Sendable {
+    public let database: AppDatabase
+    public let store: SQLiteVaultStore
+    public let keys: KeyRing
+    public let codes: SecurityCodeVault
+
+    public var cards: CardVault { CardVault(store: store, keys: keys, codes: codes) }
+    public var authenticator: ClientAuthenticator { ClientAuthenticator(store: store, keys: keys) }
+    public var clients: ClientAdministration { ClientAdministration(store: store, keys: keys) }
+    public var keyAdmin: KeyAdministration { KeyAdministration(store: store, keys: keys) }
+    public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
+
+    public init(databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
+                logger: Logger = Logger(label: "cardvault.storage")) throws {
+        database = try AppDatabase(path: databasePath)
+        store = SQLiteVaultStore(database: database, logger: logger)
+        keys = KeyRing(directory: KeyDirectory(path: keysDirectory))
+        codes = SecurityCodeVault(timeToLive: securityCodeTTL)
+    }
+}

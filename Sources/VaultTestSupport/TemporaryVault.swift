@@ -1,0 +1,46 @@
+import Foundation
+import VaultDomain
+import VaultStorage
+
+/// A vault in a fresh temporary folder: its own SQLite file and keys directory, removed when
+/// the value is released. Real files, real WAL, real fsync.
+public final class TemporaryVault: @unchecked Sendable {
+    public let folder: URL
+    public let runtime: VaultRuntime
+
+    public var databasePath: String { folder.appendingPathComponent("vault.sqlite").path }
+    public var keysDirectory: String { folder.appendingPathComponent("keys").path }
+
+    /// Opens a vault; with `initialise` its keys are created as `keys init` would.
+    public init(initialise: Bool = true, securityCodeTTL: TimeInterval = 900) async throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        runtime = try VaultRuntime(databasePath: folder.appendingPathComponent("vault.sqlite").path,
+                                   keysDirectory: folder.appendingPathComponent("keys").path,
+                                   securityCodeTTL: securityCodeTTL)
+        if initialise {
+            _ = try await runtime.keyAdmin.initialize(actor: Self.testOperator)
+        }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    public static let testOperator = AuditActor.operatorCLI(user: "test")
+
+    /// Registers a client and returns its secret.
+    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(8))", scopes: [Scope]) async throws -> String {
+        let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
+        return secret.revealed
+    }
+
+    /// Every file of the vault's database (main file, WAL, shared memory) as bytes.
+    public func databaseFiles() -> [(name: String, bytes: [UInt8])] {
+        ["", "-wal", "-shm"].compactMap { suffix in
+            let path = databasePath + suffix
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            return ((path as NSString).lastPathComponent, [UInt8](data))
+        }
+    }
+}

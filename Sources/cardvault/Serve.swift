@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import VaultDomain
+import VaultHTTP
+
+/// `cardvault serve`: the HTTP server, stopped gracefully by SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the vault's JSON API.")
+
+    @Option(help: "host:port to listen on (env CARDVAULT_LISTEN, default 127.0.0.1:8787).")
+    var listen: String?
+
+    @OptionGroup var vault: VaultOptions
+
+    @Flag(name: .customLong("allow-non-loopback"), help: "Allow listening on an address other than loopback.")
+    var allowNonLoopback = false
+
+    @Option(name: .customLong("cvv-ttl"), help: "Seconds a security code stays pending (env CARDVAULT_CVV_TTL_SECONDS, default 900).")
+    var cvvTTL: Int?
+
+    func run() async throws {
+        var logger = Logger(label: "cardvault")
+        do {
+            var config = try VaultServerConfiguration(environment: ProcessInfo.processInfo.environment)
+            if let listen { config.listen = try ListenAddress(parsing: listen) }
+            config.databasePath = vault.databasePath
+            config.keysDirectory = vault.keysDirectory
+            if allowNonLoopback { config.allowNonLoopback = true }
+            if let cvvTTL {
+                guard (1...86_400).contains(cvvTTL) else {
+                    throw VaultError.invalid("cvv-ttl", code: "invalid_setting", "--cvv-ttl must be 1 to 86400 seconds")
+                }
+                config.securityCodeTTL = TimeInterval(cvvTTL)
+            }
+            logger.logLevel = config.logLevel
+            let app = try await buildApplication(config, logger: logger)
+            logger.notice("cardvault listening", metadata: ["address": "\(config.listen)", "database": "\(config.databasePath)"])
+            try await app.runService()
+        } catch let error as VaultError {
+            FileHandle.standardError.write(Data("cardvault: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
