@@ -90,6 +90,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "CardvaultCLITests", dependencies: ["cardvault", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CardvaultCLITests",
+            dependencies: ["cardvault", "VaultTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
     ]
 )

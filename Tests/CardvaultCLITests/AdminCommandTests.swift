@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import Testing
+import VaultStorage
+import VaultTestSupport
+
+@Suite("Admin CLI", .serialized)
+struct AdminCommandTests {
+    @Test func keysLifecycleWithJSONOutput() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        var r = try cli.run(["keys", "init", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.object["result"] as? String == "created")
+        #expect(r.object["active_version"] as? Int == 1)
+        let mode = try FileManager.default.attributesOfItem(atPath: cli.keysDirectory + "/master.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        r = try cli.run(["keys", "init", "--json"])
+        #expect(r.object["result"] as? String == "already_initialised")
+
+        r = try cli.run(["keys", "status"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("v1       active"))
+
+        r = try cli.run(["keys", "rotate", "--json"])
+        #expect(r.object["active_version"] as? Int == 2)
+        r = try cli.run(["keys", "status", "--json"])
+        let versions = r.object["versions"] as? [[String: Any]] ?? []
+        #expect(versions.map { $0["state"] as? String } == ["decrypt-only", "active"])
+
+        r = try cli.run(["keys", "retire", "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("active"))
+        r = try cli.run(["keys", "rewrap", "--json"])
+        #expect(r.status == 0)
+        #expect(r.object["remaining"] as? Int == 0)
+        r = try cli.run(["keys", "retire", "v1", "--json"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        r = try cli.run(["keys", "retire", "v1", "--json"])
+        #expect(r.status == 1)
+        #expect((r.object["error"] as? [String: Any])?["code"] as? String == "key_version_retired")
+        r = try cli.run(["keys", "rewrap", "--batch-size", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--batch-size"))
+
+        let before = try cli.run(["keys", "status", "--json"]).object["master_key_id"] as? String
+        r = try cli.run(["keys", "rotate-master", "--json"])
+        #expect(r.status == 0)
+        let after = r.object["master_key_id"] as? String
+        #expect(after != nil && after != before)
+        #expect(try cli.run(["keys", "status", "--json"]).object["master_key_id"] as? String == after)
+    }
+
+    @Test func clientsAndAudit() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        var r = try cli.run(["clients", "add", "checkout", "--scopes", "cards:write,cards:read", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let secret = r.object["secret"] as? String ?? ""
+        #expect(secret.hasPrefix("cvs_"))
+        r = try cli.run(["clients", "add", "checkout", "--scopes", "cards:read"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("exists"))
+        r = try cli.run(["clients", "add", "other", "--scopes", "cards:admin"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unknown scope"))
+
+        r = try cli.run(["clients", "list", "--json"])
+        let listed = r.json as? [[String: Any]] ?? []
+        #expect(listed.map { $0["name"] as? String } == ["checkout"])
+        #expect(!r.stdout.contains(secret))
+
+        r = try cli.run(["clients", "rotate-secret", "checkout", "--json"])
+        let rotated = r.object["secret"] as? String ?? ""
+        #expect(rotated.hasPrefix("cvs_") && rotated != secret)
+        r = try cli.run(["clients", "revoke", "checkout"])
+        #expect(r.status == 0)
+        r = try cli.run(["clients", "list"])
+        #expect(r.stdout.contains("revoked"))
+        r = try cli.run(["clients", "revoke", "nobody"])
+        #expect(r.status == 1)
+
+        r = try cli.run(["audit", "verify", "--json"])
+        #expect(r.status == 0)
+        #expect(r.object["intact"] as? Bool == true)
+        r = try cli.run(["audit", "tail", "-n", "50", "--json"])
+        let rows = r.json as? [[String: Any]] ?? []
+        let actions = rows.compactMap { $0["action"] as? String }
+        for expected in ["keys.init", "client.add", "client.list", "client.rotate_secret", "client.revoke", "audit.verify"] {
+            #expect(actions.contains(expected), "\(expected) missing")
+        }
+        #expect(!r.stdout.contains(secret) && !r.stdout.contains(rotated))
+
+        // Tamper with one row: verify fails with a non-zero status and names the row.
+        let db = try AppDatabase(path: cli.databasePath)
+        try db.pool.write { try $0.execute(sql: "UPDATE audit_log SET action = 'nothing' WHERE seq = 2") }
+        r = try cli.run(["audit", "verify"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("row 2"))
+    }
+
+    @Test func serveRefusesUnsafeStarts() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        var r = try cli.run(["serve", "--listen", "127.0.0.1:0"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("master key file"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        chmod(cli.keysDirectory + "/master.key", 0o644)
+        r = try cli.run(["serve", "--listen", "127.0.0.1:0"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("chmod 600"))
+        chmod(cli.keysDirectory + "/master.key", 0o600)
+
+        r = try cli.run(["serve", "--listen", "0.0.0.0:8787"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("not loopback"))
+    }
+
+    @Test func serveAnswersAndStopsOnSIGTERM() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let port = Int.random(in: 20_000...40_000)
+        let (process, _, err) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
+        var healthy = false
+        for _ in 0..<100 where !healthy {
+            try await Task.sleep(for: .milliseconds(100))
+            healthy = (try? Self.get("http://127.0.0.1:\(port)/healthz")) == 200
+        }
+        #expect(healthy)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("cardvault listening"))
+    }
+
+    /// A plain HTTP/1.1 GET over a socket (no URLSession, to keep tests independent of it).
+    static func get(_ url: String) throws -> Int {
+        let parts = URL(string: url)!
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(parts.port!).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return -1 }
+        let request = "GET \(parts.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { return -1 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+    }
+}

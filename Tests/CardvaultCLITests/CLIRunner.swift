@@ -1,0 +1,67 @@
+import Foundation
+import VaultTestSupport
+
+/// Runs the built `cardvault` binary as a subprocess against a temporary vault.
+struct CLIRunner {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-cli-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    var databasePath: String { folder.appendingPathComponent("data/vault.sqlite").path }
+    var keysDirectory: String { folder.appendingPathComponent("keys").path }
+
+    /// The binary next to the test bundle (`.build/debug/cardvault`), or `CARDVAULT_BINARY`.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["CARDVAULT_BINARY"] { return path }
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cardvault").path,
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("cardvault").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/cardvault").path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+    }
+
+    /// Runs `cardvault ARGS --database … --keys-dir …` and waits.
+    @discardableResult
+    func run(_ args: [String], vaultFlags: Bool = true) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = args + (vaultFlags ? ["--database", databasePath, "--keys-dir", keysDirectory] : [])
+        process.currentDirectoryURL = folder
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Starts a long-running subcommand (serve) and returns the process and its pipes.
+    func start(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = args + ["--database", databasePath, "--keys-dir", keysDirectory]
+        process.currentDirectoryURL = folder
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: folder) }
+}

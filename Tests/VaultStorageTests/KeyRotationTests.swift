@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Testing
+import VaultCrypto
+import VaultTestSupport
+@testable import VaultDomain
+@testable import VaultStorage
+
+@Suite("Key rotation")
+struct KeyRotationTests {
+    let actor = TemporaryVault.testOperator
+
+    func tokenize(_ vault: TemporaryVault, count: Int, from start: Int = 0) async throws -> [String: String] {
+        var tokens: [String: String] = [:]
+        for i in start..<(start + count) {
+            let number = SentinelCards.visa(i)
+            let answer = try await vault.runtime.cards.tokenize(
+                CardInput(number: number, expMonth: "3", expYear: "2031", holder: "HOLDER \(i % 7)", verificationValue: nil),
+                actor: actor, idempotencyKey: nil)
+            let token = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
+            tokens[token["token"] as! String] = number
+        }
+        return tokens
+    }
+
+    /// Every token decrypts to its own PAN.
+    func expectAllDecrypt(_ vault: TemporaryVault, _ tokens: [String: String]) async throws {
+        for (token, number) in tokens {
+            let card = try await vault.runtime.store.read { try $0.card(token: CardToken(token)!) }
+            let data = try await vault.runtime.cards.open(try #require(card))
+            #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
+        }
+    }
+
+    @Test func rotateWriteRewrapRetireRotateMaster() async throws {
+        let vault = try await TemporaryVault()
+        let admin = vault.runtime.keyAdmin
+        var tokens = try await tokenize(vault, count: 30)
+
+        #expect(try await admin.rotate(actor: actor) == 2)
+        tokens.merge(try await tokenize(vault, count: 10, from: 100)) { $1 }
+        var status = try await admin.status()
+        #expect(status.versions.map(\.cards) == [30, 10])
+        #expect(status.versions.map(\.state) == [.decryptOnly, .active])
+
+        // Retiring a version still in use is refused with the count.
+        await #expect { try await admin.retire(version: 1, actor: actor) } throws: { error in
+            (error as? VaultError)?.code == "key_version_in_use" && (error as? VaultError)?.message.contains("30 card") == true
+        }
+        await #expect { try await admin.retire(version: 2, actor: actor) } throws: { ($0 as? VaultError)?.code == "key_version_active" }
+
+        // A rewrap interrupted after two batches of 7 keeps what it did; a second run finishes.
+        let partial = try await admin.rewrap(actor: actor, batchSize: 7, maxBatches: 2)
+        #expect(partial.rewrapped == 14)
+        #expect(partial.remaining == 16)
+        status = try await admin.status()
+        #expect(status.versions.map(\.cards) == [16, 24])
+        try await expectAllDecrypt(vault, tokens)
+
+        let rest = try await admin.rewrap(actor: actor, batchSize: 7)
+        #expect(rest.rewrapped == 16)
+        #expect(rest.remaining == 0)
+        status = try await admin.status()
+        #expect(status.versionsInUse == [2])
+
+        try await admin.retire(version: 1, actor: actor)
+        status = try await admin.status()
+        #expect(status.versions.first?.state == .retired)
+        let wrapped = try await vault.runtime.store.read { try $0.keySnapshot().dataKeys.first { $0.version == 1 } }
+        #expect(wrapped?.box == nil)  // key bytes destroyed
+
+        let oldMaster = try vault.runtime.keys.masterKey().checkValue
+        let newMaster = try await admin.rotateMaster(actor: actor)
+        #expect(newMaster != oldMaster)
+        #expect(!FileManager.default.fileExists(atPath: vault.keysDirectory + "/master.key.new"))
+        #expect(try KeyDirectory(path: vault.keysDirectory).loadMasterKey().checkValue == newMaster)
+
+        // A second process (like a server started after the rotation) reads everything back.
+        let other = try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory)
+        try await other.keyAdmin.load()
+        for (token, number) in tokens {
+            let card = try await other.store.read { try $0.card(token: CardToken(token)!) }
+            #expect(try await other.cards.open(try #require(card)).pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
+        }
+        #expect(try await vault.runtime.audit.verify(actor: actor) != .intact(rows: 0))
+        let actions = try await vault.runtime.audit.tail(limit: 100).map(\.action)
+        for expected in ["keys.rotate", "keys.rewrap.batch", "keys.rewrap.paused", "keys.rewrap.complete", "keys.retire", "keys.rotate_master"] {
+            #expect(actions.contains(expected), "\(expected) not audited")
+        }
+    }
+
+    @Test func runningProcessFollowsARotationByAnotherProcess() async throws {
+        let vault = try await TemporaryVault()
+        let cli = try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory)
+        try await vault.runtime.keyAdmin.load()
+        #expect(vault.runtime.keys.activeVersion == 1)
+        _ = try await cli.keyAdmin.rotate(actor: actor)
+        // The server's refresher does exactly this every second.
+        try await vault.runtime.cards.refreshKeys()
+        #expect(vault.runtime.keys.activeVersion == 2)
+        _ = try await cli.keyAdmin.rotateMaster(actor: actor)
+        try await vault.runtime.cards.refreshKeys()
+        #expect(try vault.runtime.keys.masterKey().checkValue == cli.keys.masterKey().checkValue)
+    }
+
+    @Test func interruptedRotateMasterIsFinishedOnLoad() async throws {
+        let vault = try await TemporaryVault()
+        try await vault.runtime.keyAdmin.load()
+        let directory = KeyDirectory(path: vault.keysDirectory)
+        // Simulate a crash after the commit and before the rename: the database already uses
+        // the successor, which still sits in master.key.new.
+        let successor = SymmetricKey.generate()
+        try directory.writePendingMasterKey(successor)
+        let old = try vault.runtime.keys.masterKey()
+        try await vault.runtime.store.write { tx in
+            let snapshot = try tx.keySnapshot()
+            let index = snapshot.indexKey!
+            let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: index.kekID), master: old)
+            let id = successor.checkValue
+            try tx.save(WrappedIndexKey(kekID: id, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: id), master: successor), createdAt: index.createdAt))
+            for var key in snapshot.dataKeys {
+                let dek = try KeyWrap.unwrap(key.box!, associatedData: WrappedDataKey.associatedData(version: key.version, kekID: key.kekID), master: old)
+                key.box = KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: key.version, kekID: id), master: successor)
+                key.kekID = id
+                try tx.save(key)
+            }
+        }
+        let fresh = try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory)
+        try await fresh.keyAdmin.load()
+        #expect(try directory.loadMasterKey().checkValue == successor.checkValue)
+        #expect(!FileManager.default.fileExists(atPath: directory.pendingKeyPath))
+    }
+}
