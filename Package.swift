@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cardvault", targets: ["cardvault"]),
+        .executable(name: "cardvault-bench", targets: ["CardvaultBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -68,6 +69,16 @@ let package = Package(
                 "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Benchmark helpers for scripts/bench.sh: the no-HTTP baseline and seeding.
+        .executableTarget(
+            name: "CardvaultBench",
+            dependencies: [
+                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

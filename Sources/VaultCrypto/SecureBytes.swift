@@ -1,5 +1,10 @@
 internal import CSodium
 
+/// Zeroes a Swift array's storage in place (for transient plaintext copies).
+public func wipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { sodium_memzero(base, $0.count) } }
+}
+
 /// Secret bytes held in libsodium guarded memory: `sodium_malloc` places them between guard
 /// pages with a canary, locks them into RAM (no swap) and `sodium_free` wipes them when the
 /// last reference goes away. After initialisation the region is read-only.

@@ -37,7 +37,36 @@ public enum XChaCha20Poly1305 {
         plaintext.withUnsafeBytes { seal($0, associatedData: associatedData, key: key) }
     }
 
-    /// Decrypts into guarded memory. Any tampering with nonce, ciphertext, tag or associated
+    /// Decrypts into a scratch buffer that is zeroed as soon as `body` returns: for short-lived
+    /// plaintexts (a card being read), where guarded memory's mmap/mprotect/munmap per call
+    /// would cost more than the whole request. Tampering fails as in `open(_:associatedData:key:)`.
+    public static func open<R>(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
+                               _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        Sodium.ready()
+        guard box.nonce.count == nonceByteCount else { throw CryptoError(.invalidInput, "nonce length \(box.nonce.count)") }
+        guard box.ciphertext.count > tagByteCount else { throw CryptoError(.invalidInput, "ciphertext too short") }
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: box.ciphertext.count - tagByteCount, alignment: 16)
+        defer {
+            sodium_memzero(out.baseAddress!, out.count)
+            out.deallocate()
+        }
+        var written: UInt64 = 0
+        let rc = box.ciphertext.withUnsafeBytes { c in
+            associatedData.withUnsafeBytes { ad in
+                key.withUnsafeBytes { k in
+                    crypto_aead_xchacha20poly1305_ietf_decrypt(
+                        out.bindMemory(to: UInt8.self).baseAddress!, &written, nil,
+                        c.bindMemory(to: UInt8.self).baseAddress!, UInt64(c.count),
+                        ad.bindMemory(to: UInt8.self).baseAddress, UInt64(ad.count),
+                        box.nonce, k.bindMemory(to: UInt8.self).baseAddress!)
+                }
+            }
+        }
+        if rc != 0 { throw CryptoError(.authenticationFailed, "AEAD tag verification failed") }
+        return try body(UnsafeRawBufferPointer(out))
+    }
+
+    /// Decrypts into guarded memory (for keys and other long-lived secrets). Any tampering with nonce, ciphertext, tag or associated
     /// data, or the wrong key, gives `.authenticationFailed`.
     public static func open(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey) throws(CryptoError) -> SecureBytes {
         Sodium.ready()

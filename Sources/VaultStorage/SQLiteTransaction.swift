@@ -3,46 +3,60 @@ import GRDB
 import VaultDomain
 
 /// `VaultTransaction` over one GRDB `Database` access (a transaction, savepoint or snapshot).
-/// Lives only for the duration of the closure it is handed to.
+/// Every statement is a cached prepared statement: preparing SQL (and running GRDB's query
+/// builder) on each request cost more than the queries themselves.
 struct SQLiteTransaction: VaultTransaction {
     let db: Database
+
+    private func one<T>(_ sql: String, _ arguments: StatementArguments, _ map: (Row) throws -> T) throws -> T? {
+        try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments).map(map)
+    }
+
+    private func all<T>(_ sql: String, _ arguments: StatementArguments = [], _ map: (Row) throws -> T) throws -> [T] {
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(map)
+    }
+
+    private func execute(_ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
 
     // MARK: cards
 
     func card(token: CardToken) throws -> SealedCard? {
-        try CardRecord.fetchOne(db, key: token.rawValue)?.card
+        try one(CardRecord.byToken, [token.rawValue], CardRecord.card)
     }
 
     func card(fingerprint: CardFingerprint) throws -> SealedCard? {
-        try CardRecord.filter(CardRecord.Columns.fingerprint == fingerprint.rawValue).fetchOne(db)?.card
+        try one(CardRecord.byFingerprint, [fingerprint.rawValue], CardRecord.card)
     }
 
     func cardCountsByKeyVersion() throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key_version, COUNT(*) AS n FROM cards GROUP BY key_version") {
-            counts[row["key_version"]] = row["n"]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key_version, COUNT(*) FROM cards GROUP BY key_version")) {
+            counts[row[0]] = row[1]
         }
         return counts
     }
 
     func cardCount() throws -> Int {
-        try CardRecord.fetchCount(db)
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM cards")) ?? 0
     }
 
     func insert(_ card: SealedCard) throws {
-        try mapTriggers { try CardRecord(card).insert(db) }
+        try mapTriggers { try execute(CardRecord.insert, CardRecord.insertArguments(card)) }
     }
 
     func update(_ card: SealedCard) throws {
-        try mapTriggers { try CardRecord(card).update(db) }
+        try mapTriggers { try execute(CardRecord.update, CardRecord.updateArguments(card)) }
     }
 
     func deleteCard(token: CardToken) throws -> Bool {
-        try CardRecord.deleteOne(db, key: token.rawValue)
+        try execute("DELETE FROM cards WHERE token = ?", [token.rawValue])
+        return db.changesCount > 0
     }
 
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard] {
-        try CardRecord.filter(CardRecord.Columns.keyVersion != version).limit(limit).fetchAll(db).map(\.card)
+        try all(CardRecord.notUnderVersion, [version, limit], CardRecord.card)
     }
 
     private func mapTriggers(_ body: () throws -> Void) throws {
@@ -56,74 +70,76 @@ struct SQLiteTransaction: VaultTransaction {
     // MARK: keys
 
     func keySnapshot() throws -> KeySnapshot {
-        KeySnapshot(
-            dataKeys: try DataKeyRecord.order(DataKeyRecord.Columns.version).fetchAll(db).map(\.key),
-            indexKey: try IndexKeyRecord.fetchOne(db)?.key)
+        KeySnapshot(dataKeys: try all(KeyRecords.dataKeys, [], KeyRecords.dataKey),
+                    indexKey: try one(KeyRecords.indexKey, [], KeyRecords.indexKey))
     }
 
     func save(_ key: WrappedDataKey) throws {
-        try DataKeyRecord(key).upsert(db)
+        try execute(KeyRecords.upsertDataKey, KeyRecords.dataKeyArguments(key))
     }
 
     func save(_ key: WrappedIndexKey) throws {
-        try IndexKeyRecord(key).upsert(db)
+        try execute(KeyRecords.upsertIndexKey, KeyRecords.indexKeyArguments(key))
     }
 
     // MARK: clients
 
     func client(secretHash: [UInt8]) throws -> Client? {
-        try ClientRecord.filter(ClientRecord.Columns.secretHash == Data(secretHash)).fetchOne(db)?.client
+        try one(ClientRecord.bySecretHash, [Data(secretHash)], ClientRecord.client)
     }
 
     func client(name: String) throws -> Client? {
-        try ClientRecord.filter(ClientRecord.Columns.name == name).fetchOne(db)?.client
+        try one(ClientRecord.byName, [name], ClientRecord.client)
     }
 
     func clients() throws -> [Client] {
-        try ClientRecord.order(ClientRecord.Columns.createdAt, ClientRecord.Columns.name).fetchAll(db).map(\.client)
+        try all(ClientRecord.all, [], ClientRecord.client)
     }
 
     func insert(_ client: Client, secretHash: [UInt8]) throws {
-        try ClientRecord(client, secretHash: secretHash).insert(db)
+        try execute(ClientRecord.insert, [client.id, client.name, ClientRecord.scopes(client), StoredDate.text(client.createdAt),
+                                          client.revokedAt.map(StoredDate.text), client.secretRotatedAt.map(StoredDate.text), Data(secretHash)])
     }
 
     func update(_ client: Client) throws {
-        try ClientRecord(client).update(db)
+        try execute(ClientRecord.update, [client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.text),
+                                          client.secretRotatedAt.map(StoredDate.text), client.id])
     }
 
     func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
-        try db.execute(sql: "UPDATE clients SET secret_hash = ? WHERE id = ?", arguments: [Data(hash), id])
+        try execute(ClientRecord.setSecret, [Data(hash), id])
     }
 
     // MARK: audit
 
     func lastAuditEntry() throws -> AuditEntry? {
-        try AuditRecord.order(AuditRecord.Columns.seq.desc).fetchOne(db)?.entry
+        try one(AuditRecord.last, [], AuditRecord.entry)
     }
 
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry] {
-        try AuditRecord.filter(AuditRecord.Columns.seq > seq).order(AuditRecord.Columns.seq).limit(limit).fetchAll(db).map(\.entry)
+        try all(AuditRecord.after, [seq, limit], AuditRecord.entry)
     }
 
     func latestAuditEntries(limit: Int) throws -> [AuditEntry] {
-        try AuditRecord.order(AuditRecord.Columns.seq.desc).limit(limit).fetchAll(db).map(\.entry).reversed()
+        try all(AuditRecord.latest, [limit], AuditRecord.entry).reversed()
     }
 
     func insert(_ entry: AuditEntry) throws {
-        try AuditRecord(entry).insert(db)
+        try execute(AuditRecord.insert, AuditRecord.arguments(entry))
     }
 
     // MARK: idempotency
 
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse? {
-        try IdempotencyRecord.fetchOne(db, key: ["client": client, "key": key.rawValue])?.response
+        try one(IdempotencyRecord.find, [client, key.rawValue], IdempotencyRecord.response)
     }
 
     func save(_ response: StoredResponse, client: String, key: IdempotencyKey) throws {
-        try IdempotencyRecord(client: client, key: key.rawValue, response: response).insert(db)
+        try execute(IdempotencyRecord.insert, IdempotencyRecord.arguments(response, client: client, key: key.rawValue))
     }
 
     func purgeIdempotency(before date: Date) throws -> Int {
-        try IdempotencyRecord.filter(IdempotencyRecord.Columns.createdAt < date).deleteAll(db)
+        try execute(IdempotencyRecord.purge, [StoredDate.text(date)])
+        return db.changesCount
     }
 }

@@ -25,12 +25,18 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// Reads run on the calling thread (GRDB's synchronous read): the look-ups behind a request
+    /// take microseconds, less than a hop to a reader queue and back would.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {
         do {
-            return try await database.pool.read { db in try body(SQLiteTransaction(db: db)) }
+            return try readOnCallingThread(body)
         } catch {
             throw map(error)
         }
+    }
+
+    private func readOnCallingThread<T>(_ body: (any VaultReader) throws -> T) throws -> T {
+        try database.pool.read { db in try body(SQLiteTransaction(db: db)) }
     }
 
     private func map(_ error: any Error) -> any Error {

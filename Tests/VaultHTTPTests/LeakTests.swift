@@ -66,7 +66,9 @@ struct LeakTests {
         for (i, body) in h.responseBodies.enumerated() { found += scanner.scan(body, place: "response \(i)") }
         found += scanner.scan(h.logs.text, place: "logs")
         let audit = try await h.runtime.audit.tail(limit: 10_000)
-        found += scanner.scan(VaultJSON.encode(audit), place: "audit rows")
+        // Every audit field but the hash (random hex could contain a 4-digit code by chance).
+        let auditText = audit.map { [String($0.seq), $0.at, $0.client ?? "", $0.action, $0.subject ?? "", $0.outcome, $0.requestID ?? "", $0.source ?? ""].joined(separator: "|") }
+        found += scanner.scan(auditText.joined(separator: "\n"), place: "audit rows")
         #expect(found.isEmpty, "\(found)")
 
         // Three-digit codes are too short to scan raw bytes for; check the places they could

@@ -54,16 +54,8 @@ public struct AuditChain: Sendable {
         return .intact(rows: checked)
     }
 
-    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f
-    }()
-    private static let formatterLock = NSLock()
-
     static func timestamp(_ date: Date) -> String {
-        formatterLock.withLock { formatter.string(from: date) }
+        Timestamp.format(date)
     }
 }
 

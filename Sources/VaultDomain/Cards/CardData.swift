@@ -16,9 +16,10 @@ public struct CardData: Sendable, CustomStringConvertible, CustomDebugStringConv
     private static let formatVersion: UInt8 = 1
     private static let separator: UInt8 = 0x1F
 
-    /// Serialises into guarded memory: version byte, then PAN, month, year, holder separated by
-    /// the ASCII unit separator (which a validated holder cannot contain).
-    func plaintext() -> SecureBytes {
+    /// Serialises into a scratch buffer that is wiped when `body` returns: version byte, then
+    /// PAN, month, year, holder separated by the ASCII unit separator (which a validated holder
+    /// cannot contain).
+    func withPlaintext<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
         var bytes: [UInt8] = [Self.formatVersion]
         pan.withDigits { bytes.append(contentsOf: $0) }
         bytes.append(Self.separator)
@@ -27,12 +28,12 @@ public struct CardData: Sendable, CustomStringConvertible, CustomDebugStringConv
         bytes.append(contentsOf: Array(expiry.yearText.utf8))
         bytes.append(Self.separator)
         if let holder { bytes.append(contentsOf: Array(holder.name.utf8)) }
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        return SecureBytes(copying: bytes)
+        defer { wipe(&bytes) }
+        return try body(bytes)
     }
 
-    init(plaintext: SecureBytes) throws(VaultError) {
-        let parsed: CardData? = plaintext.withUnsafeBytes { raw in
+    init(plaintext raw: UnsafeRawBufferPointer) throws(VaultError) {
+        let parsed: CardData? = {
             let bytes = raw.bindMemory(to: UInt8.self)
             guard bytes.first == Self.formatVersion else { return nil }
             let fields = bytes.dropFirst().split(separator: Self.separator, maxSplits: 3, omittingEmptySubsequences: false)
@@ -43,7 +44,7 @@ public struct CardData: Sendable, CustomStringConvertible, CustomDebugStringConv
             return CardData(
                 pan: PrimaryAccountNumber(storedASCII: ArraySlice(fields[0])),
                 expiry: CardExpiry(month: month, year: year), holder: holder)
-        }
+        }()
         guard let parsed else { throw VaultError.keyUnavailable }
         self = parsed
     }

@@ -255,10 +255,11 @@ public struct CardVault: Sendable {
     /// The idempotency hash of a tokenize request: keyed, over the validated card and whether a
     /// security code came with it (the code itself never enters any hash).
     static func requestHash(_ data: CardData, hasCode: Bool, key: SymmetricKey) -> [UInt8] {
-        var bytes = data.plaintext().withUnsafeBytes { Array($0) }
-        bytes.append(hasCode ? 0x31 : 0x30)
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        return StoredResponse.requestHash(operation: "POST /v1/cards", canonical: bytes, key: key)
+        data.withPlaintext { plaintext in
+            var bytes = plaintext + [hasCode ? 0x31 : 0x30]
+            defer { wipe(&bytes) }
+            return StoredResponse.requestHash(operation: "POST /v1/cards", canonical: bytes, key: key)
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import VaultCrypto
+
 /// A validated card number. Its textual forms are `<redacted>`; the digits leave only through
 /// `withDigits` (to seal them, hash them, or build a provider payload).
 public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -68,7 +70,7 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
     /// wiped after `body` returns.
     public func withDigits<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
         var ascii = digits.map { $0 + 0x30 }
-        defer { ascii.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { wipe(&ascii) }
         return try body(ascii)
     }
 

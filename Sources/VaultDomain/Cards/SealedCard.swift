@@ -26,17 +26,19 @@ public struct SealedCard: Sendable, Equatable {
     }
 
     static func seal(_ data: CardData, token: CardToken, key: DataKey) -> SealedBox {
-        XChaCha20Poly1305.seal(data.plaintext(), associatedData: associatedData(token: token, keyVersion: key.version), key: key.key)
+        data.withPlaintext { XChaCha20Poly1305.seal($0, associatedData: associatedData(token: token, keyVersion: key.version), key: key.key) }
     }
 
     func open(with key: DataKey) throws(VaultError) -> CardData {
         guard key.version == keyVersion else { throw VaultError.keyUnavailable }
-        let plaintext: SecureBytes
+        let data: Result<CardData, VaultError>
         do {
-            plaintext = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, keyVersion: keyVersion), key: key.key)
+            data = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, keyVersion: keyVersion), key: key.key) { plaintext in
+                Result { () throws(VaultError) in try CardData(plaintext: plaintext) }
+            }
         } catch {
             throw VaultError(.unavailable, code: "card_unreadable", message: "the stored card failed its integrity check")
         }
-        return try CardData(plaintext: plaintext)
+        return try data.get()
     }
 }

@@ -36,7 +36,7 @@ public struct StoredResponse: Sendable, Equatable {
         var message = Array(operation.utf8)
         message.append(0)
         message.append(contentsOf: canonical)
-        defer { message.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { wipe(&message) }
         return KeyedHash.hash(message, key: key, length: 32)
     }
 

@@ -2,42 +2,20 @@ import Foundation
 import GRDB
 import VaultDomain
 
-/// A row of `audit_log`.
-struct AuditRecord: FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseTableName = "audit_log"
+/// A row of `audit_log`, through cached statements (one is appended per request).
+enum AuditRecord {
+    static let columns = "seq, at, client, action, subject, outcome, request_id, source, hash"
+    static let last = "SELECT \(columns) FROM audit_log ORDER BY seq DESC LIMIT 1"
+    static let after = "SELECT \(columns) FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
+    static let latest = "SELECT \(columns) FROM audit_log ORDER BY seq DESC LIMIT ?"
+    static let insert = "INSERT INTO audit_log (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-    enum Columns {
-        static let seq = Column("seq")
-        static let at = Column("at")
-        static let client = Column("client")
-        static let action = Column("action")
-        static let subject = Column("subject")
-        static let outcome = Column("outcome")
-        static let requestID = Column("request_id")
-        static let source = Column("source")
-        static let hash = Column("hash")
+    static func entry(_ row: Row) -> AuditEntry {
+        AuditEntry(seq: row[0], at: row[1], client: row[2], action: row[3], subject: row[4], outcome: row[5],
+                   requestID: row[6], source: row[7], hash: [UInt8](row[8] as Data))
     }
 
-    var entry: AuditEntry
-
-    init(_ entry: AuditEntry) { self.entry = entry }
-
-    init(row: Row) throws {
-        entry = AuditEntry(
-            seq: row[Columns.seq], at: row[Columns.at], client: row[Columns.client], action: row[Columns.action],
-            subject: row[Columns.subject], outcome: row[Columns.outcome], requestID: row[Columns.requestID],
-            source: row[Columns.source], hash: [UInt8](row[Columns.hash] as Data))
-    }
-
-    func encode(to container: inout PersistenceContainer) throws {
-        container[Columns.seq] = entry.seq
-        container[Columns.at] = entry.at
-        container[Columns.client] = entry.client
-        container[Columns.action] = entry.action
-        container[Columns.subject] = entry.subject
-        container[Columns.outcome] = entry.outcome
-        container[Columns.requestID] = entry.requestID
-        container[Columns.source] = entry.source
-        container[Columns.hash] = Data(entry.hash)
+    static func arguments(_ e: AuditEntry) -> StatementArguments {
+        [e.seq, e.at, e.client, e.action, e.subject, e.outcome, e.requestID, e.source, Data(e.hash)]
     }
 }

@@ -3,44 +3,34 @@ import GRDB
 import VaultCrypto
 import VaultDomain
 
-/// A row of `cards`: token, fingerprint, key version, nonce and ciphertext.
-struct CardRecord: FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseTableName = "cards"
+/// A row of `cards`: token, fingerprint, key version, nonce and ciphertext. Read and written
+/// through cached statements: this is the hot path of every card request.
+enum CardRecord {
+    static let columns = "token, fingerprint, key_version, nonce, ciphertext, created_at, updated_at"
+    static let byToken = "SELECT \(columns) FROM cards WHERE token = ?"
+    static let byFingerprint = "SELECT \(columns) FROM cards WHERE fingerprint = ?"
+    static let notUnderVersion = "SELECT \(columns) FROM cards WHERE key_version <> ? LIMIT ?"
+    static let insert = "INSERT INTO cards (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    static let update = "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ? WHERE token = ?"
 
-    enum Columns {
-        static let token = Column("token")
-        static let fingerprint = Column("fingerprint")
-        static let keyVersion = Column("key_version")
-        static let nonce = Column("nonce")
-        static let ciphertext = Column("ciphertext")
-        static let createdAt = Column("created_at")
-        static let updatedAt = Column("updated_at")
-    }
-
-    var card: SealedCard
-
-    init(_ card: SealedCard) { self.card = card }
-
-    init(row: Row) throws {
-        guard let token = CardToken(row[Columns.token] as String) else {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed token in cards")
+    static func card(_ row: Row) throws -> SealedCard {
+        guard let token = CardToken(row[0] as String),
+              let created = StoredDate.date(row[5]), let updated = StoredDate.date(row[6]) else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in cards")
         }
-        card = SealedCard(
-            token: token,
-            fingerprint: CardFingerprint(stored: row[Columns.fingerprint]),
-            keyVersion: row[Columns.keyVersion],
-            box: SealedBox(nonce: [UInt8](row[Columns.nonce] as Data), ciphertext: [UInt8](row[Columns.ciphertext] as Data)),
-            createdAt: row[Columns.createdAt],
-            updatedAt: row[Columns.updatedAt])
+        return SealedCard(
+            token: token, fingerprint: CardFingerprint(stored: row[1]), keyVersion: row[2],
+            box: SealedBox(nonce: [UInt8](row[3] as Data), ciphertext: [UInt8](row[4] as Data)),
+            createdAt: created, updatedAt: updated)
     }
 
-    func encode(to container: inout PersistenceContainer) throws {
-        container[Columns.token] = card.token.rawValue
-        container[Columns.fingerprint] = card.fingerprint.rawValue
-        container[Columns.keyVersion] = card.keyVersion
-        container[Columns.nonce] = Data(card.box.nonce)
-        container[Columns.ciphertext] = Data(card.box.ciphertext)
-        container[Columns.createdAt] = card.createdAt
-        container[Columns.updatedAt] = card.updatedAt
+    static func insertArguments(_ card: SealedCard) -> StatementArguments {
+        [card.token.rawValue, card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
+         StoredDate.text(card.createdAt), StoredDate.text(card.updatedAt)]
+    }
+
+    static func updateArguments(_ card: SealedCard) -> StatementArguments {
+        [card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
+         StoredDate.text(card.updatedAt), card.token.rawValue]
     }
 }

@@ -3,42 +3,19 @@ import GRDB
 import VaultDomain
 
 /// A row of `idempotency_keys`: the first answer to a request, by client and key.
-struct IdempotencyRecord: FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseTableName = "idempotency_keys"
+enum IdempotencyRecord {
+    static let find = "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE client = ? AND key = ?"
+    static let insert = "INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+    static let purge = "DELETE FROM idempotency_keys WHERE created_at < ?"
 
-    enum Columns {
-        static let client = Column("client")
-        static let key = Column("key")
-        static let requestHash = Column("request_hash")
-        static let status = Column("status")
-        static let body = Column("body")
-        static let createdAt = Column("created_at")
+    static func response(_ row: Row) throws -> StoredResponse {
+        guard let created = StoredDate.date(row[3]) else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in idempotency_keys")
+        }
+        return StoredResponse(requestHash: [UInt8](row[0] as Data), status: row[1], body: [UInt8](row[2] as Data), createdAt: created)
     }
 
-    var client: String
-    var key: String
-    var response: StoredResponse
-
-    init(client: String, key: String, response: StoredResponse) {
-        self.client = client
-        self.key = key
-        self.response = response
-    }
-
-    init(row: Row) throws {
-        client = row[Columns.client]
-        key = row[Columns.key]
-        response = StoredResponse(
-            requestHash: [UInt8](row[Columns.requestHash] as Data), status: row[Columns.status],
-            body: [UInt8](row[Columns.body] as Data), createdAt: row[Columns.createdAt])
-    }
-
-    func encode(to container: inout PersistenceContainer) throws {
-        container[Columns.client] = client
-        container[Columns.key] = key
-        container[Columns.requestHash] = Data(response.requestHash)
-        container[Columns.status] = response.status
-        container[Columns.body] = Data(response.body)
-        container[Columns.createdAt] = response.createdAt
+    static func arguments(_ r: StoredResponse, client: String, key: String) -> StatementArguments {
+        [client, key, Data(r.requestHash), r.status, Data(r.body), StoredDate.text(r.createdAt)]
     }
 }

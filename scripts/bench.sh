@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Benchmarks the release build over loopback HTTP and prints figures beside baselines measured
+# in the same run:
+#   - tokenize (POST /v1/cards, a new card per request) vs. the no-HTTP baseline: encrypt +
+#     one durable SQLite insert per card, one transaction each (cardvault-bench baseline);
+#   - metadata GET (audited) vs. the server's own constant answer, GET /healthz.
+# Each measurement runs ROUNDS times (default 3); the table shows medians.
+# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18787}
+
+scripts/ensure-deps.sh
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk
+fi
+swift build -c release --product cardvault >&2
+swift build -c release --product cardvault-bench >&2
+BIN_DIR="$(swift build -c release --show-bin-path)"
+CV="$BIN_DIR/cardvault"
+BENCH="$BIN_DIR/cardvault-bench"
+
+WORK="$(mktemp -d /tmp/cardvault-bench.XXXXXX)"
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
+
+"$CV" keys init "${FLAGS[@]}" >/dev/null
+export CARDVAULT_BENCH_SECRET="$("$CV" clients add bench --scopes cards:write,cards:read --json "${FLAGS[@]}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+"$BENCH" seed --count 2000 --database "$WORK/vault.sqlite" --keys-dir "$WORK/keys" > "$WORK/tokens.txt"
+export CARDVAULT_BENCH_TOKENS="$WORK/tokens.txt"
+
+CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+cat bench/report.lua > "$WORK/healthz.lua"
+cat bench/tokenize.lua bench/report.lua > "$WORK/tokenize.lua"
+cat bench/metadata.lua bench/report.lua > "$WORK/metadata.lua"
+
+run_wrk() { # name path script
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$3" "http://127.0.0.1:$PORT$2" | grep '^RESULT')
+  echo "$1 $out" | tee -a "$WORK/results.txt" >&2
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "round $round/$ROUNDS" >&2
+  b=$("$BENCH" baseline --database "$WORK/baseline.sqlite" --seconds 5 | awk '/baseline_rows_per_second/ {print $2}')
+  echo "baseline RESULT rps=$b" | tee -a "$WORK/results.txt" >&2
+  run_wrk healthz /healthz "$WORK/healthz.lua"
+  run_wrk tokenize /v1/cards "$WORK/tokenize.lua"
+  run_wrk metadata /v1/cards "$WORK/metadata.lua"
+done
+
+python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
+import re, statistics, sys
+path, conns, duration, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+runs = {}
+for line in open(path):
+    name, rest = line.split(" RESULT ")
+    runs.setdefault(name, []).append({k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", rest)})
+def med(name, key):
+    values = [r[key] for r in runs.get(name, []) if key in r]
+    return statistics.median(values) if values else float("nan")
+errors = sum(r.get("non2xx", 0) + r.get("socket_errors", 0) for n in runs for r in runs[n])
+print(f"cardvault benchmark: {rounds} rounds, medians; wrk {conns} connections, {duration} s per run")
+print(f"{'measurement':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+print(f"{'baseline: encrypt + 1 txn/card (no HTTP)':<40}{med('baseline','rps'):>10.0f}{'':>9}{'':>9}")
+for name, label in [("healthz", "GET /healthz (framework ceiling)"), ("tokenize", "POST /v1/cards (new card each)"), ("metadata", "GET /v1/cards/{token} (audited)")]:
+    print(f"{label:<40}{med(name,'rps'):>10.0f}{med(name,'p50_ms'):>9.2f}{med(name,'p99_ms'):>9.2f}")
+t = med("tokenize", "rps") / med("baseline", "rps")
+m = med("metadata", "rps") / med("healthz", "rps")
+print(f"tokenize / baseline  = {t:.2f}  (target >= 1.5)  p99 {med('tokenize','p99_ms'):.1f} ms (target < 20)")
+print(f"metadata / healthz   = {m:.2f}  (target >= 0.4)")
+print(f"non-2xx answers and socket errors: {int(errors)}")
+PY
