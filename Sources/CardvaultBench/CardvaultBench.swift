@@ -61,14 +61,16 @@ struct Seed: AsyncParsableCommand {
     func run() async throws {
         let runtime = try VaultRuntime(databasePath: database, keysDirectory: keysDir)
         let cards = runtime.cards
-        let actor = AuditActor(client: "bench-seed", requestID: nil, source: "bench")
+        try await runtime.keyAdmin.load()
+        let (client, _) = try await runtime.clients.add(name: "bench-seed-\(offset)", scopes: ["cards:write"], actor: .operatorCLI(user: "bench"))
+        let caller = Caller.trusted(client, source: "bench")
         var tokens: [String] = []
         try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<count {
                 group.addTask {
                     let answer = try await cards.tokenize(
                         CardInput(number: SentinelCards.visa(offset + i), expMonth: "12", expYear: "2031", holder: nil, verificationValue: nil),
-                        actor: actor, idempotencyKey: nil)
+                        caller: caller, idempotencyKey: nil)
                     let json = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
                     return json["token"] as! String
                 }

@@ -55,7 +55,7 @@ final class GroupCommitWriter: Sendable {
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        for job in batch { job.run(db) }
+                        for job in batch { try job.run(db) }
                         return .commit
                     }
                 }
@@ -71,20 +71,23 @@ final class GroupCommitWriter: Sendable {
 final class PendingWrite: @unchecked Sendable {
     // @unchecked: `result` is written by the drain queue in `run` and read by it in `finish`;
     // the closures are only ever called from that queue.
-    let run: (Database) -> Void
+    /// Runs the body in its own savepoint. Throws only when the savepoint machinery itself
+    /// fails, which aborts the whole batch.
+    let run: (Database) throws -> Void
     let finish: ((any Error)?) -> Void
 
     init<T: Sendable>(body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
         let box = ResultBox<T>()
         run = { db in
+            // Prepared once per connection: GRDB's inSavepoint would parse these on every job.
+            try db.cachedStatement(sql: "SAVEPOINT job").execute()
             do {
-                try db.inSavepoint {
-                    box.result = .success(try body(db))
-                    return .commit
-                }
+                box.result = .success(try body(db))
             } catch {
                 box.result = .failure(error)
+                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT job").execute()
             }
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
         }
         finish = { commitError in
             if let commitError {

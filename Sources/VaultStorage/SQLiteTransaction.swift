@@ -92,6 +92,11 @@ struct SQLiteTransaction: VaultTransaction {
         try one(ClientRecord.byName, [name], ClientRecord.client)
     }
 
+    func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL"),
+                         arguments: [id, Data(secretHash)]) != nil
+    }
+
     func clients() throws -> [Client] {
         try all(ClientRecord.all, [], ClientRecord.client)
     }

@@ -12,7 +12,8 @@ public struct VaultRuntime: Sendable {
     public let codes: SecurityCodeVault
 
     public var cards: CardVault { CardVault(store: store, keys: keys, codes: codes) }
-    public var authenticator: ClientAuthenticator { ClientAuthenticator(store: store, keys: keys) }
+    /// One per runtime: it holds the cache of known-good client secrets.
+    public let authenticator: ClientAuthenticator
     public var clients: ClientAdministration { ClientAdministration(store: store, keys: keys) }
     public var keyAdmin: KeyAdministration { KeyAdministration(store: store, keys: keys) }
     public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
@@ -23,5 +24,6 @@ public struct VaultRuntime: Sendable {
         store = SQLiteVaultStore(database: database, logger: logger)
         keys = KeyRing(directory: KeyDirectory(path: keysDirectory))
         codes = SecurityCodeVault(timeToLive: securityCodeTTL)
+        authenticator = ClientAuthenticator(store: store, keys: keys)
     }
 }

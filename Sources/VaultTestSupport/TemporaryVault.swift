@@ -35,6 +35,12 @@ public final class TemporaryVault: @unchecked Sendable {
         return secret.revealed
     }
 
+    /// Registers a client and returns it as an in-process caller (no secret on the wire).
+    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(8))", scopes: [Scope] = [.cardsWrite, .cardsRead]) async throws -> Caller {
+        let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
+        return .trusted(client)
+    }
+
     /// Every file of the vault's database (main file, WAL, shared memory) as bytes.
     public func databaseFiles() -> [(name: String, bytes: [UInt8])] {
         ["", "-wal", "-shm"].compactMap { suffix in

@@ -118,3 +118,34 @@ struct CardValidationTests {
         #expect(CardToken("tok_" + String(repeating: "!", count: 22)) == nil)
     }
 }
+
+@Suite("Answer encoding")
+struct AnswerEncodingTests {
+    @Test(arguments: [nil, "IVAN PETROV", "Anne-Marie \"Q\" O'Neil/\\", "Жанна Әлиева", "tab\there"])
+    func handWrittenJSONMatchesJSONEncoder(holder: String?) throws {
+        let pan = try PrimaryAccountNumber(validating: "4405639704015096")
+        let token = CardToken.generate()
+        let card = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
+                              box: .init(nonce: [], ciphertext: []), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
+                              updatedAt: Date(timeIntervalSince1970: 1_790_000_100.5))
+        let data = CardData(pan: pan, expiry: CardExpiry(month: 2, year: 2030), holder: holder.map { CardHolder(trusted: $0) })
+        for expires in [nil, Date(timeIntervalSince1970: 1_790_000_900.999)] {
+            let metadata = CardMetadata(card: card, data: data, codeExpiresAt: expires)
+            #expect(String(decoding: metadata.jsonBytes, as: UTF8.self) == String(decoding: VaultJSON.encode(metadata), as: UTF8.self))
+            let back = try VaultJSON.makeDecoder().decode(CardMetadata.self, from: Data(metadata.jsonBytes))
+            #expect(back.jsonBytes == metadata.jsonBytes)
+        }
+    }
+
+    @Test func timestampsRoundTrip() {
+        for t in [0.0, 1_790_000_000.001, 1_790_000_000.999, 4_102_444_799.5] {
+            let date = Date(timeIntervalSince1970: t)
+            let text = Timestamp.format(date)
+            #expect(text.count == 24)
+            #expect(abs(Timestamp.parse(text)!.timeIntervalSince1970 - t) < 0.0006)
+            #expect(Timestamp.format(Timestamp.parse(text)!) == text)
+        }
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1_790_000_000.123)) == "2026-09-21T14:13:20.123Z")
+        #expect(Timestamp.parse("2026-09-21 14:13:20") == nil)
+    }
+}

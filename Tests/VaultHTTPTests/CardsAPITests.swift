@@ -202,7 +202,13 @@ struct CardsAPITests {
             #expect(try await c.send(.get, "/v1/cards/\(token)", secret: fresh.revealed).status == 404)
             _ = try await h.runtime.clients.revoke(name: name, actor: TemporaryVault.testOperator)
             #expect(try await c.send(.get, "/v1/cards/\(token)", secret: fresh.revealed).status == 401)
+            #expect(try await c.send(.get, "/v1/cards/\(token)", secret: fresh.revealed).status == 401)
         }
+        // The server had both secrets cached; each stale use was caught inside the operation's
+        // own transaction and audited as a denial.
+        let denials = try await h.runtime.audit.tail(limit: 50).filter { $0.outcome == "denied" }.compactMap(\.subject)
+        #expect(denials.contains("stale_secret:card.read"))
+        #expect(denials.count == 3)
     }
 
     @Test func securityCodeExpiresAfterItsTimeToLive() async throws {

@@ -19,17 +19,15 @@ struct AppDatabaseTests {
 
     @Test func groupCommitRunsManyWritersAndIsolatesFailures() async throws {
         let vault = try await TemporaryVault()
-        let secret = try await vault.addClient(scopes: [.cardsWrite])
-        _ = secret
+        let caller = try await vault.caller(scopes: [.cardsWrite])
         let cards = vault.runtime.cards
-        let actor = AuditActor(client: "svc", requestID: nil, source: nil)
         // 200 concurrent tokenizations, a tenth of them invalid: the valid ones all commit.
         let results = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<200 {
                 group.addTask {
                     let number = i % 10 == 0 ? "4111111111111112" : SentinelCards.visa(i)
                     let input = CardInput(number: number, expMonth: "12", expYear: "2031", holder: nil, verificationValue: nil)
-                    return (try? await cards.tokenize(input, actor: actor, idempotencyKey: nil)) != nil
+                    return (try? await cards.tokenize(input, caller: caller, idempotencyKey: nil)) != nil
                 }
             }
             var ok = 0
@@ -68,7 +66,7 @@ struct AppDatabaseTests {
         }
         // And the service, with a fresh ring, seals under the active version.
         let answer = try await cards.tokenize(CardInput(number: "4405639704015096", expMonth: "1", expYear: "2030", holder: nil, verificationValue: nil),
-                                              actor: actor, idempotencyKey: nil)
+                                              caller: try await vault.caller(), idempotencyKey: nil)
         #expect(answer.status == 201)
         let status = try await admin.status()
         #expect(status.versions.map(\.state) == [.retired, .active])
@@ -77,10 +75,11 @@ struct AppDatabaseTests {
 
     @Test func auditVerifyFindsTamperingInTheDatabase() async throws {
         let vault = try await TemporaryVault()
-        for i in 0..<5 {
+        let caller = try await vault.caller()
+        for i in 0..<4 {
             _ = try await vault.runtime.cards.tokenize(
                 CardInput(number: SentinelCards.visa(i), expMonth: "1", expYear: "2030", holder: nil, verificationValue: nil),
-                actor: AuditActor(client: "svc", requestID: "r\(i)", source: nil), idempotencyKey: nil)
+                caller: caller, idempotencyKey: nil)
         }
         let audit = vault.runtime.audit
         #expect(try await audit.verify(actor: TemporaryVault.testOperator) == .intact(rows: 6))
@@ -88,7 +87,8 @@ struct AppDatabaseTests {
         try await pool.write { db in try db.execute(sql: "UPDATE audit_log SET client = 'someone-else' WHERE seq = 3") }
         guard case .broken(let seq, _) = try await audit.verify(actor: TemporaryVault.testOperator) else { Issue.record("change not found"); return }
         #expect(seq == 3)
-        try await pool.write { db in try db.execute(sql: "UPDATE audit_log SET client = 'svc' WHERE seq = 3") }
+        let original = caller.client.name
+        try await pool.write { db in try db.execute(sql: "UPDATE audit_log SET client = ? WHERE seq = 3", arguments: [original]) }
         #expect(try await audit.verify(actor: TemporaryVault.testOperator) == .intact(rows: 6))
         try await pool.write { db in try db.execute(sql: "DELETE FROM audit_log WHERE seq = 4") }
         guard case .broken(let gap, let reason) = try await audit.verify(actor: TemporaryVault.testOperator) else { Issue.record("deletion not found"); return }

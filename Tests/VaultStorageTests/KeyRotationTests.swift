@@ -12,11 +12,12 @@ struct KeyRotationTests {
 
     func tokenize(_ vault: TemporaryVault, count: Int, from start: Int = 0) async throws -> [String: String] {
         var tokens: [String: String] = [:]
+        let caller = try await vault.caller()
         for i in start..<(start + count) {
             let number = SentinelCards.visa(i)
             let answer = try await vault.runtime.cards.tokenize(
                 CardInput(number: number, expMonth: "3", expYear: "2031", holder: "HOLDER \(i % 7)", verificationValue: nil),
-                actor: actor, idempotencyKey: nil)
+                caller: caller, idempotencyKey: nil)
             let token = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
             tokens[token["token"] as! String] = number
         }

@@ -21,8 +21,9 @@ public struct CardVault: Sendable {
     /// Vaults a card: 201 with a new token, or 200 with the existing token when the same PAN is
     /// already vaulted (its expiry and holder updated). A security code, if given, is kept in
     /// memory only.
-    public func tokenize(_ input: CardInput, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+    public func tokenize(_ input: CardInput, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         let now = clock()
+        let actor = caller.actor
         var v = FieldValidator()
         let pan = v.check { () throws(VaultError) -> PrimaryAccountNumber in
             guard let number = input.number else { throw .invalid("number", code: "missing_field", "number is required") }
@@ -45,12 +46,13 @@ public struct CardVault: Sendable {
         let fingerprint = CardFingerprint(pan: pan, key: derived.fingerprint)
         let codeExpiry = code == nil ? nil : now.addingTimeInterval(codes.timeToLive)
         let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, key: derived.idempotency) }
-        let client = actor.client ?? ""
+        let client = caller.client.id
         let codes = self.codes
         let keys = self.keys
+        let chain = AuditChain(key: derived.audit)
 
         let outcome = try await withKeyRetry {
-            try await store.write { tx -> (CardAnswer, CardToken?) in
+            try await writeConfirmed(caller, action: "card.create", chain: chain, at: now) { tx -> (CardAnswer, CardToken?) in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                     return (CardAnswer(stored), nil)
@@ -73,9 +75,9 @@ public struct CardVault: Sendable {
                     created = true
                 }
                 try tx.appendAudit(AuditEvent(action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
-                                              outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+                                              outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now))
-                let answer = CardAnswer(status: created ? 201 : 200, body: VaultJSON.encode(metadata))
+                let answer = CardAnswer(status: created ? 201 : 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now),
                                 client: client, key: idempotencyKey)
@@ -92,20 +94,21 @@ public struct CardVault: Sendable {
     // MARK: read
 
     /// The metadata of a card. Every read is audited, in the same commit.
-    public func metadata(of tokenText: String, actor: AuditActor) async throws -> CardAnswer {
+    public func metadata(of tokenText: String, caller: Caller) async throws -> CardAnswer {
         let now = clock()
-        let card = try await auditedRead(tokenText, action: "card.read", actor: actor, now: now)
+        let card = try await auditedRead(tokenText, action: "card.read", caller: caller, now: now)
         let data = try await open(card)
         let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now))
-        return CardAnswer(status: 200, body: VaultJSON.encode(metadata))
+        return CardAnswer(status: 200, body: metadata.jsonBytes)
     }
 
     /// Reads a card and appends an audit row in one transaction; a missing card is audited as
     /// a failure and answered 404.
-    func auditedRead(_ tokenText: String, action: String, actor: AuditActor, now: Date) async throws -> SealedCard {
+    func auditedRead(_ tokenText: String, action: String, caller: Caller, now: Date) async throws -> SealedCard {
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let token = CardToken(tokenText)
-        let card = try await store.write { tx -> SealedCard? in
+        let actor = caller.actor
+        let card = try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> SealedCard? in
             let card = try token.flatMap { try tx.card(token: $0) }
             try tx.appendAudit(AuditEvent(action: action, subject: token?.rawValue, outcome: card == nil ? .failure : .success,
                                           actor: actor), chain: chain, at: now)
@@ -130,8 +133,9 @@ public struct CardVault: Sendable {
     // MARK: update
 
     /// Updates expiry and/or holder, and/or supplies a fresh security code.
-    public func update(_ tokenText: String, changes: CardChanges, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+    public func update(_ tokenText: String, changes: CardChanges, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         let now = clock()
+        let actor = caller.actor
         guard !changes.isEmpty else {
             throw VaultError.invalid("body", code: "no_changes", "give at least one of exp_month, exp_year, holder, verification_value")
         }
@@ -150,13 +154,13 @@ public struct CardVault: Sendable {
             canonical.append(changes.verificationValue == nil ? 0x30 : 0x31)
             return StoredResponse.requestHash(operation: "PATCH /v1/cards", canonical: canonical, key: derived.idempotency)
         }
-        let client = actor.client ?? ""
+        let client = caller.client.id
         let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
         // Make sure every version a card may be under is loaded before entering the writer.
         try await refreshKeys()
 
         let outcome = try await withKeyRetry {
-            try await store.write { tx -> (CardAnswer?, SecurityCode?) in
+            try await writeConfirmed(caller, action: "card.update", chain: chain, at: now) { tx -> (CardAnswer?, SecurityCode?) in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                     return (CardAnswer(stored), nil)
@@ -185,7 +189,7 @@ public struct CardVault: Sendable {
                 try tx.update(card)
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now))
-                let answer = CardAnswer(status: 200, body: VaultJSON.encode(metadata))
+                let answer = CardAnswer(status: 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: 200, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
                 }
@@ -200,16 +204,17 @@ public struct CardVault: Sendable {
     // MARK: delete
 
     /// Deletes a card for good (secure delete in storage) and wipes its pending code.
-    public func delete(_ tokenText: String, actor: AuditActor, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+    public func delete(_ tokenText: String, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         let now = clock()
+        let actor = caller.actor
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let derived = try await loadedKeys().derivedKeys()
         let chain = AuditChain(key: derived.audit)
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: "DELETE /v1/cards", canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
-        let client = actor.client ?? ""
-        let answer = try await store.write { tx -> CardAnswer? in
+        let client = caller.client.id
+        let answer = try await writeConfirmed(caller, action: "card.delete", chain: chain, at: now) { tx -> CardAnswer? in
             if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                 guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                 return CardAnswer(stored)
@@ -226,6 +231,19 @@ public struct CardVault: Sendable {
         codes.discard(for: token)
         guard let answer else { throw VaultError.cardNotFound }
         return answer
+    }
+
+    /// Runs `body` in a write transaction after confirming the caller's credential there. A
+    /// stale credential (revoked or rotated since it was cached) is audited and answered 401,
+    /// and `body` does not run.
+    private func writeConfirmed<T: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
+                                             _ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+        let result = try await store.write { tx -> T? in
+            guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
+            return try body(tx)
+        }
+        guard let result else { throw ClientAuthenticator.badSecret }
+        return result
     }
 
     // MARK: keys

@@ -1,15 +1,23 @@
 import Foundation
 
-/// Checks `Authorization: Bearer` secrets and scopes. Every denial is audited; an audit
-/// failure makes the request fail too.
+/// Checks `Authorization: Bearer` secrets and scopes. Known-good secrets are cached by their
+/// keyed hash; every operation then re-confirms the credential inside its own transaction
+/// (`VaultTransaction.confirm`), so the cache never outlives a revocation. Every denial is
+/// audited; an audit failure makes the request fail too.
 public struct ClientAuthenticator: Sendable {
     public let store: any VaultStore
     public let keys: KeyRing
     public let clock: @Sendable () -> Date
+    let cache: ClientCache
 
     public init(store: any VaultStore, keys: KeyRing, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(store: store, keys: keys, cache: ClientCache(), clock: clock)
+    }
+
+    init(store: any VaultStore, keys: KeyRing, cache: ClientCache, clock: @escaping @Sendable () -> Date) {
         self.store = store
         self.keys = keys
+        self.cache = cache
         self.clock = clock
     }
 
@@ -17,14 +25,18 @@ public struct ClientAuthenticator: Sendable {
     public static let badSecret = VaultError(.unauthenticated, code: "unauthenticated", message: "the client secret is not valid")
 
     /// The active client that presented `secret` and holds `scope`.
-    public func authenticate(secret: String?, scope: Scope, actor: AuditActor) async throws -> Client {
+    public func authenticate(secret: String?, scope: Scope, actor: AuditActor) async throws -> Caller {
         let derived = try keys.derivedKeys()
         guard let secret, secret.hasPrefix(ClientSecret.prefix), secret.utf8.count < 200 else {
             try await deny(AuditEvent(action: "auth.denied", subject: secret == nil ? "missing_secret" : "bad_secret", outcome: .denied, actor: actor), derived)
             throw secret == nil ? Self.missingSecret : Self.badSecret
         }
         let hash = ClientSecret.lookupHash(of: secret, key: derived.clientSecret)
-        let client = try await store.read { try $0.client(secretHash: hash) }
+        var client = cache.client(for: hash)
+        if client == nil {
+            client = try await store.read { try $0.client(secretHash: hash) }
+            if let found = client, found.isActive { cache.store(found, for: hash) }
+        }
         guard let client, client.isActive else {
             try await deny(AuditEvent(action: "auth.denied", subject: "bad_secret", outcome: .denied, actor: actor), derived)
             throw Self.badSecret
@@ -35,7 +47,7 @@ public struct ClientAuthenticator: Sendable {
             try await deny(AuditEvent(action: "auth.forbidden", subject: scope.rawValue, outcome: .denied, actor: named), derived)
             throw VaultError(.forbidden, code: "missing_scope", message: "this client lacks the scope \(scope.rawValue)")
         }
-        return client
+        return Caller(client: client, secretHash: hash, requestID: actor.requestID, source: actor.source, cache: cache)
     }
 
     private func deny(_ event: AuditEvent, _ derived: DerivedKeys) async throws {

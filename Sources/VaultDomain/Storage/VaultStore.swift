@@ -23,6 +23,8 @@ public protocol VaultReader {
 
     func client(secretHash: [UInt8]) throws -> Client?
     func client(name: String) throws -> Client?
+    /// Whether the client `id` is active and its secret hash is still `secretHash`.
+    func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool
     func clients() throws -> [Client]
 
     func lastAuditEntry() throws -> AuditEntry?

@@ -10,11 +10,10 @@ import Darwin
 /// needed for every audit row and every answer.
 enum Timestamp {
     static func format(_ date: Date) -> String {
-        let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        var millis = Int(((interval - Double(seconds)) * 1000).rounded(.down))
-        if millis >= 1000 { millis = 999 }
-        if millis < 0 { millis = 0 }
+        // Nearest millisecond, so that a parsed timestamp formats back to the same text.
+        let total = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
+        let millis = Int(total - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var out = [UInt8]()

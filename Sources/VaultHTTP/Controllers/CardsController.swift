@@ -47,32 +47,32 @@ struct CardsController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
         let key = try request.idempotencyKey()
         var request = request
         let body = try await request.decodeJSON(CreateRequest.self)
-        return .json(try await cards.tokenize(body.input, actor: context.actor(client: client.name), idempotencyKey: key))
+        return .json(try await cards.tokenize(body.input, caller: caller, idempotencyKey: key))
     }
 
     @Sendable func show(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsRead, actor: context.actor())
+        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsRead, actor: context.actor())
         let token = try context.parameters.require("token")
-        return .json(try await cards.metadata(of: token, actor: context.actor(client: client.name)))
+        return .json(try await cards.metadata(of: token, caller: caller))
     }
 
     @Sendable func update(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
         let key = try request.idempotencyKey()
         let token = try context.parameters.require("token")
         var request = request
         let body = try await request.decodeJSON(UpdateRequest.self)
-        return .json(try await cards.update(token, changes: body.changes, actor: context.actor(client: client.name), idempotencyKey: key))
+        return .json(try await cards.update(token, changes: body.changes, caller: caller, idempotencyKey: key))
     }
 
     @Sendable func remove(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let client = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
+        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
         let key = try request.idempotencyKey()
         let token = try context.parameters.require("token")
-        return .json(try await cards.delete(token, actor: context.actor(client: client.name), idempotencyKey: key))
+        return .json(try await cards.delete(token, caller: caller, idempotencyKey: key))
     }
 }
