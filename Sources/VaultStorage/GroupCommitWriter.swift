@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
+import VaultDomain
 
 /// Group commit: write requests that arrive while a commit is in progress wait and then share
 /// the next one. Each request runs in its own savepoint inside one `BEGIN IMMEDIATE`
@@ -23,7 +24,7 @@ final class GroupCommitWriter: Sendable {
         self.maxBatch = maxBatch
     }
 
-    func submit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func submit<T: Sendable>(_ body: @escaping @Sendable (Database, BatchState) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = PendingWrite(body: body, continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
@@ -55,7 +56,8 @@ final class GroupCommitWriter: Sendable {
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        for job in batch { try job.run(db) }
+                        let state = BatchState()
+                        for job in batch { try job.run(db, state) }
                         return .commit
                     }
                 }
@@ -73,19 +75,20 @@ final class PendingWrite: @unchecked Sendable {
     // the closures are only ever called from that queue.
     /// Runs the body in its own savepoint. Throws only when the savepoint machinery itself
     /// fails, which aborts the whole batch.
-    let run: (Database) throws -> Void
+    let run: (Database, BatchState) throws -> Void
     let finish: ((any Error)?) -> Void
 
-    init<T: Sendable>(body: @escaping @Sendable (Database) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+    init<T: Sendable>(body: @escaping @Sendable (Database, BatchState) throws -> T, continuation: CheckedContinuation<T, any Error>) {
         let box = ResultBox<T>()
-        run = { db in
+        run = { db, state in
             // Prepared once per connection: GRDB's inSavepoint would parse these on every job.
             try db.cachedStatement(sql: "SAVEPOINT job").execute()
             do {
-                box.result = .success(try body(db))
+                box.result = .success(try body(db, state))
             } catch {
                 box.result = .failure(error)
                 try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT job").execute()
+                state.lastAudit = nil  // whatever the job appended is gone
             }
             try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
         }
@@ -97,6 +100,13 @@ final class PendingWrite: @unchecked Sendable {
             }
         }
     }
+}
+
+/// What the jobs of one batch transaction share. While the batch holds the write lock no other
+/// connection can append to the audit log, so the newest row need only be read once.
+final class BatchState: @unchecked Sendable {
+    // @unchecked: used only on the drain queue, within one transaction.
+    var lastAudit: AuditEntry??
 }
 
 private final class ResultBox<T>: @unchecked Sendable {

@@ -7,6 +7,8 @@ import VaultDomain
 /// builder) on each request cost more than the queries themselves.
 struct SQLiteTransaction: VaultTransaction {
     let db: Database
+    /// Shared by the jobs of one group-commit batch; nil for reads and lone transactions.
+    var batch: BatchState? = nil
 
     private func one<T>(_ sql: String, _ arguments: StatementArguments, _ map: (Row) throws -> T) throws -> T? {
         try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments).map(map)
@@ -118,7 +120,10 @@ struct SQLiteTransaction: VaultTransaction {
     // MARK: audit
 
     func lastAuditEntry() throws -> AuditEntry? {
-        try one(AuditRecord.last, [], AuditRecord.entry)
+        if let cached = batch?.lastAudit { return cached }
+        let last = try one(AuditRecord.last, [], AuditRecord.entry)
+        batch?.lastAudit = .some(last)
+        return last
     }
 
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry] {
@@ -130,7 +135,9 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func insert(_ entry: AuditEntry) throws {
+        batch?.lastAudit = nil
         try execute(AuditRecord.insert, AuditRecord.arguments(entry))
+        batch?.lastAudit = .some(entry)
     }
 
     // MARK: idempotency

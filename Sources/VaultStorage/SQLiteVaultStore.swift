@@ -19,7 +19,7 @@ public final class SQLiteVaultStore: VaultStore {
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
         do {
-            return try await writer.submit { db in try body(SQLiteTransaction(db: db)) }
+            return try await writer.submit { db, batch in try body(SQLiteTransaction(db: db, batch: batch)) }
         } catch {
             throw map(error)
         }

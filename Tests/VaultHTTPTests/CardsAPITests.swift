@@ -261,3 +261,22 @@ struct CardsAPITests {
         }
     }
 }
+
+@Suite("Request parsing")
+struct RequestParsingTests {
+    @Test func bearerSchemeIsCaseInsensitiveAndStrict() async throws {
+        let h = try await VaultServerHarness()
+        let secret = try await h.vault.addClient(scopes: [.cardsRead])
+        try await h.run { c in
+            let token = "tok_AAAAAAAAAAAAAAAAAAAAAA"
+            for header in ["Bearer \(secret)", "bearer \(secret)", "BEARER  \(secret)"] {
+                let status = try await c.send(.get, "/v1/cards/\(token)", headers: ["Authorization": header]).status
+                #expect(status == 404, "\(header.prefix(8))")
+            }
+            for header in ["Basic \(secret)", "Bearer", "Bearer\(secret)", secret] {
+                let status = try await c.send(.get, "/v1/cards/\(token)", headers: ["Authorization": header]).status
+                #expect(status == 401)
+            }
+        }
+    }
+}

@@ -61,9 +61,13 @@ extension Request {
     /// The bearer secret from `Authorization`, if any.
     var bearerSecret: String? {
         guard let value = headers[.authorization] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        // "Bearer" is case-insensitive (RFC 9110 §11.1); compared byte-wise, it runs per request.
+        let utf8 = value.utf8
+        guard utf8.count > 7 else { return nil }
+        let scheme = utf8.prefix(6).map { $0 | 0x20 }
+        guard scheme.elementsEqual("bearer".utf8), utf8.dropFirst(6).first == 0x20 else { return nil }
+        let secret = utf8.dropFirst(7).drop { $0 == 0x20 }
+        return String(Substring(secret))
     }
 }
 
