@@ -25,7 +25,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (Database, BatchState) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
             let job = PendingWrite(body: body, continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
                 state.pending.append(job)
@@ -69,7 +69,9 @@ final class GroupCommitWriter: Sendable {
     }
 }
 
-/// One caller's transaction body and its continuation, type-erased for the batch.
+/// One caller's transaction body and its continuation, type-erased for the batch. Each
+/// continuation is resumed exactly once, by `finish`, which the drain loop calls once per job
+/// (so the unchecked continuation's contract holds without the checked one's bookkeeping).
 final class PendingWrite: @unchecked Sendable {
     // @unchecked: `result` is written by the drain queue in `run` and read by it in `finish`;
     // the closures are only ever called from that queue.
@@ -78,7 +80,7 @@ final class PendingWrite: @unchecked Sendable {
     let run: (Database, BatchState) throws -> Void
     let finish: ((any Error)?) -> Void
 
-    init<T: Sendable>(body: @escaping @Sendable (Database, BatchState) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+    init<T: Sendable>(body: @escaping @Sendable (Database, BatchState) throws -> T, continuation: UnsafeContinuation<T, any Error>) {
         let box = ResultBox<T>()
         run = { db, state in
             // Prepared once per connection: GRDB's inSavepoint would parse these on every job.
@@ -88,7 +90,7 @@ final class PendingWrite: @unchecked Sendable {
             } catch {
                 box.result = .failure(error)
                 try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT job").execute()
-                state.lastAudit = nil  // whatever the job appended is gone
+                state.reset()  // whatever the job did is gone
             }
             try db.cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
         }
@@ -104,9 +106,17 @@ final class PendingWrite: @unchecked Sendable {
 
 /// What the jobs of one batch transaction share. While the batch holds the write lock no other
 /// connection can append to the audit log, so the newest row need only be read once.
+/// The same holds for client credentials: one confirmed in this batch stays valid until a job
+/// of the batch changes a client.
 final class BatchState: @unchecked Sendable {
     // @unchecked: used only on the drain queue, within one transaction.
     var lastAudit: AuditEntry??
+    var currentClients: Set<[UInt8]> = []
+
+    func reset() {
+        lastAudit = nil
+        currentClients.removeAll()
+    }
 }
 
 private final class ResultBox<T>: @unchecked Sendable {

@@ -95,8 +95,12 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL"),
-                         arguments: [id, Data(secretHash)]) != nil
+        let key = Array(id.utf8) + [0] + secretHash
+        if batch?.currentClients.contains(key) == true { return true }
+        let current = try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL"),
+                                       arguments: [id, Data(secretHash)]) != nil
+        if current { batch?.currentClients.insert(key) }
+        return current
     }
 
     func clients() throws -> [Client] {
@@ -109,11 +113,13 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func update(_ client: Client) throws {
+        batch?.currentClients.removeAll()
         try execute(ClientRecord.update, [client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.text),
                                           client.secretRotatedAt.map(StoredDate.text), client.id])
     }
 
     func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
+        batch?.currentClients.removeAll()
         try execute(ClientRecord.setSecret, [Data(hash), id])
     }
 
