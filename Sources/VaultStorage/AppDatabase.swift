@@ -62,8 +62,8 @@ public final class AppDatabase: Sendable {
                     kek_id TEXT NOT NULL,
                     nonce BLOB,
                     wrapped BLOB,
-                    created_at TEXT NOT NULL,
-                    retired_at TEXT,
+                    created_at INTEGER NOT NULL,
+                    retired_at INTEGER,
                     CHECK ((state = 'retired') = (wrapped IS NULL))
                 );
                 CREATE UNIQUE INDEX data_keys_single_active ON data_keys(state) WHERE state = 'active';
@@ -73,7 +73,7 @@ public final class AppDatabase: Sendable {
                     kek_id TEXT NOT NULL,
                     nonce BLOB NOT NULL,
                     wrapped BLOB NOT NULL,
-                    created_at TEXT NOT NULL
+                    created_at INTEGER NOT NULL
                 );
 
                 CREATE TABLE cards (
@@ -82,8 +82,8 @@ public final class AppDatabase: Sendable {
                     key_version INTEGER NOT NULL REFERENCES data_keys(version),
                     nonce BLOB NOT NULL,
                     ciphertext BLOB NOT NULL,
-                    created_at TEXT NOT NULL,
-                    updated_at TEXT NOT NULL
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 CREATE INDEX cards_by_key_version ON cards(key_version);
 
@@ -100,9 +100,9 @@ public final class AppDatabase: Sendable {
                     name TEXT NOT NULL UNIQUE,
                     scopes TEXT NOT NULL,
                     secret_hash BLOB NOT NULL UNIQUE,
-                    created_at TEXT NOT NULL,
-                    revoked_at TEXT,
-                    secret_rotated_at TEXT
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    secret_rotated_at INTEGER
                 );
 
                 CREATE TABLE audit_log (
@@ -123,7 +123,7 @@ public final class AppDatabase: Sendable {
                     request_hash BLOB NOT NULL,
                     status INTEGER NOT NULL,
                     body BLOB NOT NULL,
-                    created_at TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
                     PRIMARY KEY (client, key)
                 ) WITHOUT ROWID;
                 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);

@@ -108,14 +108,14 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func insert(_ client: Client, secretHash: [UInt8]) throws {
-        try execute(ClientRecord.insert, [client.id, client.name, ClientRecord.scopes(client), StoredDate.text(client.createdAt),
-                                          client.revokedAt.map(StoredDate.text), client.secretRotatedAt.map(StoredDate.text), Data(secretHash)])
+        try execute(ClientRecord.insert, [client.id, client.name, ClientRecord.scopes(client), StoredDate.millis(client.createdAt),
+                                          client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), Data(secretHash)])
     }
 
     func update(_ client: Client) throws {
         batch?.currentClients.removeAll()
-        try execute(ClientRecord.update, [client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.text),
-                                          client.secretRotatedAt.map(StoredDate.text), client.id])
+        try execute(ClientRecord.update, [client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.millis),
+                                          client.secretRotatedAt.map(StoredDate.millis), client.id])
     }
 
     func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
@@ -157,7 +157,7 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func purgeIdempotency(before date: Date) throws -> Int {
-        try execute(IdempotencyRecord.purge, [StoredDate.text(date)])
+        try execute(IdempotencyRecord.purge, [StoredDate.millis(date)])
         return db.changesCount
     }
 }

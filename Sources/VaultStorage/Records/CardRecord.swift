@@ -14,23 +14,22 @@ enum CardRecord {
     static let update = "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ? WHERE token = ?"
 
     static func card(_ row: Row) throws -> SealedCard {
-        guard let token = CardToken(row[0] as String),
-              let created = StoredDate.date(row[5]), let updated = StoredDate.date(row[6]) else {
+        guard let token = CardToken(row[0] as String) else {
             throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in cards")
         }
         return SealedCard(
             token: token, fingerprint: CardFingerprint(stored: row[1]), keyVersion: row[2],
             box: SealedBox(nonce: [UInt8](row[3] as Data), ciphertext: [UInt8](row[4] as Data)),
-            createdAt: created, updatedAt: updated)
+            createdAt: StoredDate.date(row[5]), updatedAt: StoredDate.date(row[6]))
     }
 
     static func insertArguments(_ card: SealedCard) -> StatementArguments {
         [card.token.rawValue, card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.text(card.createdAt), StoredDate.text(card.updatedAt)]
+         StoredDate.millis(card.createdAt), StoredDate.millis(card.updatedAt)]
     }
 
     static func updateArguments(_ card: SealedCard) -> StatementArguments {
         [card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.text(card.updatedAt), card.token.rawValue]
+         StoredDate.millis(card.updatedAt), card.token.rawValue]
     }
 }

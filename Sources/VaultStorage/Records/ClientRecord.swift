@@ -12,12 +12,9 @@ enum ClientRecord {
     static let update = "UPDATE clients SET name = ?, scopes = ?, revoked_at = ?, secret_rotated_at = ? WHERE id = ?"
     static let setSecret = "UPDATE clients SET secret_hash = ? WHERE id = ?"
 
-    static func client(_ row: Row) throws -> Client {
-        guard let created = StoredDate.date(row[3]) else {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in clients")
-        }
-        return Client(id: row[0], name: row[1], scopes: Scope.parseStored(row[2]), createdAt: created,
-                      revokedAt: (row[4] as String?).flatMap(StoredDate.date), secretRotatedAt: (row[5] as String?).flatMap(StoredDate.date))
+    static func client(_ row: Row) -> Client {
+        Client(id: row[0], name: row[1], scopes: Scope.parseStored(row[2]), createdAt: StoredDate.date(row[3]),
+               revokedAt: (row[4] as Int64?).map(StoredDate.date), secretRotatedAt: (row[5] as Int64?).map(StoredDate.date))
     }
 
     static func scopes(_ client: Client) -> String {

@@ -8,14 +8,11 @@ enum IdempotencyRecord {
     static let insert = "INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
     static let purge = "DELETE FROM idempotency_keys WHERE created_at < ?"
 
-    static func response(_ row: Row) throws -> StoredResponse {
-        guard let created = StoredDate.date(row[3]) else {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in idempotency_keys")
-        }
-        return StoredResponse(requestHash: [UInt8](row[0] as Data), status: row[1], body: [UInt8](row[2] as Data), createdAt: created)
+    static func response(_ row: Row) -> StoredResponse {
+        StoredResponse(requestHash: [UInt8](row[0] as Data), status: row[1], body: [UInt8](row[2] as Data), createdAt: StoredDate.date(row[3]))
     }
 
     static func arguments(_ r: StoredResponse, client: String, key: String) -> StatementArguments {
-        [client, key, Data(r.requestHash), r.status, Data(r.body), StoredDate.text(r.createdAt)]
+        [client, key, Data(r.requestHash), r.status, Data(r.body), StoredDate.millis(r.createdAt)]
     }
 }

@@ -18,30 +18,27 @@ enum KeyRecords {
         """
 
     static func dataKey(_ row: Row) throws -> WrappedDataKey {
-        guard let state = DataKeyState(rawValue: row[1]), let created = StoredDate.date(row[5]) else {
+        guard let state = DataKeyState(rawValue: row[1]) else {
             throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in data_keys")
         }
         let nonce: Data? = row[3]
         let wrapped: Data? = row[4]
         var box: SealedBox? = nil
         if let nonce, let wrapped { box = SealedBox(nonce: [UInt8](nonce), ciphertext: [UInt8](wrapped)) }
-        return WrappedDataKey(version: row[0], state: state, kekID: row[2], box: box, createdAt: created,
-                              retiredAt: (row[6] as String?).flatMap(StoredDate.date))
+        return WrappedDataKey(version: row[0], state: state, kekID: row[2], box: box, createdAt: StoredDate.date(row[5]),
+                              retiredAt: (row[6] as Int64?).map(StoredDate.date))
     }
 
     static func dataKeyArguments(_ k: WrappedDataKey) -> StatementArguments {
         [k.version, k.state.rawValue, k.kekID, k.box.map { Data($0.nonce) }, k.box.map { Data($0.ciphertext) },
-         StoredDate.text(k.createdAt), k.retiredAt.map(StoredDate.text)]
+         StoredDate.millis(k.createdAt), k.retiredAt.map(StoredDate.millis)]
     }
 
-    static func indexKey(_ row: Row) throws -> WrappedIndexKey {
-        guard let created = StoredDate.date(row[3]) else {
-            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in index_key")
-        }
-        return WrappedIndexKey(kekID: row[0], box: SealedBox(nonce: [UInt8](row[1] as Data), ciphertext: [UInt8](row[2] as Data)), createdAt: created)
+    static func indexKey(_ row: Row) -> WrappedIndexKey {
+        WrappedIndexKey(kekID: row[0], box: SealedBox(nonce: [UInt8](row[1] as Data), ciphertext: [UInt8](row[2] as Data)), createdAt: StoredDate.date(row[3]))
     }
 
     static func indexKeyArguments(_ k: WrappedIndexKey) -> StatementArguments {
-        [k.kekID, Data(k.box.nonce), Data(k.box.ciphertext), StoredDate.text(k.createdAt)]
+        [k.kekID, Data(k.box.nonce), Data(k.box.ciphertext), StoredDate.millis(k.createdAt)]
     }
 }
