@@ -5,30 +5,22 @@ internal import CSodium
 /// input, so a small input space (a PAN) cannot be enumerated.
 public enum KeyedHash {
     public static func hash(_ message: [UInt8], key: SymmetricKey, length: Int = 32) -> [UInt8] {
-        Sodium.ready()
-        precondition(length >= 16 && length <= 64)
-        var out = [UInt8](repeating: 0, count: length)
-        message.withUnsafeBytes { m in
-            key.withUnsafeBytes { k in
-                _ = crypto_generichash(
-                    &out, length,
-                    m.bindMemory(to: UInt8.self).baseAddress, UInt64(m.count),
-                    k.bindMemory(to: UInt8.self).baseAddress, k.count)
-            }
-        }
-        return out
+        message.withUnsafeBytes { hash($0, key: key, length: length) }
     }
 
     public static func hash(_ message: SecureBytes, key: SymmetricKey, length: Int = 32) -> [UInt8] {
+        message.withUnsafeBytes { hash($0, key: key, length: length) }
+    }
+
+    public static func hash(_ message: UnsafeRawBufferPointer, key: SymmetricKey, length: Int = 32) -> [UInt8] {
         Sodium.ready()
+        precondition(length >= 16 && length <= 64)
         var out = [UInt8](repeating: 0, count: length)
-        message.withUnsafeBytes { m in
-            key.withUnsafeBytes { k in
-                _ = crypto_generichash(
-                    &out, length,
-                    m.bindMemory(to: UInt8.self).baseAddress, UInt64(m.count),
-                    k.bindMemory(to: UInt8.self).baseAddress, k.count)
-            }
+        key.withUnsafeBytes { k in
+            _ = crypto_generichash(
+                &out, length,
+                message.bindMemory(to: UInt8.self).baseAddress, UInt64(message.count),
+                k.bindMemory(to: UInt8.self).baseAddress, k.count)
         }
         return out
     }

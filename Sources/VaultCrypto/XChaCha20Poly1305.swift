@@ -42,14 +42,35 @@ public enum XChaCha20Poly1305 {
     /// would cost more than the whole request. Tampering fails as in `open(_:associatedData:key:)`.
     public static func open<R>(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
                                _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        Sodium.ready()
-        guard box.nonce.count == nonceByteCount else { throw CryptoError(.invalidInput, "nonce length \(box.nonce.count)") }
-        guard box.ciphertext.count > tagByteCount else { throw CryptoError(.invalidInput, "ciphertext too short") }
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: box.ciphertext.count - tagByteCount, alignment: 16)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: try plaintextCount(box), alignment: 16)
         defer {
             sodium_memzero(out.baseAddress!, out.count)
             out.deallocate()
         }
+        try decrypt(box, associatedData: associatedData, key: key, into: out)
+        return try body(UnsafeRawBufferPointer(out))
+    }
+
+    /// Decrypts into guarded memory (for keys and other long-lived secrets).
+    public static func open(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey) throws(CryptoError) -> SecureBytes {
+        var failure: CryptoError?
+        let plaintext = SecureBytes(count: try plaintextCount(box)) { out in
+            do throws(CryptoError) { try decrypt(box, associatedData: associatedData, key: key, into: out) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return plaintext
+    }
+
+    private static func plaintextCount(_ box: SealedBox) throws(CryptoError) -> Int {
+        guard box.nonce.count == nonceByteCount else { throw CryptoError(.invalidInput, "nonce length \(box.nonce.count)") }
+        guard box.ciphertext.count > tagByteCount else { throw CryptoError(.invalidInput, "ciphertext too short") }
+        return box.ciphertext.count - tagByteCount
+    }
+
+    /// The one call into libsodium's decryption; zeroes `out` when authentication fails.
+    private static func decrypt(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
+                                into out: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        Sodium.ready()
         var written: UInt64 = 0
         let rc = box.ciphertext.withUnsafeBytes { c in
             associatedData.withUnsafeBytes { ad in
@@ -62,37 +83,10 @@ public enum XChaCha20Poly1305 {
                 }
             }
         }
-        if rc != 0 { throw CryptoError(.authenticationFailed, "AEAD tag verification failed") }
-        return try body(UnsafeRawBufferPointer(out))
-    }
-
-    /// Decrypts into guarded memory (for keys and other long-lived secrets). Any tampering with nonce, ciphertext, tag or associated
-    /// data, or the wrong key, gives `.authenticationFailed`.
-    public static func open(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey) throws(CryptoError) -> SecureBytes {
-        Sodium.ready()
-        guard box.nonce.count == nonceByteCount else { throw CryptoError(.invalidInput, "nonce length \(box.nonce.count)") }
-        guard box.ciphertext.count > tagByteCount else { throw CryptoError(.invalidInput, "ciphertext too short") }
-        var failed = false
-        let plaintext = SecureBytes(count: box.ciphertext.count - tagByteCount) { out in
-            var written: UInt64 = 0
-            let rc = box.ciphertext.withUnsafeBytes { c in
-                associatedData.withUnsafeBytes { ad in
-                    key.withUnsafeBytes { k in
-                        crypto_aead_xchacha20poly1305_ietf_decrypt(
-                            out.bindMemory(to: UInt8.self).baseAddress!, &written, nil,
-                            c.bindMemory(to: UInt8.self).baseAddress!, UInt64(c.count),
-                            ad.bindMemory(to: UInt8.self).baseAddress, UInt64(ad.count),
-                            box.nonce, k.bindMemory(to: UInt8.self).baseAddress!)
-                    }
-                }
-            }
-            if rc != 0 {
-                failed = true
-                sodium_memzero(out.baseAddress!, out.count)
-            }
+        if rc != 0 {
+            sodium_memzero(out.baseAddress!, out.count)
+            throw CryptoError(.authenticationFailed, "AEAD tag verification failed")
         }
-        if failed { throw CryptoError(.authenticationFailed, "AEAD tag verification failed") }
-        return plaintext
     }
 }
 

@@ -27,8 +27,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let result = try await runtime.audit.verify(actor: Output.actor)
                 switch result {
                 case .intact(let rows):
@@ -54,8 +53,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let rows = try await runtime.audit.tail(limit: n)
                 try await runtime.audit.record("audit.tail", subject: "\(rows.count)", outcome: .success, actor: Output.actor)
                 if output.json { Output.json(rows); return }

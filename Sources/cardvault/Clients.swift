@@ -23,8 +23,7 @@ struct Clients: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let (client, secret) = try await runtime.clients.add(
                     name: name, scopes: scopes.split(separator: ",").map(String.init), actor: Output.actor)
                 if output.json { Output.json(SecretReport(client: client, secret: secret.revealed)); return }
@@ -41,8 +40,7 @@ struct Clients: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let clients = try await runtime.clients.list()
                 try await runtime.audit.record("client.list", subject: nil, outcome: .success, actor: Output.actor)
                 if output.json { Output.json(clients); return }
@@ -63,8 +61,7 @@ struct Clients: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let client = try await runtime.clients.revoke(name: name, actor: Output.actor)
                 if output.json { Output.json(client) } else { Output.line("client \(client.name) revoked") }
             }
@@ -79,8 +76,7 @@ struct Clients: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                let runtime = try vault.openRuntime()
-                try await runtime.keyAdmin.load()
+                let runtime = try await vault.openLoadedRuntime()
                 let (client, secret) = try await runtime.clients.rotateSecret(name: name, actor: Output.actor)
                 if output.json { Output.json(SecretReport(client: client, secret: secret.revealed)); return }
                 Output.line("new secret for \(client.name) (shown once): \(secret.revealed)")

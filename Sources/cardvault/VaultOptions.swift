@@ -22,6 +22,13 @@ struct VaultOptions: ParsableArguments {
     func openRuntime() throws -> VaultRuntime {
         try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory)
     }
+
+    /// Opens the vault and loads its keys (finishing an interrupted `rotate-master`).
+    func openLoadedRuntime() async throws -> VaultRuntime {
+        let runtime = try openRuntime()
+        try await runtime.keyAdmin.load()
+        return runtime
+    }
 }
 
 /// `--json` for scripts.
