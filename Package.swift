@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CardvaultCLITests",
-            dependencies: ["cardvault", "VaultTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["cardvault", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

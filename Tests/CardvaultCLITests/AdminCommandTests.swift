@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import VaultDomain
 import VaultStorage
 import VaultTestSupport
 
@@ -159,5 +160,89 @@ struct AdminCommandTests {
         let n = recv(fd, &buffer, buffer.count, 0)
         guard n > 12 else { return -1 }
         return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+    }
+}
+
+@Suite("Admin CLI under failure", .serialized)
+struct AdminCommandFailureTests {
+    /// Seeds `count` sentinel-style cards through the library, as the server would have.
+    static func seed(_ cli: CLIRunner, count: Int) async throws -> [String: String] {
+        let runtime = try VaultRuntime(databasePath: cli.databasePath, keysDirectory: cli.keysDirectory)
+        try await runtime.keyAdmin.load()
+        let (client, _) = try await runtime.clients.add(name: "seed", scopes: ["cards:write"], actor: .operatorCLI(user: "test"))
+        var tokens: [String: String] = [:]
+        for i in 0..<count {
+            let number = SentinelCards.visa(500_000 + i)
+            let answer = try await runtime.cards.tokenize(
+                CardInput(number: number, expMonth: "4", expYear: "2032", holder: "SEED \(i % 5)", verificationValue: nil),
+                caller: .trusted(client), idempotencyKey: nil)
+            let json = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
+            tokens[json["token"] as! String] = number
+        }
+        return tokens
+    }
+
+    @Test func rewrapKilledWithSIGKILLResumesAndLosesNothing() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let tokens = try await Self.seed(cli, count: 600)
+        #expect(try cli.run(["keys", "rotate"]).status == 0)
+
+        // Kill -9 the rewrap at different points, several times, then let it finish.
+        var kills = 0
+        for delay in [30, 60, 90] {
+            let (process, _, _) = try cli.start(["keys", "rewrap", "--batch-size", "5"])
+            try await Task.sleep(for: .milliseconds(delay))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+        }
+        let final = try cli.run(["keys", "rewrap", "--json"])
+        #expect(final.status == 0, "\(final.stderr)")
+        #expect(final.object["remaining"] as? Int == 0)
+        let status = try cli.run(["keys", "status", "--json"]).object
+        let versions = status["versions"] as? [[String: Any]] ?? []
+        #expect(versions.map { $0["cards"] as? Int } == [0, 600])
+        #expect(try cli.run(["keys", "retire", "1"]).status == 0)
+
+        // Every card decrypts to its own number under the new version.
+        let runtime = try VaultRuntime(databasePath: cli.databasePath, keysDirectory: cli.keysDirectory)
+        try await runtime.keyAdmin.load()
+        for (token, number) in tokens {
+            let card = try await runtime.store.read { try $0.card(token: CardToken(token)!) }
+            let data = try await runtime.cards.open(try #require(card))
+            #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
+            #expect(card?.keyVersion == 2)
+        }
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        #expect(kills >= 1, "the rewrap finished before any kill; the test proved nothing")
+    }
+
+    @Test func adminOutputNeverCarriesCardData() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let tokens = try await Self.seed(cli, count: 20)
+        var outputs: [String] = []
+        for args in [["keys", "status"], ["keys", "status", "--json"], ["keys", "rotate", "--json"], ["keys", "rewrap"],
+                     ["keys", "rewrap", "--json"], ["keys", "retire", "1", "--json"], ["keys", "rotate-master", "--json"],
+                     ["clients", "list", "--json"], ["audit", "verify", "--json"], ["audit", "tail", "-n", "1000"],
+                     ["audit", "tail", "-n", "1000", "--json"]] {
+            let r = try cli.run(args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            outputs += [r.stdout, r.stderr]
+        }
+        let scanner = LeakScanner(needles: Array(tokens.values))
+        var found: [String] = []
+        for (i, text) in outputs.enumerated() { found += scanner.scan(text, place: "output \(i)") }
+        for file in ["", "-wal"] {
+            if let data = FileManager.default.contents(atPath: cli.databasePath + file) {
+                found += scanner.scan([UInt8](data), place: "database\(file)")
+            }
+        }
+        #expect(found.isEmpty, "\(found)")
     }
 }
