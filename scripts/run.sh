@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 swift build -c release --product cardvault
 BIN="$(swift build -c release --show-bin-path)/cardvault"
-mkdir -p data
+mkdir -p -m 700 data
 "$BIN" keys init
 if [ ! -s data/dev-client-secret ]; then
   umask 077

@@ -54,6 +54,7 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let runtime = try vault.openRuntime()
                 let status = try await runtime.keyAdmin.status()
+                try await runtime.audit.record("keys.status", subject: "v\(status.activeVersion)", outcome: .success, actor: Output.actor)
                 if output.json { Output.json(status); return }
                 Output.line("master key \(status.masterKeyID); active data key v\(status.activeVersion); \(status.totalCards) card(s)")
                 Output.line("VERSION  STATE         CARDS")

@@ -88,6 +88,12 @@ struct AdminCommandTests {
         r = try cli.run(["audit", "tail", "-n", "50", "--json"])
         let rows = r.json as? [[String: Any]] ?? []
         let actions = rows.compactMap { $0["action"] as? String }
+        #expect(try cli.run(["keys", "status"]).status == 0)
+        r = try cli.run(["audit", "tail", "-n", "50", "--json"])
+        let withStatus = (r.json as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+        for expected in ["keys.init", "keys.status", "client.add", "client.list", "client.rotate_secret", "client.revoke", "audit.verify", "audit.tail"] {
+            #expect(withStatus.contains(expected), "\(expected) missing")
+        }
         for expected in ["keys.init", "client.add", "client.list", "client.rotate_secret", "client.revoke", "audit.verify"] {
             #expect(actions.contains(expected), "\(expected) missing")
         }
