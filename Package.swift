@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -49,11 +50,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Provider calls (one folder per provider): the only code that builds card payloads.
+        .target(
+            name: "VaultProviders",
+            dependencies: [
+                "VaultDomain", "VaultCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Local stand-ins for the providers, speaking the seed docs' JSON (tests, README walk-through).
+        .target(
+            name: "ProviderSimulators",
+            dependencies: [
+                "VaultDomain", "VaultProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
         // The JSON HTTP API (Hummingbird 2).
         .target(
             name: "VaultHTTP",
             dependencies: [
-                "VaultDomain", "VaultStorage", "VaultCrypto",
+                "VaultDomain", "VaultStorage", "VaultCrypto", "VaultProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -66,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "cardvault",
             dependencies: [
-                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto",
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "ProviderSimulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,12 +108,21 @@ let package = Package(
             dependencies: [
                 "VaultDomain", "VaultStorage", "VaultCrypto", "VaultHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
         .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport"], swiftSettings: strict),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "VaultProvidersTests",
+            dependencies: [
+                "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "VaultHTTPTests",
             dependencies: [

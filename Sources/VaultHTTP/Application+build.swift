@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import VaultDomain
+import VaultProviders
 import VaultStorage
 
 /// The one seam shared by `cardvault serve` and the tests: opens the vault, checks that it is
@@ -29,13 +30,22 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
     router.addRoutes(CardsController(cards: runtime.cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
 
+    var services: [any Service] = [
+        KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
+        MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger),
+    ]
+    var horizonpay: HorizonpayForwarder?
+    if let settings = configuration.horizonpay {
+        let client = ProviderHTTPClient()
+        services.append(ProviderClientService(client: client))
+        horizonpay = HorizonpayForwarder(configuration: settings, client: client, cards: runtime.cards, logger: logger)
+    }
+    router.addRoutes(HorizonpayController(forwarder: horizonpay, auth: runtime.authenticator).endpoints, atPath: "/v1/horizonpay")
+
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "cardvault"),
-        services: [
-            KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
-            MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger),
-        ],
+        services: services,
         logger: logger
     )
     return app

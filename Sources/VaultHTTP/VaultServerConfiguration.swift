@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VaultDomain
+import VaultProviders
 
 /// Everything `cardvault serve` can be told, with the embedded defaults a developer gets when
 /// nothing is set. Each field has an environment variable (see `init(environment:)`).
@@ -14,6 +15,9 @@ public struct VaultServerConfiguration: Sendable {
     public var idempotencyRetention: TimeInterval = 24 * 60 * 60
     public var keyRefreshInterval: Duration = .seconds(1)
     public var logLevel: Logger.Level = .info
+    /// Horizonpay endpoints and shop credentials (`HORIZONPAY_*`); nil leaves its routes
+    /// answering 503.
+    public var horizonpay: HorizonpayConfiguration?
 
     public init() {}
 
@@ -29,6 +33,7 @@ public struct VaultServerConfiguration: Sendable {
             }
             securityCodeTTL = s
         }
+        horizonpay = try HorizonpayConfiguration(environment: environment)
         if let v = environment["CARDVAULT_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw .invalid("CARDVAULT_LOG_LEVEL", code: "invalid_setting", "must be trace, debug, info, notice, warning, error or critical")

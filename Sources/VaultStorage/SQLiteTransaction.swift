@@ -156,6 +156,14 @@ struct SQLiteTransaction: VaultTransaction {
         try execute(IdempotencyRecord.insert, IdempotencyRecord.arguments(response, client: client, key: key.rawValue))
     }
 
+    func replace(_ response: StoredResponse, client: String, key: IdempotencyKey) throws {
+        try execute("INSERT OR REPLACE" + IdempotencyRecord.insert.dropFirst("INSERT".count), IdempotencyRecord.arguments(response, client: client, key: key.rawValue))
+    }
+
+    func deleteIdempotency(client: String, key: IdempotencyKey) throws {
+        try execute("DELETE FROM idempotency_keys WHERE client = ? AND key = ?", [client, key.rawValue])
+    }
+
     func purgeIdempotency(before date: Date) throws -> Int {
         try execute(IdempotencyRecord.purge, [StoredDate.millis(date)])
         return db.changesCount

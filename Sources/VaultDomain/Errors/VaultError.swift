@@ -15,6 +15,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case failedPrecondition
         /// Storage or key material unusable (503).
         case unavailable
+        /// A provider could not be reached or answered with something unusable (502).
+        case badGateway
+        /// A provider did not answer in time (504).
+        case gatewayTimeout
     }
 
     public let kind: Kind

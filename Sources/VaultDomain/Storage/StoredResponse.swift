@@ -40,6 +40,17 @@ public struct StoredResponse: Sendable, Equatable {
         return KeyedHash.hash(message, key: key, length: 32)
     }
 
+    /// A claim taken before a provider call; replaced by the answer when it arrives.
+    public var isPending: Bool { status == 0 }
+
+    public static func pending(requestHash: [UInt8], at date: Date) -> StoredResponse {
+        StoredResponse(requestHash: requestHash, status: 0, body: [], createdAt: date)
+    }
+
+    public static let inFlight = VaultError(
+        .conflict, code: "request_in_flight",
+        message: "a request with this Idempotency-Key is still being processed")
+
     public static let conflict = VaultError(
         .conflict, code: "idempotency_conflict",
         message: "this Idempotency-Key was already used with a different request")

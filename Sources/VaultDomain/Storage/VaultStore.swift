@@ -55,6 +55,9 @@ public protocol VaultTransaction: VaultReader {
     func insert(_ entry: AuditEntry) throws
 
     func save(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
+    /// Inserts or overwrites (completing a pending claim).
+    func replace(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
+    func deleteIdempotency(client: String, key: IdempotencyKey) throws
     /// Removes idempotency records created before `date`; returns how many.
     func purgeIdempotency(before date: Date) throws -> Int
 }

@@ -27,6 +27,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .conflict: .conflict
         case .failedPrecondition: .conflict
         case .unavailable: .serviceUnavailable
+        case .badGateway: .badGateway
+        case .gatewayTimeout: .gatewayTimeout
         }
         self.init(status: status, code: error.code, message: error.message, fields: error.fieldIssues)
     }

@@ -7,6 +7,16 @@ extension Request {
     /// Collects the body (at most 64 KiB, else 413) and decodes it as a JSON object, turning
     /// decoding failures into 400 answers that name the field, never the value.
     mutating func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+        let bytes = try await bodyBytes()
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw Self.describe(error)
+        }
+    }
+
+    /// The body (at most 64 KiB, else 413), which must not be empty.
+    mutating func bodyBytes() async throws -> [UInt8] {
         let buffer: ByteBuffer
         do {
             buffer = try await collectBody(upTo: VaultRequestContext.maxBodySize)
@@ -14,11 +24,7 @@ extension Request {
             throw APIError.tooLarge
         }
         guard buffer.readableBytes > 0 else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
-        } catch let error as DecodingError {
-            throw Self.describe(error)
-        }
+        return Array(buffer.readableBytesView)
     }
 
     static func describe(_ error: DecodingError) -> VaultError {

@@ -10,27 +10,27 @@ import VaultTestSupport
 
 /// Runs the real application on 127.0.0.1 (port 0) over a temporary vault and hands the test a
 /// small JSON client. Every response body and log line is kept for leak scans.
-final class VaultServerHarness: @unchecked Sendable {
-    let vault: TemporaryVault
-    let logs = LogCapture()
+public final class VaultServerHarness: @unchecked Sendable {
+    public let vault: TemporaryVault
+    public let logs = LogCapture()
     private let lock = NSLock()
     private var bodies: [[UInt8]] = []
 
-    init(securityCodeTTL: TimeInterval = 900) async throws {
+    public init(securityCodeTTL: TimeInterval = 900) async throws {
         vault = try await TemporaryVault(securityCodeTTL: securityCodeTTL)
     }
 
-    var runtime: VaultRuntime { vault.runtime }
+    public var runtime: VaultRuntime { vault.runtime }
 
     /// The same vault opened again, as the admin CLI running beside the server opens it.
-    func secondProcess() throws -> VaultRuntime {
+    public func secondProcess() throws -> VaultRuntime {
         try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory)
     }
 
     func record(_ body: [UInt8]) { lock.withLock { bodies.append(body) } }
-    var responseBodies: [[UInt8]] { lock.withLock { bodies } }
+    public var responseBodies: [[UInt8]] { lock.withLock { bodies } }
 
-    func run<T: Sendable>(configure: (inout VaultServerConfiguration) -> Void = { _ in },
+    public func run<T: Sendable>(configure: (inout VaultServerConfiguration) -> Void = { _ in },
                           _ test: @Sendable (Client) async throws -> T) async throws -> T {
         var config = VaultServerConfiguration()
         config.listen = ListenAddress(host: "127.0.0.1", port: 0)
@@ -43,29 +43,29 @@ final class VaultServerHarness: @unchecked Sendable {
         }
     }
 
-    struct Reply: Sendable {
-        let status: Int
-        let body: [UInt8]
-        let headers: HTTPFields
+    public struct Reply: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+        public let headers: HTTPFields
 
-        var json: [String: Any] {
+        public var json: [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
         }
-        var text: String { String(decoding: body, as: UTF8.self) }
-        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-        var errorFields: [String] {
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        public var errorFields: [String] {
             ((json["error"] as? [String: Any])?["fields"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
         }
     }
 
-    struct Client: Sendable {
+    public struct Client: Sendable {
         let client: any TestClientProtocol
         let harness: VaultServerHarness
 
-        var port: Int { client.port ?? 0 }
+        public var port: Int { client.port ?? 0 }
 
         @discardableResult
-        func send(_ method: HTTPRequest.Method, _ uri: String, secret: String? = nil, json: String? = nil,
+        public func send(_ method: HTTPRequest.Method, _ uri: String, secret: String? = nil, json: String? = nil,
                   rawBody: [UInt8]? = nil, headers extra: [String: String] = [:]) async throws -> Reply {
             var headers: HTTPFields = [:]
             if let secret { headers[.authorization] = "Bearer \(secret)" }
@@ -81,7 +81,7 @@ final class VaultServerHarness: @unchecked Sendable {
 }
 
 extension VaultServerHarness {
-    static func cardJSON(_ number: String, month: String = "\"12\"", year: String = "\"2031\"", holder: String? = "IVAN PETROV", code: String? = nil) -> String {
+    public static func cardJSON(_ number: String, month: String = "\"12\"", year: String = "\"2031\"", holder: String? = "IVAN PETROV", code: String? = nil) -> String {
         var fields = ["\"number\":\"\(number)\"", "\"exp_month\":\(month)", "\"exp_year\":\(year)"]
         if let holder { fields.append("\"holder\":\"\(holder)\"") }
         if let code { fields.append("\"verification_value\":\"\(code)\"") }

@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import Synchronization
+import VaultCrypto
+import VaultDomain
+
+/// Forwards Horizonpay P2P requests whose card objects carry vault tokens: checks them, builds
+/// the real `credit_card` / `recipient_card` objects (the only place that ever happens), calls
+/// Horizonpay with the shop's credentials, and answers with Horizonpay's status and a redacted
+/// body. Transfers consume the source card's pending security code and are never repeated: a
+/// retried `Idempotency-Key` replays the first answer.
+public struct HorizonpayForwarder: Sendable {
+    public let configuration: HorizonpayConfiguration
+    let client: ProviderHTTPClient
+    let cards: CardVault
+    let jobs: JobCards
+    let logger: Logger
+
+    public init(configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.cards = cards
+        self.jobs = JobCards()
+        self.logger = logger
+    }
+
+    public struct Answer: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+    }
+
+    static let cardKeys = ["credit_card", "recipient_card"]
+    static let forbiddenCardFields = ["number", "verification_value", "exp_month", "exp_year"]
+
+    // MARK: forwarding
+
+    public func forward(_ route: HorizonpayRoute, body: [UInt8], caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> Answer {
+        guard var document = JSONValue.parse(body), document.isObject else {
+            throw VaultError.malformed(nil, "the request body must be a JSON object")
+        }
+        guard var request = document["request"], request.isObject else {
+            throw VaultError.malformed("request", "request must be an object")
+        }
+        // 1. The caller names cards by vault token only.
+        var named: [String: CardToken] = [:]
+        var holders: [String: String] = [:]
+        for key in Self.cardKeys {
+            guard let card = request[key] else { continue }
+            guard case .object(let fields) = card else { throw VaultError.invalid("request.\(key)", code: "invalid_card_reference", "\(key) must be an object with a vault token") }
+            for (field, _) in fields where Self.forbiddenCardFields.contains(field) {
+                throw VaultError.invalid("request.\(key).\(field)", code: "card_data_not_allowed",
+                                         "card data comes only from the vault; send {\"token\": \"tok_...\"}")
+            }
+            for (field, _) in fields where field != "token" && field != "holder" {
+                throw VaultError.invalid("request.\(key).\(field)", code: "unknown_field", "\(key) takes only token and holder")
+            }
+            guard let text = card["token"]?.stringValue, let token = CardToken(text) else {
+                throw VaultError.invalid("request.\(key).token", code: "invalid_token", "\(key).token must be a vault token (tok_...)")
+            }
+            if let holder = card["holder"] {
+                guard let text = holder.stringValue else { throw VaultError.malformed("request.\(key).holder", "holder must be a string") }
+                holders[key] = try CardHolder(validating: text).name
+            }
+            named[key] = token
+        }
+        guard !named.isEmpty else {
+            throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
+        }
+        let client = caller.client.id
+        let requestHash = idempotencyKey.map { _ in StoredResponse.requestHash(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, key: (try? cards.keys.derivedKeys().idempotency) ?? .generate()) }
+
+        // 2. A retry replays the first answer; a duplicate still in flight is refused.
+        if let idempotencyKey, let requestHash {
+            let stored = try await cards.store.read { try $0.idempotentResponse(client: client, key: idempotencyKey) }
+            if let stored {
+                guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+                guard !stored.isPending else { throw StoredResponse.inFlight }
+                return Answer(status: stored.status, body: stored.body)
+            }
+        }
+
+        // 3. The cards, read and audited.
+        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller)
+        let now = cards.clock()
+        if route.isTransfer && named["credit_card"] == nil {
+            throw VaultError.invalid("request.credit_card", code: "missing_field", "a transfer needs credit_card")
+        }
+
+        // 4. Claim the idempotency key before anything leaves the vault.
+        if let idempotencyKey, let requestHash {
+            let claimed = try await cards.store.write { tx -> Bool in
+                if try tx.idempotentResponse(client: client, key: idempotencyKey) != nil { return false }
+                try tx.save(.pending(requestHash: requestHash, at: now), client: client, key: idempotencyKey)
+                return true
+            }
+            guard claimed else { throw StoredResponse.inFlight }
+        }
+
+        // 5. Take the code (at most one call uses it) and build the real card objects. Checked
+        //    after the claim, so that a concurrent duplicate is told "in flight", not "no code".
+        var taken: SecurityCode?
+        var codeExpiry: Date?
+        if route.isTransfer, let source = named["credit_card"] {
+            codeExpiry = cards.codes.expiry(for: source, now: now)
+            taken = cards.codes.take(for: source, now: now)
+            if taken == nil {
+                try await release(idempotencyKey, client: client)
+                throw VaultError.invalid("request.credit_card", code: "verification_value_required",
+                                         "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
+            }
+        }
+        for (key, token) in named {
+            guard let card = loaded[token] else { continue }
+            request.set(key, Self.cardObject(card.data, holder: holders[key], code: key == "credit_card" ? taken : nil))
+        }
+        document.set("request", request)
+        var upstreamBody = document.bytes
+        defer { wipe(&upstreamBody) }
+
+        // 6. Call Horizonpay.
+        let base = route.usesGateway ? configuration.gatewayURL : configuration.checkoutURL
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if route.usesGateway {
+            headers.append(("Authorization", configuration.basicAuthorization))
+        } else {
+            headers.append(("Authorization", configuration.bearerAuthorization))
+            headers.append(("X-Api-Version", "2"))
+        }
+        let reply: ProviderHTTPClient.Reply
+        do {
+            reply = try await self.client.send(.POST, url: base.appending(route.upstreamPath), headers: headers, body: upstreamBody, timeout: configuration.timeout)
+        } catch {
+            if error.nothingSent {
+                // Nothing left the vault: the code stays pending and the key may be retried.
+                if let taken, let source = named["credit_card"] { cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive)) }
+                try await release(idempotencyKey, client: client)
+            } else {
+                taken?.bytes.wipe()
+                try await complete(idempotencyKey, requestHash, client: client, status: error.vaultError, now: now)
+            }
+            try await audit(route, named, status: nil, uid: nil, outcome: .failure, caller: caller)
+            throw error.vaultError
+        }
+        taken?.bytes.wipe()
+
+        // 7. Redact and answer.
+        guard var answer = JSONValue.parse(reply.body) else {
+            try await complete(idempotencyKey, requestHash, client: client, status: ProviderFailure.invalidResponse.vaultError, now: now)
+            try await audit(route, named, status: reply.status, uid: nil, outcome: .failure, caller: caller)
+            throw ProviderFailure.invalidResponse.vaultError
+        }
+        let labels = named.compactMapValues { loaded[$0].map(CardLabel.init) }
+        let pans = loaded.values.map { card in (card.data.pan.withDigits { String(decoding: $0, as: UTF8.self) }, card.data.pan.masked) }
+        answer = Self.redact(answer, cards: labels, scrub: pans)
+        if let jobID = answer["job_id"]?.stringValue { jobs.remember(jobID, labels) }
+        let redacted = Answer(status: reply.status, body: answer.bytes)
+        if let idempotencyKey, let requestHash {
+            try await cards.store.write { tx in
+                try tx.replace(StoredResponse(requestHash: requestHash, status: redacted.status, body: redacted.body, createdAt: now), client: client, key: idempotencyKey)
+            }
+        }
+        let uid = answer["transaction"]?["uid"]?.stringValue
+        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller)
+        return redacted
+    }
+
+    /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer.
+    public func job(_ id: String, caller: Caller) async throws -> Answer {
+        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else { throw VaultError.invalid("job_id", code: "invalid_job_id", "job_id is not valid") }
+        let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
+        let reply: ProviderHTTPClient.Reply
+        do {
+            reply = try await client.send(.GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, body: nil, timeout: configuration.timeout)
+        } catch {
+            throw error.vaultError
+        }
+        guard let answer = JSONValue.parse(reply.body) else { throw ProviderFailure.invalidResponse.vaultError }
+        let redacted = Self.redact(answer, cards: jobs.cards(for: id), scrub: [])
+        try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(id)|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
+        return Answer(status: reply.status, body: redacted.bytes)
+    }
+
+    // MARK: pieces
+
+    /// A card object as the seed defines it: number, two-digit month, four-digit year, holder,
+    /// and the security code for the source card of a transfer.
+    static func cardObject(_ data: CardData, holder: String?, code: SecurityCode?) -> JSONValue {
+        var fields: [(String, JSONValue)] = []
+        data.pan.withDigits { fields.append(("number", .string(String(decoding: $0, as: UTF8.self)))) }
+        fields.append(("exp_month", .string(data.expiry.monthText)))
+        fields.append(("exp_year", .string(data.expiry.yearText)))
+        if let name = holder ?? data.holder?.name { fields.append(("holder", .string(name))) }
+        if let code { fields.append(("verification_value", .string(code.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))) }
+        return .object(fields)
+    }
+
+    /// Removes `number`, `verification_value`, `token` and `stamp` from every card object at
+    /// any depth, puts the vault token and fingerprint in their place, and masks any sent card
+    /// number that still appears in a string.
+    static func redact(_ value: JSONValue, cards: [String: CardLabel], scrub pans: [(pan: String, masked: String)]) -> JSONValue {
+        func walk(_ value: JSONValue, key: String?) -> JSONValue {
+            switch value {
+            case .object(let fields):
+                var out: [(String, JSONValue)] = []
+                for (k, v) in fields {
+                    if Self.cardKeys.contains(k), case .object = v {
+                        var card = walk(v, key: k)
+                        for f in ["number", "verification_value", "token", "stamp"] { card.set(f, nil) }
+                        if let known = cards[k] {
+                            card.set("token", .string(known.token))
+                            card.set("fingerprint", .string(known.fingerprint))
+                        }
+                        out.append((k, card))
+                    } else {
+                        out.append((k, walk(v, key: k)))
+                    }
+                }
+                return .object(out)
+            case .array(let items): return .array(items.map { walk($0, key: key) })
+            case .string(var s):
+                for (pan, masked) in pans where s.contains(pan) { s = s.replacingOccurrences(of: pan, with: masked) }
+                return .string(s)
+            default: return value
+            }
+        }
+        return walk(value, key: nil)
+    }
+
+    private func release(_ key: IdempotencyKey?, client: String) async throws {
+        guard let key else { return }
+        try await cards.store.write { tx in try tx.deleteIdempotency(client: client, key: key) }
+    }
+
+    private func complete(_ key: IdempotencyKey?, _ hash: [UInt8]?, client: String, status error: VaultError, now: Date) async throws {
+        guard let key, let hash else { return }
+        let body = VaultJSON.encode(["error": ["code": error.code, "message": error.message]])
+        let status = error.kind == .gatewayTimeout ? 504 : 502
+        try await cards.store.write { tx in try tx.replace(StoredResponse(requestHash: hash, status: status, body: body, createdAt: now), client: client, key: key) }
+    }
+
+    private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller) async throws {
+        var subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
+        subject += "|status=\(status.map(String.init) ?? "none")"
+        if let uid { subject += "|uid=\(uid.prefix(64))" }
+        try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller)
+    }
+}
+
+/// The vault's names for a card in an answer: its token and fingerprint.
+struct CardLabel: Sendable {
+    let token: String
+    let fingerprint: String
+
+    init(_ card: ProviderCard) {
+        token = card.token.rawValue
+        fingerprint = card.fingerprint.rawValue
+    }
+}
+
+/// Which vault cards an async job was started with, so its result can carry their tokens.
+/// In memory and bounded (only tokens and fingerprints, never card data): after a restart a
+/// job's result is still redacted, only without the vault tokens.
+final class JobCards: Sendable {
+    private let entries = Mutex<[String: [String: CardLabel]]>([:])
+
+    func remember(_ jobID: String, _ cards: [String: CardLabel]) {
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[jobID] = cards
+        }
+    }
+
+    func cards(for jobID: String) -> [String: CardLabel] { entries.withLock { $0[jobID] ?? [:] } }
+}

@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import VaultDomain
+
+/// The one HTTP client that carries card data, only to configured provider URLs. It never
+/// follows redirects, never retries, and does not re-establish failed connections on its own:
+/// a connection failure reaches the caller at once, and is known to have sent nothing.
+public final class ProviderHTTPClient: Sendable {
+    let client: HTTPClient
+    static let maxResponseBytes = 1 << 20
+
+    public init() {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public struct Reply: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+    }
+
+    /// Sends one request. Failures are `ProviderFailure`, never the client's own error text.
+    func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws(ProviderFailure) -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
+            return Reply(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+        } catch {
+            throw ProviderFailure.classify(error)
+        }
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+}
+
+/// Why a provider call failed, as the vault answers it.
+public enum ProviderFailure: Error, Sendable, Equatable {
+    /// No connection could be made: nothing was sent (502).
+    case unreachable
+    /// The connection broke after the request may have been sent (502).
+    case connectionLost
+    /// No answer within the timeout; the request may have been processed (504).
+    case timeout
+    /// The answer was not usable JSON (502).
+    case invalidResponse
+
+    static func classify(_ error: any Error) -> ProviderFailure {
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .writeTimeout: return .timeout
+            case .connectTimeout: return .unreachable
+            case .remoteConnectionClosed: return .connectionLost
+            default: break
+            }
+            if "\(e)".contains("responseBodyTooLarge") || e == .bodyLengthMismatch { return .invalidResponse }
+            return .connectionLost
+        }
+        if error is NIOConnectionError { return .unreachable }
+        if let io = error as? IOError, [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(io.errnoCode) { return .unreachable }
+        if error is NIOTooManyBytesError { return .invalidResponse }
+        return .connectionLost
+    }
+
+    /// Whether the request certainly never left the vault.
+    public var nothingSent: Bool { self == .unreachable }
+
+    public var vaultError: VaultError {
+        switch self {
+        case .unreachable, .connectionLost:
+            VaultError(.badGateway, code: "upstream_unavailable", message: "the provider could not be reached")
+        case .timeout:
+            VaultError(.gatewayTimeout, code: "upstream_timeout", message: "the provider did not answer in time")
+        case .invalidResponse:
+            VaultError(.badGateway, code: "upstream_invalid_response", message: "the provider's answer was not valid JSON")
+        }
+    }
+}
+
+/// Shuts the provider client down with the application.
+public struct ProviderClientService: Service {
+    let client: ProviderHTTPClient
+
+    public init(client: ProviderHTTPClient) { self.client = client }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await client.shutdown()
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import ProviderSimulators
+import Testing
+import VaultDomain
+import VaultHTTP
+import VaultProviders
+import VaultTestSupport
+
+/// The vault in front of the Horizonpay simulator, both live on 127.0.0.1.
+struct HorizonpayRig {
+    let simulator = HorizonpaySimulator()
+
+    func run(timeout: Duration = .seconds(30), unreachable: Bool = false,
+             _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void) async throws {
+        let harness = try await VaultServerHarness()
+        let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward])
+        let simulator = self.simulator
+        let app = Application(router: simulator.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { sim in
+            let port = unreachable ? 1 : (sim.port ?? 0)
+            let base = try ProviderURL(validating: "http://127.0.0.1:\(port)", setting: "test")
+            try await harness.run(configure: {
+                $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: simulator.shopID,
+                                                         secretKey: ProviderSecret(simulator.secretKey), publicKey: ProviderSecret(simulator.publicKey),
+                                                         timeout: timeout)
+            }) { c in try await test(harness, c, secret, simulator) }
+        }
+    }
+
+    /// Vaults the seed's source and recipient test cards; the source with a security code.
+    static func cards(_ c: VaultServerHarness.Client, _ secret: String, code: String? = "123") async throws -> (String, String) {
+        let source = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4012001037141112", code: code))
+        let recipient = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4200000000000000", holder: "MARY DOE"))
+        return (source.json["token"] as! String, recipient.json["token"] as! String)
+    }
+
+    static func transfer(_ from: String, _ to: String, amount: Int = 100, extra: String = "") -> String {
+        """
+        {"request":{"amount":\(amount),"currency":"KZT","description":"P2P ütf","tracking_id":"trk-1","test":true,\(extra)
+        "credit_card":{"token":"\(from)"},"recipient_card":{"token":"\(to)"},
+        "customer":{"ip":"127.0.0.1","device_id":"dev-1"},"sender_billing_address":{"first_name":"John","country":"KZ"}}}
+        """
+    }
+}
+
+@Suite("Horizonpay forwarding", .serialized)
+struct HorizonpayForwardingTests {
+    @Test func restrictionCheckBuildsCardsAndRedacts() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let r = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                                     json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"},"test":true}}"#)
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json["status"] as? String == "successful")
+            #expect((r.json["commission"] as? [String: Any])?["bank_fee"] as? Double == 7.35)
+            #expect(sim.calls("/p2p-restrictions") == 1)
+            // The restriction check never consumes the security code.
+            #expect(h.runtime.codes.count == 1)
+
+            let checkout = try await c.send(.post, "/v1/horizonpay/checkout/verify-p2p", secret: secret,
+                                            json: #"{"request":{"amount":7700,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(checkout.status == 200)
+            #expect(checkout.json["status"] as? String == "failed")
+            #expect(sim.calls("/ctp/api/verify-p2p") == 1)
+        }
+    }
+
+    @Test func transferConsumesTheCodeAndRedactsTheAnswer() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                     json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#))
+            #expect(r.status == 200, "\(r.text)")
+            let tx = try #require(r.json["transaction"] as? [String: Any])
+            #expect(tx["status"] as? String == "successful")
+            #expect(tx["tracking_id"] as? String == "trk-1")
+            #expect(tx["description"] as? String == "P2P ütf")
+            let source = try #require(tx["credit_card"] as? [String: Any])
+            #expect(source["token"] as? String == from)
+            #expect(source["fingerprint"] is String)
+            #expect(source["stamp"] == nil && source["number"] == nil && source["verification_value"] == nil)
+            #expect(source["last_4"] as? String == "1112")
+            #expect(source["holder"] as? String == "IVAN PETROV")
+            #expect(source["exp_month"] as? String == "12")
+            let recipient = try #require(tx["recipient_card"] as? [String: Any])
+            #expect(recipient["token"] as? String == to)
+            #expect(recipient["holder"] as? String == "MARY DOE")
+            #expect(!r.text.contains("hp_tok_"))
+            #expect(!r.text.contains("4012001037141112") && !r.text.contains("4200000000000000"))
+            #expect(sim.calls("/transactions/p2ps") == 1)
+
+            // The code was used once: a second transfer without a fresh code is refused locally.
+            #expect(h.runtime.codes.count == 0)
+            let again = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to))
+            #expect(again.status == 422)
+            #expect(again.errorCode == "verification_value_required")
+            #expect(sim.calls("/transactions/p2ps") == 1)
+
+            let audit = try await h.runtime.audit.tail(limit: 20)
+            let forward = try #require(audit.last { $0.action == "horizonpay.p2ps" })
+            #expect(forward.subject?.contains("status=200") == true && forward.subject?.contains("uid=") == true)
+            #expect(forward.subject?.contains(from) == true)
+
+            // Neither number nor code reached an answer, a log line, the database or its WAL.
+            let scanner = LeakScanner(needles: ["4012001037141112", "4200000000000000", "hp_tok_"])
+            var found: [String] = []
+            for (i, body) in h.responseBodies.enumerated() { found += scanner.scan(body, place: "answer \(i)") }
+            found += scanner.scan(h.logs.text, place: "logs")
+            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            #expect(found.isEmpty, "\(found)")
+        }
+    }
+
+    @Test func cardDataFromTheCallerIsRefused() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            for field in ["number", "verification_value", "exp_month", "exp_year"] {
+                let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                         json: #"{"request":{"amount":1,"currency":"KZT","description":"x","credit_card":{"token":"\#(from)","\#(field)":"12"},"recipient_card":{"token":"\#(to)"}}}"#)
+                #expect(r.status == 422)
+                #expect(r.errorFields == ["request.credit_card.\(field)"])
+                #expect(r.errorCode == "card_data_not_allowed")
+            }
+            let unknown = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, "tok_AAAAAAAAAAAAAAAAAAAAAA"))
+            #expect(unknown.status == 404)
+            let notJSON = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: "nope")
+            #expect(notJSON.status == 400)
+            let readOnly = try await c.send(.post, "/v1/horizonpay/p2ps", secret: try await h.vault.addClient(scopes: [.cardsRead]), json: HorizonpayRig.transfer(from, to))
+            #expect(readOnly.status == 403)
+            #expect(sim.calls("/transactions/p2ps") == 0)
+        }
+    }
+
+    @Test func retriedTransferReachesHorizonpayOnce() async throws {
+        try await HorizonpayRig().run { _, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let body = HorizonpayRig.transfer(from, to)
+            let replies = try await withThrowingTaskGroup(of: VaultServerHarness.Reply.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: body, headers: ["Idempotency-Key": "transfer-77"]) }
+                }
+                var all: [VaultServerHarness.Reply] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            #expect(sim.calls("/transactions/p2ps") == 1)
+            let ok = replies.filter { $0.status == 200 }
+            #expect(!ok.isEmpty)
+            #expect(replies.allSatisfy { $0.status == 200 || $0.errorCode == "request_in_flight" })
+            let retry = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: body, headers: ["Idempotency-Key": "transfer-77"])
+            #expect(retry.status == 200)
+            #expect(retry.body == ok[0].body)
+            #expect(sim.calls("/transactions/p2ps") == 1)
+        }
+    }
+
+    @Test func faultsAreMappedAndNeverRetried() async throws {
+        try await HorizonpayRig().run(timeout: .seconds(1)) { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let slow = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
+            #expect(slow.status == 504)
+            #expect(slow.errorCode == "upstream_timeout")
+            #expect(h.runtime.codes.count == 0)  // it may have been used: wiped
+            // A retry of a transfer that may have happened is answered from the record, not re-sent.
+            _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
+            let retry = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
+            #expect(retry.status == 504)
+            #expect(sim.calls("/transactions/p2ps") == 1)
+
+            let garbage = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5000))
+            #expect(garbage.status == 502)
+            #expect(garbage.errorCode == "upstream_invalid_response")
+
+            _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
+            let echoed = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 6060))
+            #expect(echoed.status == 200)
+            #expect(!echoed.text.contains("4012001037141112"))
+            #expect(echoed.text.contains("401200******1112"))
+        }
+        try await HorizonpayRig().run(unreachable: true) { h, c, secret, _ in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let down = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
+            #expect(down.status == 502)
+            #expect(down.errorCode == "upstream_unavailable")
+            // Nothing was sent: the code is still pending and the key is free for a retry.
+            #expect(h.runtime.codes.count == 1)
+            let again = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
+            #expect(again.status == 502)
+        }
+    }
+
+    @Test func asyncJobsAreRedactedToo() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let started = try await c.send(.post, "/v1/horizonpay/checkout/async/p2p", secret: secret,
+                                           json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#))
+            #expect(started.status == 200)
+            #expect(started.json["status"] as? String == "new")
+            let job = try #require(started.json["job_id"] as? String)
+            let first = try await c.send(.get, "/v1/horizonpay/checkout/async/jobs/\(job)", secret: secret)
+            #expect(first.json["status"] as? String == "new")
+            let done = try await c.send(.get, "/v1/horizonpay/checkout/async/jobs/\(job)", secret: secret)
+            #expect(done.json["status"] as? String == "done")
+            let card = ((done.json["response"] as? [String: Any])?["transaction"] as? [String: Any])?["credit_card"] as? [String: Any]
+            #expect(card?["token"] as? String == from)
+            #expect(card?["stamp"] == nil)
+            #expect(!done.text.contains("hp_tok_"))
+            #expect(sim.calls("/ctp/api/async/p2p") == 1)
+            _ = h
+        }
+    }
+
+    @Test func notConfiguredAnswers503() async throws {
+        let h = try await VaultServerHarness()
+        let secret = try await h.vault.addClient(scopes: [.horizonpayForward])
+        try await h.run { c in
+            let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: "{}")
+            #expect(r.status == 503)
+            #expect(r.errorCode == "provider_not_configured")
+        }
+    }
+
+    @Test func providerURLsMustBeSafe() throws {
+        #expect(throws: VaultError.self) { try ProviderURL(validating: "http://gw.horizonpay.kz", setting: "X") }
+        #expect(throws: VaultError.self) { try ProviderURL(validating: "gw.horizonpay.kz", setting: "X") }
+        #expect(try ProviderURL(validating: "https://gw.horizonpay.kz/", setting: "X").base == "https://gw.horizonpay.kz")
+        #expect(try ProviderURL(validating: "http://127.0.0.1:9", setting: "X").base == "http://127.0.0.1:9")
+        #expect("\(ProviderSecret("s3cr3t"))" == "<redacted>")
+    }
+}
+
