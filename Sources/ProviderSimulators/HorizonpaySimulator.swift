@@ -14,6 +14,7 @@ public final class HorizonpaySimulator: Sendable {
     public let publicKey: String
     private let counts = Mutex<[String: Int]>([:])
     private let jobs = Mutex<[String: (polls: Int, response: JSONValue)]>([:])
+    private let lastRequests = Mutex<[String: JSONValue]>([:])
 
     public init(shopID: String = "29", secretKey: String = "sim-secret-key", publicKey: String = "sim-public-key") {
         self.shopID = shopID
@@ -36,6 +37,10 @@ public final class HorizonpaySimulator: Sendable {
         /// Puts the source card number into `message` (checks the vault's last-resort masking).
         public static let echoesNumber: Int64 = 6060
     }
+
+    /// The card objects of the last request that reached `path`, as received (tests check the
+    /// payload the vault built).
+    public func lastCards(_ path: String) -> JSONValue? { lastRequests.withLock { $0[path] } }
 
     /// How many calls reached `path` (e.g. `/transactions/p2ps`).
     public func calls(_ path: String) -> Int { counts.withLock { $0[path] ?? 0 } }
@@ -96,6 +101,7 @@ public final class HorizonpaySimulator: Sendable {
         guard let document = JSONValue.parse(Array(body.readableBytesView)), let req = document["request"], req.isObject else {
             return Self.json(400, .object([("message", .string("request is required"))]))
         }
+        lastRequests.withLock { $0[path] = req }
         var errors: [(String, JSONValue)] = []
         guard case .int(let amount)? = req["amount"] else { return invalid([("amount", .array([.string("must be an integer")]))]) }
         if req["currency"]?.stringValue?.count != 3 { errors.append(("currency", .array([.string("is unknown ISO 4217 Alpha-3 code")]))) }
@@ -126,9 +132,15 @@ public final class HorizonpaySimulator: Sendable {
     static func cardProblems(_ card: JSONValue?, needsCode: Bool) -> [(String, JSONValue)] {
         guard let card, card.isObject else { return [("number", .array([.string("can't be blank")]))] }
         var problems: [(String, JSONValue)] = []
-        let number = card["number"]?.stringValue ?? ""
-        if !(12...19).contains(number.count) || !number.allSatisfy(\.isNumber) || !luhn(number) {
-            problems.append(("number", .array([.string("is not a card number")])))
+        // A token from an earlier answer may stand in for number and expiry (seed: credit_card.token).
+        if let token = card["token"]?.stringValue {
+            if !token.hasPrefix("hp_tok_") { problems.append(("token", .array([.string("is invalid")]))) }
+            if card["number"] != nil { problems.append(("number", .array([.string("must be blank when token is given")]))) }
+        } else {
+            let number = card["number"]?.stringValue ?? ""
+            if !(12...19).contains(number.count) || !number.allSatisfy(\.isNumber) || !luhn(number) {
+                problems.append(("number", .array([.string("is not a card number")])))
+            }
         }
         if let m = card["exp_month"] {
             if m.stringValue?.count != 2 || Int(m.stringValue ?? "").map({ !(1...12).contains($0) }) ?? true {

@@ -129,6 +129,26 @@ public final class AppDatabase: Sendable {
                 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
                 """)
         }
+        migrator.registerMigration("v2-provider-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE provider_tokens (
+                    card_token TEXT NOT NULL REFERENCES cards(token) ON DELETE CASCADE,
+                    provider TEXT NOT NULL,
+                    key_version INTEGER NOT NULL REFERENCES data_keys(version),
+                    nonce BLOB NOT NULL,
+                    ciphertext BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (card_token, provider)
+                ) WITHOUT ROWID;
+                CREATE INDEX provider_tokens_by_key_version ON provider_tokens(key_version);
+                CREATE TRIGGER provider_tokens_key_usable_on_insert BEFORE INSERT ON provider_tokens
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+                CREATE TRIGGER provider_tokens_key_usable_on_update BEFORE UPDATE OF key_version, ciphertext ON provider_tokens
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+                """)
+        }
         return migrator
     }
 }

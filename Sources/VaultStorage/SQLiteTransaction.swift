@@ -61,6 +61,28 @@ struct SQLiteTransaction: VaultTransaction {
         try all(CardRecord.notUnderVersion, [version, limit], CardRecord.card)
     }
 
+    // MARK: provider tokens
+
+    func providerTokenCountsByKeyVersion() throws -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key_version, COUNT(*) FROM provider_tokens GROUP BY key_version")) {
+            counts[row[0]] = row[1]
+        }
+        return counts
+    }
+
+    func providerToken(card: CardToken, provider: String) throws -> SealedProviderToken? {
+        try one(ProviderTokenRecord.find, [card.rawValue, provider], ProviderTokenRecord.token)
+    }
+
+    func save(_ token: SealedProviderToken) throws {
+        try mapTriggers { try execute(ProviderTokenRecord.upsert, ProviderTokenRecord.arguments(token)) }
+    }
+
+    func providerTokens(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderToken] {
+        try all(ProviderTokenRecord.notUnderVersion, [version, limit], ProviderTokenRecord.token)
+    }
+
     private func mapTriggers(_ body: () throws -> Void) throws {
         do {
             try body()

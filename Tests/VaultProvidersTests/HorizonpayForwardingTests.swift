@@ -231,3 +231,80 @@ struct HorizonpayForwardingTests {
     }
 }
 
+
+@Suite("Horizonpay payloads and saved tokens", .serialized)
+struct HorizonpayPayloadTests {
+    @Test func payloadConformsToTheSeed() async throws {
+        try await HorizonpayRig().run { _, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret, code: "321")
+            let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                     json: HorizonpayRig.transfer(from, to).replacingOccurrences(of: #""recipient_card":{"token":"\#(to)"}"#, with: #""recipient_card":{"token":"\#(to)","holder":"M DOE"}"#))
+            #expect(r.status == 200, "\(r.text)")
+            let sent = try #require(sim.lastCards("/transactions/p2ps"))
+            #expect(sent["credit_card"]?["number"]?.stringValue == "4012001037141112")
+            #expect(sent["credit_card"]?["exp_month"]?.stringValue == "12")
+            #expect(sent["credit_card"]?["exp_year"]?.stringValue == "2031")
+            #expect(sent["credit_card"]?["holder"]?.stringValue == "IVAN PETROV")
+            #expect(sent["credit_card"]?["verification_value"]?.stringValue == "321")
+            #expect(sent["recipient_card"]?["verification_value"] == nil)
+            #expect(sent["recipient_card"]?["holder"]?.stringValue == "M DOE")
+            // Everything else passes through untouched.
+            #expect(sent["description"]?.stringValue == "P2P ütf")
+            #expect(sent["customer"]?["device_id"]?.stringValue == "dev-1")
+            #expect(sent["sender_billing_address"]?["country"]?.stringValue == "KZ")
+            #expect(sent["test"] == .bool(true))
+
+            _ = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                                 json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(sim.lastCards("/p2p-restrictions")?["credit_card"]?["verification_value"] == nil)
+        }
+    }
+
+    @Test func capturedTokenIsEncryptedRewrappedAndReusable() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let first = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                         json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#))
+            #expect(first.status == 200)
+            #expect(!first.text.contains("hp_tok_"))
+            var status = try await h.runtime.keyAdmin.status()
+            #expect(status.versions.map(\.providerTokens) == [2])
+
+            // Rotation moves provider tokens too, so the old version can be retired.
+            _ = try await h.runtime.keyAdmin.rotate(actor: TemporaryVault.testOperator)
+            let rewrap = try await h.runtime.keyAdmin.rewrap(actor: TemporaryVault.testOperator, batchSize: 1)
+            #expect(rewrap.remaining == 0)
+            try await h.runtime.keyAdmin.retire(version: 1, actor: TemporaryVault.testOperator)
+            status = try await h.runtime.keyAdmin.status()
+            #expect(status.versions.map(\.providerTokens) == [0, 2])
+
+            // A later transfer sends the saved Horizonpay tokens instead of the card data.
+            _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"555"}"#)
+            let body = HorizonpayRig.transfer(from, to)
+                .replacingOccurrences(of: #""credit_card":{"token":"\#(from)"}"#, with: #""credit_card":{"token":"\#(from)","use_saved_token":true}"#)
+                .replacingOccurrences(of: #""recipient_card":{"token":"\#(to)"}"#, with: #""recipient_card":{"token":"\#(to)","use_saved_token":true}"#)
+            let second = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: body)
+            #expect(second.status == 200, "\(second.text)")
+            let sent = try #require(sim.lastCards("/transactions/p2ps"))
+            #expect(sent["credit_card"]?["token"]?.stringValue?.hasPrefix("hp_tok_") == true)
+            #expect(sent["credit_card"]?["number"] == nil)
+            #expect(sent["credit_card"]?["verification_value"]?.stringValue == "555")
+            #expect(sent["recipient_card"]?["token"]?.stringValue?.hasPrefix("hp_tok_") == true)
+            #expect(!second.text.contains("hp_tok_"))
+
+            // A card without a saved token is refused before anything is sent.
+            let fresh = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON(SentinelCards.visa(42), code: "999"))
+            let freshToken = try #require(fresh.json["token"] as? String)
+            let calls = sim.calls("/transactions/p2ps")
+            let refused = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                           json: body.replacingOccurrences(of: from, with: freshToken))
+            #expect(refused.status == 422)
+            #expect(refused.errorCode == "no_saved_token")
+            #expect(sim.calls("/transactions/p2ps") == calls)
+            #expect(h.runtime.codes.expiry(for: CardToken(freshToken)!, now: Date()) != nil)  // the code stays pending
+            for (name, bytes) in h.vault.databaseFiles() {
+                #expect(LeakScanner(needles: ["hp_tok_"]).scan(bytes, place: name).isEmpty)
+            }
+        }
+    }
+}

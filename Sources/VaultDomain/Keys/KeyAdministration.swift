@@ -87,9 +87,12 @@ public struct KeyAdministration: Sendable {
 
     public func status() async throws -> KeyStatus {
         try await load()
-        let (snapshot, counts) = try await store.read { db in (try db.keySnapshot(), try db.cardCountsByKeyVersion()) }
+        let (snapshot, counts, tokens) = try await store.read { db in
+            (try db.keySnapshot(), try db.cardCountsByKeyVersion(), try db.providerTokenCountsByKeyVersion())
+        }
         let versions = snapshot.dataKeys.sorted { $0.version < $1.version }.map {
-            KeyStatus.Version(version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
+            KeyStatus.Version(version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, providerTokens: tokens[$0.version] ?? 0,
+                              createdAt: $0.createdAt, retiredAt: $0.retiredAt)
         }
         return KeyStatus(masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
                          versions: versions, totalCards: counts.values.reduce(0, +))
@@ -132,9 +135,7 @@ public struct KeyAdministration: Sendable {
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let active = try keys.activeKey()
         let keys = self.keys
-        let initialRemaining = try await store.read { db in
-            try db.cardCountsByKeyVersion().filter { $0.key != active.version }.values.reduce(0, +)
-        }
+        let initialRemaining = try await store.read { db in try Self.outstanding(db, active: active.version) }
         var result = RewrapProgress(rewrapped: 0, remaining: initialRemaining, batches: 0, targetVersion: active.version, seconds: 0)
         try await record("keys.rewrap.start", subject: "v\(active.version)", chain: chain, actor: actor)
         while maxBatches.map({ result.batches < $0 }) ?? true {
@@ -147,10 +148,16 @@ public struct KeyAdministration: Sendable {
                     card.keyVersion = active.version
                     try tx.update(card)
                 }
-                if !batch.isEmpty {
-                    try tx.appendAudit(AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(batch.count)", outcome: .success, actor: actor), chain: chain, at: now)
+                // Provider tokens follow once every card is done.
+                let tokens = batch.isEmpty ? try tx.providerTokens(notUnderVersion: active.version, limit: batchSize) : []
+                for token in tokens {
+                    try tx.save(token.resealed(with: active, from: keys.key(version: token.keyVersion)))
                 }
-                return batch.count
+                let done = batch.count + tokens.count
+                if done > 0 {
+                    try tx.appendAudit(AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(done)", outcome: .success, actor: actor), chain: chain, at: now)
+                }
+                return done
             }
             if done == 0 { break }
             result.rewrapped += done
@@ -160,9 +167,7 @@ public struct KeyAdministration: Sendable {
             progress(result)
         }
         if maxBatches == nil || result.remaining == 0 {
-            result.remaining = try await store.read { db in
-                try db.cardCountsByKeyVersion().filter { $0.key != active.version }.values.reduce(0, +)
-            }
+            result.remaining = try await store.read { db in try Self.outstanding(db, active: active.version) }
         }
         result.seconds = Date().timeIntervalSince(started)
         try await record(result.remaining == 0 ? "keys.rewrap.complete" : "keys.rewrap.paused",
@@ -186,9 +191,10 @@ public struct KeyAdministration: Sendable {
                 refusal = VaultError(.failedPrecondition, code: "key_version_retired", message: "version \(version) is already retired", field: "version")
             } else {
                 let users = try tx.cardCountsByKeyVersion()[version] ?? 0
-                if users > 0 {
+                let tokens = try tx.providerTokenCountsByKeyVersion()[version] ?? 0
+                if users + tokens > 0 {
                     refusal = VaultError(.failedPrecondition, code: "key_version_in_use",
-                                         message: "\(users) card(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
+                                         message: "\(users) card(s) and \(tokens) provider token(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
                 }
             }
             if refusal == nil {
@@ -240,6 +246,12 @@ public struct KeyAdministration: Sendable {
         try directory.promotePendingMasterKey()
         try await load()
         return newID
+    }
+
+    /// Records (cards and provider tokens) not yet under the active version.
+    static func outstanding(_ db: any VaultReader, active: Int) throws -> Int {
+        try db.cardCountsByKeyVersion().filter { $0.key != active }.values.reduce(0, +)
+            + db.providerTokenCountsByKeyVersion().filter { $0.key != active }.values.reduce(0, +)
     }
 
     private func record(_ action: String, subject: String, chain: AuditChain, actor: AuditActor) async throws {

@@ -6,11 +6,14 @@ public struct KeyStatus: Sendable, Codable, Equatable {
         public var version: Int
         public var state: DataKeyState
         public var cards: Int
+        /// Provider tokens (Horizonpay card tokens) sealed under this version.
+        public var providerTokens: Int
         public var createdAt: Date
         public var retiredAt: Date?
 
         enum CodingKeys: String, CodingKey {
             case version, state, cards
+            case providerTokens = "provider_tokens"
             case createdAt = "created_at"
             case retiredAt = "retired_at"
         }
@@ -28,8 +31,8 @@ public struct KeyStatus: Sendable, Codable, Equatable {
         case totalCards = "total_cards"
     }
 
-    /// Versions that some card still uses.
-    public var versionsInUse: [Int] { versions.filter { $0.cards > 0 }.map(\.version) }
+    /// Versions that some record (card or provider token) still uses.
+    public var versionsInUse: [Int] { versions.filter { $0.cards + $0.providerTokens > 0 }.map(\.version) }
 }
 
 /// Progress and result of `keys rewrap`.

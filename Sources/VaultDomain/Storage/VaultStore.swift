@@ -18,6 +18,9 @@ public protocol VaultReader {
     /// Number of cards sealed under each data-key version.
     func cardCountsByKeyVersion() throws -> [Int: Int]
     func cardCount() throws -> Int
+    /// Number of stored provider tokens under each data-key version.
+    func providerTokenCountsByKeyVersion() throws -> [Int: Int]
+    func providerToken(card: CardToken, provider: String) throws -> SealedProviderToken?
 
     func keySnapshot() throws -> KeySnapshot
 
@@ -44,6 +47,9 @@ public protocol VaultTransaction: VaultReader {
     func deleteCard(token: CardToken) throws -> Bool
     /// Cards sealed under a version other than `version`, at most `limit`.
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard]
+    /// Inserts or replaces the token of `card` at its provider.
+    func save(_ token: SealedProviderToken) throws
+    func providerTokens(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderToken]
 
     func save(_ key: WrappedDataKey) throws
     func save(_ key: WrappedIndexKey) throws

@@ -45,6 +45,7 @@ public struct HorizonpayForwarder: Sendable {
         // 1. The caller names cards by vault token only.
         var named: [String: CardToken] = [:]
         var holders: [String: String] = [:]
+        var useSaved: Set<String> = []
         for key in Self.cardKeys {
             guard let card = request[key] else { continue }
             guard case .object(let fields) = card else { throw VaultError.invalid("request.\(key)", code: "invalid_card_reference", "\(key) must be an object with a vault token") }
@@ -52,8 +53,13 @@ public struct HorizonpayForwarder: Sendable {
                 throw VaultError.invalid("request.\(key).\(field)", code: "card_data_not_allowed",
                                          "card data comes only from the vault; send {\"token\": \"tok_...\"}")
             }
-            for (field, _) in fields where field != "token" && field != "holder" {
-                throw VaultError.invalid("request.\(key).\(field)", code: "unknown_field", "\(key) takes only token and holder")
+            for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
+                throw VaultError.invalid("request.\(key).\(field)", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
+            }
+            switch card["use_saved_token"] {
+            case nil, .bool(false)?: break
+            case .bool(true)?: useSaved.insert(key)
+            default: throw VaultError.malformed("request.\(key).use_saved_token", "use_saved_token must be a boolean")
             }
             guard let text = card["token"]?.stringValue, let token = CardToken(text) else {
                 throw VaultError.invalid("request.\(key).token", code: "invalid_token", "\(key).token must be a vault token (tok_...)")
@@ -110,9 +116,25 @@ public struct HorizonpayForwarder: Sendable {
                                          "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
             }
         }
+        var savedTokens: [String] = []
         for (key, token) in named {
             guard let card = loaded[token] else { continue }
-            request.set(key, Self.cardObject(card.data, holder: holders[key], code: key == "credit_card" ? taken : nil))
+            let code = key == "credit_card" ? taken : nil
+            if useSaved.contains(key) {
+                // The Horizonpay token captured from an earlier answer stands in for the card data.
+                guard let saved = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
+                    if let taken, let source = named["credit_card"] { cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive)) }
+                    try await release(idempotencyKey, client: client)
+                    throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
+                }
+                savedTokens.append(saved)
+                var fields: [(String, JSONValue)] = [("token", .string(saved))]
+                if let name = holders[key] ?? card.data.holder?.name { fields.append(("holder", .string(name))) }
+                if let code { fields.append(("verification_value", .string(code.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))) }
+                request.set(key, .object(fields))
+            } else {
+                request.set(key, Self.cardObject(card.data, holder: holders[key], code: code))
+            }
         }
         document.set("request", request)
         var upstreamBody = document.bytes
@@ -151,8 +173,9 @@ public struct HorizonpayForwarder: Sendable {
             throw ProviderFailure.invalidResponse.vaultError
         }
         let labels = named.compactMapValues { loaded[$0].map(CardLabel.init) }
+        let captured = try await capture(answer, cards: labels, caller: caller)
         let pans = loaded.values.map { card in (card.data.pan.withDigits { String(decoding: $0, as: UTF8.self) }, card.data.pan.masked) }
-        answer = Self.redact(answer, cards: labels, scrub: pans)
+        answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { ($0, "<redacted>") })
         if let jobID = answer["job_id"]?.stringValue { jobs.remember(jobID, labels) }
         let redacted = Answer(status: reply.status, body: answer.bytes)
         if let idempotencyKey, let requestHash {
@@ -176,12 +199,39 @@ public struct HorizonpayForwarder: Sendable {
             throw error.vaultError
         }
         guard let answer = JSONValue.parse(reply.body) else { throw ProviderFailure.invalidResponse.vaultError }
-        let redacted = Self.redact(answer, cards: jobs.cards(for: id), scrub: [])
+        let labels = jobs.cards(for: id)
+        let captured = try await capture(answer, cards: labels, caller: caller)
+        let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(id)|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
         return Answer(status: reply.status, body: redacted.bytes)
     }
 
     // MARK: pieces
+
+    static let provider = "horizonpay"
+
+    /// Stores every Horizonpay card token in `answer` against the vault card it belongs to;
+    /// returns the token values (to be scrubbed from the answer wherever else they appear).
+    func capture(_ answer: JSONValue, cards labels: [String: CardLabel], caller: Caller) async throws -> [String] {
+        var found: [(String, String)] = []
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let fields):
+                for (k, v) in fields {
+                    if Self.cardKeys.contains(k), let token = v["token"]?.stringValue { found.append((k, token)) }
+                    walk(v)
+                }
+            case .array(let items): items.forEach(walk)
+            default: break
+            }
+        }
+        walk(answer)
+        for (key, value) in found {
+            guard let label = labels[key], let card = CardToken(label.token) else { continue }
+            try await cards.captureProviderToken(value, provider: Self.provider, for: card, caller: caller)
+        }
+        return found.map(\.1)
+    }
 
     /// A card object as the seed defines it: number, two-digit month, four-digit year, holder,
     /// and the security code for the source card of a transfer.

@@ -1,0 +1,47 @@
+import Foundation
+import VaultCrypto
+
+/// A provider's own token for a vaulted card (a Horizonpay `credit_card.token`), stored like a
+/// PAN: AEAD-encrypted under a data-key version, bound by associated data to its card, its
+/// provider and the version. Never handed to a caller.
+public struct SealedProviderToken: Sendable, Equatable {
+    public var card: CardToken
+    public var provider: String
+    public var keyVersion: Int
+    public var box: SealedBox
+    public var createdAt: Date
+
+    public init(card: CardToken, provider: String, keyVersion: Int, box: SealedBox, createdAt: Date) {
+        self.card = card
+        self.provider = provider
+        self.keyVersion = keyVersion
+        self.box = box
+        self.createdAt = createdAt
+    }
+
+    static func associatedData(card: CardToken, provider: String, keyVersion: Int) -> [UInt8] {
+        Array("cardvault.provider-token.v1|\(provider)|\(card.rawValue)|\(keyVersion)".utf8)
+    }
+
+    static func seal(_ value: String, card: CardToken, provider: String, key: DataKey, at date: Date) -> SealedProviderToken {
+        var bytes = Array(value.utf8)
+        defer { wipe(&bytes) }
+        let box = XChaCha20Poly1305.seal(bytes, associatedData: associatedData(card: card, provider: provider, keyVersion: key.version), key: key.key)
+        return SealedProviderToken(card: card, provider: provider, keyVersion: key.version, box: box, createdAt: date)
+    }
+
+    func open(with key: DataKey) throws(VaultError) -> String {
+        guard key.version == keyVersion else { throw VaultError.keyUnavailable }
+        do {
+            return try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(card: card, provider: provider, keyVersion: keyVersion), key: key.key) {
+                String(decoding: $0, as: UTF8.self)
+            }
+        } catch {
+            throw VaultError(.unavailable, code: "provider_token_unreadable", message: "a stored provider token failed its integrity check")
+        }
+    }
+
+    func resealed(with key: DataKey, from old: DataKey) throws(VaultError) -> SealedProviderToken {
+        SealedProviderToken.seal(try open(with: old), card: card, provider: provider, key: key, at: createdAt)
+    }
+}
