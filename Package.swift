@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -56,6 +57,8 @@ let package = Package(
             dependencies: [
                 "VaultDomain", "VaultCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // RSA-SHA256 verification of Horizonpay notifications (libsodium has no RSA).
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -120,6 +123,7 @@ let package = Package(
             dependencies: [
                 "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

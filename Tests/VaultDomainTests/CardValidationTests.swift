@@ -148,3 +148,13 @@ struct AnswerEncodingTests {
         #expect(StoredDate.date(StoredDate.millis(Date(timeIntervalSince1970: 1_790_000_000.123))).timeIntervalSince1970 == 1_790_000_000.123)
     }
 }
+
+@Suite("PAN scrubbing")
+struct PANScrubberTests {
+    @Test func masksLuhnValidRunsOnly() {
+        #expect(PANScrubber.scrub("card 4012001037141112 declined") == "card 401200******1112 declined")
+        #expect(PANScrubber.scrub("uid 4012001037141113 is not a card") == "uid 4012001037141113 is not a card")
+        #expect(PANScrubber.scrub("amount 100, ref 12345") == "amount 100, ref 12345")
+        #expect(PANScrubber.scrub("4200000000000000/5522042705066736") == "420000******0000/552204******6736")
+    }
+}

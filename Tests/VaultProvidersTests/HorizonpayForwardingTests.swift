@@ -1,3 +1,4 @@
+import CryptoExtras
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -12,7 +13,7 @@ import VaultTestSupport
 struct HorizonpayRig {
     let simulator = HorizonpaySimulator()
 
-    func run(timeout: Duration = .seconds(30), unreachable: Bool = false,
+    func run(timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil,
              _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void) async throws {
         let harness = try await VaultServerHarness()
         let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward])
@@ -24,7 +25,7 @@ struct HorizonpayRig {
             try await harness.run(configure: {
                 $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: simulator.shopID,
                                                          secretKey: ProviderSecret(simulator.secretKey), publicKey: ProviderSecret(simulator.publicKey),
-                                                         timeout: timeout)
+                                                         timeout: timeout, webhookKey: webhookKey)
             }) { c in try await test(harness, c, secret, simulator) }
         }
     }
@@ -305,6 +306,44 @@ struct HorizonpayPayloadTests {
             for (name, bytes) in h.vault.databaseFiles() {
                 #expect(LeakScanner(needles: ["hp_tok_"]).scan(bytes, place: name).isEmpty)
             }
+        }
+    }
+}
+
+@Suite("Horizonpay notifications", .serialized)
+struct HorizonpayNotificationTests {
+    @Test func signedNotificationsAreVerifiedCapturedAndRedacted() async throws {
+        let signer = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let verifier = try NotificationVerifier(pem: signer.publicKey.pemRepresentation)
+        let rig = HorizonpayRig()
+        try await rig.run(webhookKey: verifier) { h, c, secret, _ in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let transfer = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to))
+            let uid = try #require((transfer.json["transaction"] as? [String: Any])?["uid"] as? String)
+            // What Horizonpay would post: the transaction, with card data, stamp and a token.
+            let body = Array("""
+                {"transaction":{"uid":"\(uid)","status":"successful","amount":100,"message":"ok for 4012001037141112",
+                "credit_card":{"number":"4012001037141112","stamp":"abc","token":"hp_tok_notified","last_4":"1112"},
+                "recipient_card":{"stamp":"def","last_4":"0000"}}}
+                """.utf8)
+            let signature = try signer.signature(for: body, padding: .insecurePKCS1v1_5).rawRepresentation.base64EncodedString()
+
+            let good = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: body, headers: ["Content-Signature": signature])
+            #expect(good.status == 200, "\(good.text)")
+            let card = (good.json["transaction"] as? [String: Any])?["credit_card"] as? [String: Any]
+            #expect(card?["token"] as? String == from)
+            #expect(card?["stamp"] == nil && card?["number"] == nil)
+            #expect(!good.text.contains("hp_tok_notified") && !good.text.contains("4012001037141112"))
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerTokens) == [1])
+
+            var tampered = body
+            tampered[tampered.count - 3] = UInt8(ascii: "1")
+            let bad = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: tampered, headers: ["Content-Signature": signature])
+            #expect(bad.status == 400)
+            #expect(bad.errorCode == "signature_invalid")
+            let missing = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: body)
+            #expect(missing.status == 400)
+            #expect(missing.errorCode == "signature_missing")
         }
     }
 }

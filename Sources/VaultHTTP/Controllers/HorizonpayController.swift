@@ -17,6 +17,7 @@ struct HorizonpayController: Sendable {
             }
         }
         routes.get("checkout/async/jobs/{job_id}", use: job)
+        routes.post("notifications", use: notification)
         return routes
     }
 
@@ -30,6 +31,16 @@ struct HorizonpayController: Sendable {
         var request = request
         let body = try await request.bodyBytes()
         let answer = try await forwarder.forward(route, body: body, caller: caller, idempotencyKey: key)
+        return .json(.init(code: answer.status), answer.body)
+    }
+
+    @Sendable func notification(_ request: Request, context: VaultRequestContext) async throws -> Response {
+        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .horizonpayForward, actor: context.actor())
+        guard let forwarder else { throw Self.notConfigured }
+        let signature = request.headers[.init("Content-Signature")!]
+        var request = request
+        let body = try await request.bodyBytes()
+        let answer = try await forwarder.notification(body: body, signature: signature, caller: caller)
         return .json(.init(code: answer.status), answer.body)
     }
 

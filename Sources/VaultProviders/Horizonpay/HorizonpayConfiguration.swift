@@ -10,15 +10,18 @@ public struct HorizonpayConfiguration: Sendable {
     public var secretKey: ProviderSecret
     public var publicKey: ProviderSecret
     public var timeout: Duration
+    /// Verifies `Content-Signature` on notifications when set.
+    public var webhookKey: NotificationVerifier?
 
     public init(gatewayURL: ProviderURL, checkoutURL: ProviderURL, shopID: String, secretKey: ProviderSecret,
-                publicKey: ProviderSecret, timeout: Duration = .seconds(30)) {
+                publicKey: ProviderSecret, timeout: Duration = .seconds(30), webhookKey: NotificationVerifier? = nil) {
         self.gatewayURL = gatewayURL
         self.checkoutURL = checkoutURL
         self.shopID = shopID
         self.secretKey = secretKey
         self.publicKey = publicKey
         self.timeout = timeout
+        self.webhookKey = webhookKey
     }
 
     /// nil when Horizonpay is not configured at all (its routes then answer 503); an error when
@@ -41,9 +44,12 @@ public struct HorizonpayConfiguration: Sendable {
             }
             timeout = .milliseconds(Int64(s * 1000))
         }
+        let webhook = try ProviderSecret.load("HORIZONPAY_WEBHOOK_PUBLIC_KEY", from: env).map { pem throws(VaultError) in
+            try NotificationVerifier(pem: pem.value)
+        }
         self.init(gatewayURL: try ProviderURL(validating: env["HORIZONPAY_GATEWAY_URL"]!, setting: "HORIZONPAY_GATEWAY_URL"),
                   checkoutURL: try ProviderURL(validating: env["HORIZONPAY_CHECKOUT_URL"]!, setting: "HORIZONPAY_CHECKOUT_URL"),
-                  shopID: env["HORIZONPAY_SHOP_ID"]!, secretKey: secret, publicKey: publicKey, timeout: timeout)
+                  shopID: env["HORIZONPAY_SHOP_ID"]!, secretKey: secret, publicKey: publicKey, timeout: timeout, webhookKey: webhook)
     }
 
     var basicAuthorization: String {

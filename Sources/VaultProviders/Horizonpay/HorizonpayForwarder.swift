@@ -184,6 +184,7 @@ public struct HorizonpayForwarder: Sendable {
             }
         }
         let uid = answer["transaction"]?["uid"]?.stringValue
+        if let uid { jobs.remember(uid, labels) }
         try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller)
         return redacted
     }
@@ -204,6 +205,30 @@ public struct HorizonpayForwarder: Sendable {
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(id)|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
         return Answer(status: reply.status, body: redacted.bytes)
+    }
+
+    /// A notification passed on by the edge service: signature checked (when a webhook key is
+    /// configured), Horizonpay card tokens captured for the transaction's cards, and the body
+    /// returned redacted.
+    public func notification(body: [UInt8], signature: String?, caller: Caller) async throws -> Answer {
+        if let verifier = configuration.webhookKey {
+            do {
+                try verifier.verify(body: body, signature: signature)
+            } catch {
+                try await cards.auditProviderCall(action: "horizonpay.notification", subject: error.code, outcome: .denied, caller: caller)
+                throw error
+            }
+        }
+        guard let document = JSONValue.parse(body), document.isObject else {
+            throw VaultError.malformed(nil, "the notification body must be a JSON object")
+        }
+        let uid = document["transaction"]?["uid"]?.stringValue
+        let labels = uid.map { jobs.cards(for: $0) } ?? [:]
+        let captured = try await capture(document, cards: labels, caller: caller)
+        let redacted = Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") })
+        try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map { String($0.prefix(64)) } ?? "none")",
+                                          outcome: .success, caller: caller)
+        return Answer(status: 200, body: redacted.bytes)
     }
 
     // MARK: pieces
@@ -246,8 +271,8 @@ public struct HorizonpayForwarder: Sendable {
     }
 
     /// Removes `number`, `verification_value`, `token` and `stamp` from every card object at
-    /// any depth, puts the vault token and fingerprint in their place, and masks any sent card
-    /// number that still appears in a string.
+    /// any depth, puts the vault token and fingerprint in their place, replaces the `scrub`
+    /// values wherever they still appear, and masks any card number left in a string.
     static func redact(_ value: JSONValue, cards: [String: CardLabel], scrub pans: [(pan: String, masked: String)]) -> JSONValue {
         func walk(_ value: JSONValue, key: String?) -> JSONValue {
             switch value {
@@ -270,7 +295,7 @@ public struct HorizonpayForwarder: Sendable {
             case .array(let items): return .array(items.map { walk($0, key: key) })
             case .string(var s):
                 for (pan, masked) in pans where s.contains(pan) { s = s.replacingOccurrences(of: pan, with: masked) }
-                return .string(s)
+                return .string(PANScrubber.scrub(s))
             default: return value
             }
         }
@@ -308,9 +333,10 @@ struct CardLabel: Sendable {
     }
 }
 
-/// Which vault cards an async job was started with, so its result can carry their tokens.
-/// In memory and bounded (only tokens and fingerprints, never card data): after a restart a
-/// job's result is still redacted, only without the vault tokens.
+/// Which vault cards an async job or a transaction uid was started with, so its result or
+/// notification can carry their tokens and its Horizonpay tokens can be captured. In memory
+/// and bounded (only tokens and fingerprints, never card data): after a restart an answer is
+/// still redacted, only without the vault tokens.
 final class JobCards: Sendable {
     private let entries = Mutex<[String: [String: CardLabel]]>([:])
 
