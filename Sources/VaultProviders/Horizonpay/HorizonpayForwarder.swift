@@ -74,7 +74,10 @@ public struct HorizonpayForwarder: Sendable {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
         }
         let client = caller.client.id
-        let requestHash = idempotencyKey.map { _ in StoredResponse.requestHash(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, key: (try? cards.keys.derivedKeys().idempotency) ?? .generate()) }
+        let idempotencyHashKey = try cards.keys.derivedKeys().idempotency
+        let requestHash = idempotencyKey.map { _ in
+            StoredResponse.requestHash(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, key: idempotencyHashKey)
+        }
 
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
         if let idempotencyKey, let requestHash {
