@@ -24,9 +24,14 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Parses a JSON document; nil when it is not valid JSON.
+    /// Parses a JSON document (RFC 8259); nil when it is not valid JSON. Hand-written: provider
+    /// answers are parsed on every forward, and JSONDecoder through Codable cost more than the
+    /// rest of the forwarding work.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        var parser = JSONParser(bytes: bytes)
+        guard let value = parser.value(depth: 0) else { return nil }
+        parser.skipSpace()
+        return parser.index == bytes.count ? value : nil
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -101,34 +106,144 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
-extension JSONValue: Decodable {
-    public init(from decoder: any Decoder) throws {
-        if var array = try? decoder.unkeyedContainer() {
-            var items: [JSONValue] = []
-            while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
-            self = .array(items)
-            return
-        }
-        if let object = try? decoder.container(keyedBy: AnyJSONKey.self) {
-            var fields: [(String, JSONValue)] = []
-            for key in object.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
-                fields.append((key.stringValue, try object.decode(JSONValue.self, forKey: key)))
-            }
-            self = .object(fields)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() { self = .null }
-        else if let b = try? single.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? single.decode(Int64.self) { self = .int(i) }
-        else if let d = try? single.decode(Double.self) { self = .double(d) }
-        else { self = .string(try single.decode(String.self)) }
-    }
-}
+struct JSONParser {
+    let bytes: [UInt8]
+    var index = 0
 
-struct AnyJSONKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func skipSpace() {
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    }
+
+    mutating func value(depth: Int) -> JSONValue? {
+        guard depth < 64 else { return nil }
+        skipSpace()
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case 0x7B: return object(depth: depth)
+        case 0x5B: return array(depth: depth)
+        case 0x22: return string().map(JSONValue.string)
+        case 0x74: return literal("true", .bool(true))
+        case 0x66: return literal("false", .bool(false))
+        case 0x6E: return literal("null", .null)
+        default: return number()
+        }
+    }
+
+    private mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
+        let w = Array(word.utf8)
+        guard index + w.count <= bytes.count, Array(bytes[index..<(index + w.count)]) == w else { return nil }
+        index += w.count
+        return value
+    }
+
+    private mutating func object(depth: Int) -> JSONValue? {
+        index += 1
+        var fields: [(String, JSONValue)] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == 0x7D { index += 1; return .object(fields) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == 0x22, let key = string() else { return nil }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == 0x3A else { return nil }
+            index += 1
+            guard let v = value(depth: depth + 1) else { return nil }
+            fields.append((key, v))
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == 0x2C { index += 1; continue }
+            if bytes[index] == 0x7D { index += 1; return .object(fields) }
+            return nil
+        }
+    }
+
+    private mutating func array(depth: Int) -> JSONValue? {
+        index += 1
+        var items: [JSONValue] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == 0x5D { index += 1; return .array(items) }
+        while true {
+            guard let v = value(depth: depth + 1) else { return nil }
+            items.append(v)
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == 0x2C { index += 1; continue }
+            if bytes[index] == 0x5D { index += 1; return .array(items) }
+            return nil
+        }
+    }
+
+    private mutating func string() -> String? {
+        index += 1
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let c = bytes[index]
+            index += 1
+            switch c {
+            case 0x22: return String(validating: out, as: UTF8.self)
+            case 0x5C:
+                guard index < bytes.count else { return nil }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case 0x22, 0x5C, 0x2F: out.append(e)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0C)
+                case 0x6E: out.append(0x0A)
+                case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x75:
+                    guard var scalar = hex4() else { return nil }
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else { return nil }
+                        index += 2
+                        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { return nil }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: return nil
+                }
+            case 0x00..<0x20: return nil
+            default: out.append(c)
+            }
+        }
+        return nil
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[index]
+            index += 1
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x61...0x66: d = UInt32(c - 0x57)
+            case 0x41...0x46: d = UInt32(c - 0x37)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    private mutating func number() -> JSONValue? {
+        let start = index
+        if index < bytes.count, bytes[index] == 0x2D { index += 1 }
+        var integral = true
+        while index < bytes.count {
+            let c = bytes[index]
+            if (0x30...0x39).contains(c) { index += 1 }
+            else if c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || (c == 0x2D && index > start) { integral = false; index += 1 }
+            else { break }
+        }
+        guard index > start else { return nil }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if integral, let i = Int64(text) { return .int(i) }
+        return Double(text).map(JSONValue.double)
+    }
 }
