@@ -95,6 +95,14 @@ public struct HorizonpayForwarder: Sendable {
         if route.isTransfer && named["credit_card"] == nil {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "a transfer needs credit_card")
         }
+        // Saved Horizonpay tokens asked for, looked up before anything is claimed or taken.
+        var saved: [String: String] = [:]
+        for key in useSaved {
+            guard let token = named[key], let value = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
+                throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
+            }
+            saved[key] = value
+        }
 
         // 4. Claim the idempotency key before anything leaves the vault.
         if let idempotencyKey, let requestHash {
@@ -119,18 +127,12 @@ public struct HorizonpayForwarder: Sendable {
                                          "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
             }
         }
-        var savedTokens: [String] = []
+        let savedTokens = Array(saved.values)
         for (key, token) in named {
             guard let card = loaded[token] else { continue }
             let code = key == "credit_card" ? taken : nil
-            if useSaved.contains(key) {
+            if let saved = saved[key] {
                 // The Horizonpay token captured from an earlier answer stands in for the card data.
-                guard let saved = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
-                    if let taken, let source = named["credit_card"] { cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive)) }
-                    try await release(idempotencyKey, client: client)
-                    throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
-                }
-                savedTokens.append(saved)
                 var fields: [(String, JSONValue)] = [("token", .string(saved))]
                 if let name = holders[key] ?? card.data.holder?.name { fields.append(("holder", .string(name))) }
                 if let code { fields.append(("verification_value", .string(code.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))) }
