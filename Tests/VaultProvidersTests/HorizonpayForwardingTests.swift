@@ -344,6 +344,15 @@ struct HorizonpayNotificationTests {
             let missing = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: body)
             #expect(missing.status == 400)
             #expect(missing.errorCode == "signature_missing")
+
+            // After transfer, notification and failures: no card number or Horizonpay token in
+            // any answer, log line, the database or its WAL.
+            let scanner = LeakScanner(needles: ["4012001037141112", "4200000000000000", "hp_tok_notified"])
+            var found: [String] = []
+            for (i, answer) in h.responseBodies.enumerated() { found += scanner.scan(answer, place: "answer \(i)") }
+            found += scanner.scan(h.logs.text, place: "logs")
+            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            #expect(found.isEmpty, "\(found)")
         }
     }
 }
