@@ -10,8 +10,10 @@ public struct ProviderCard: Sendable {
 
 extension CardVault {
     /// Reads and decrypts the cards a provider call names, auditing the access in one
-    /// transaction (action `action`, one row per card). An unknown token is 404.
-    public func cardsForProvider(_ tokens: [CardToken], action: String, caller: Caller) async throws -> [CardToken: ProviderCard] {
+    /// transaction (action `action`, one row per card). An unknown token is 404. `alongside`
+    /// runs in the same transaction (an idempotency claim); if it throws, nothing is kept.
+    public func cardsForProvider(_ tokens: [CardToken], action: String, caller: Caller,
+                                 alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [CardToken: ProviderCard] {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let actor = caller.actor
@@ -23,6 +25,7 @@ extension CardVault {
                 try tx.appendAudit(AuditEvent(action: action, subject: token.rawValue, outcome: card == nil ? .failure : .success, actor: actor), chain: chain, at: now)
                 if let card { found.append(card) }
             }
+            if found.count == Set(tokens).count { try alongside?(tx) }
             return found
         }
         guard let cards else { throw ClientAuthenticator.badSecret }
@@ -34,12 +37,17 @@ extension CardVault {
         return result
     }
 
-    /// Appends one audit row for a provider call (its outcome, never card data).
-    public func auditProviderCall(action: String, subject: String, outcome: AuditOutcome, caller: Caller) async throws {
+    /// Appends one audit row for a provider call (its outcome, never card data), with
+    /// `alongside` (recording the answer for idempotency) in the same transaction.
+    public func auditProviderCall(action: String, subject: String, outcome: AuditOutcome, caller: Caller,
+                                  alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let actor = caller.actor
-        try await store.write { tx in _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: outcome, actor: actor), chain: chain, at: now) }
+        try await store.write { tx in
+            try alongside?(tx)
+            _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: outcome, actor: actor), chain: chain, at: now)
+        }
     }
 }
 

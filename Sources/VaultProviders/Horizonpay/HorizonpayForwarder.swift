@@ -89,29 +89,33 @@ public struct HorizonpayForwarder: Sendable {
             }
         }
 
-        // 3. The cards, read and audited.
-        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller)
+        // 3. The cards, read and audited, and the idempotency key claimed in the same commit,
+        //    before anything leaves the vault.
         let now = cards.clock()
+        var claim: (@Sendable (any VaultTransaction) throws -> Void)?
+        if let idempotencyKey, let requestHash {
+            claim = { tx in
+                if try tx.idempotentResponse(client: client, key: idempotencyKey) != nil { throw StoredResponse.inFlight }
+                try tx.save(.pending(requestHash: requestHash, at: now), client: client, key: idempotencyKey)
+            }
+        }
+        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: claim)
         if route.isTransfer && named["credit_card"] == nil {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "a transfer needs credit_card")
         }
-        // Saved Horizonpay tokens asked for, looked up before anything is claimed or taken.
+        // Saved Horizonpay tokens asked for, looked up before the code is taken; a failure here
+        // frees the key again.
         var saved: [String: String] = [:]
-        for key in useSaved {
-            guard let token = named[key], let value = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
-                throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
+        do {
+            for key in useSaved {
+                guard let token = named[key], let value = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
+                    throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
+                }
+                saved[key] = value
             }
-            saved[key] = value
-        }
-
-        // 4. Claim the idempotency key before anything leaves the vault.
-        if let idempotencyKey, let requestHash {
-            let claimed = try await cards.store.write { tx -> Bool in
-                if try tx.idempotentResponse(client: client, key: idempotencyKey) != nil { return false }
-                try tx.save(.pending(requestHash: requestHash, at: now), client: client, key: idempotencyKey)
-                return true
-            }
-            guard claimed else { throw StoredResponse.inFlight }
+        } catch {
+            try await release(idempotencyKey, client: client)
+            throw error
         }
 
         // 5. Take the code (at most one call uses it) and build the real card objects. Checked
@@ -183,14 +187,15 @@ public struct HorizonpayForwarder: Sendable {
         answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { ($0, "<redacted>") })
         if let jobID = answer["job_id"]?.stringValue { jobs.remember(jobID, labels) }
         let redacted = Answer(status: reply.status, body: answer.bytes)
-        if let idempotencyKey, let requestHash {
-            try await cards.store.write { tx in
-                try tx.replace(StoredResponse(requestHash: requestHash, status: redacted.status, body: redacted.body, createdAt: now), client: client, key: idempotencyKey)
-            }
-        }
         let uid = answer["transaction"]?["uid"]?.stringValue
         if let uid { jobs.remember(uid, labels) }
-        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller)
+        // The answer recorded for retries and the audit row, in one commit.
+        var record: (@Sendable (any VaultTransaction) throws -> Void)?
+        if let idempotencyKey, let requestHash {
+            let stored = StoredResponse(requestHash: requestHash, status: redacted.status, body: redacted.body, createdAt: now)
+            record = { tx in try tx.replace(stored, client: client, key: idempotencyKey) }
+        }
+        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller, alongside: record)
         return redacted
     }
 
@@ -319,11 +324,12 @@ public struct HorizonpayForwarder: Sendable {
         try await cards.store.write { tx in try tx.replace(StoredResponse(requestHash: hash, status: status, body: body, createdAt: now), client: client, key: key) }
     }
 
-    private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller) async throws {
+    private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,
+                       alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws {
         var subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
         subject += "|status=\(status.map(String.init) ?? "none")"
         if let uid { subject += "|uid=\(uid.prefix(64))" }
-        try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller)
+        try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller, alongside: alongside)
     }
 }
 
