@@ -71,7 +71,7 @@ public enum ProviderFailure: Error, Sendable, Equatable {
             case .remoteConnectionClosed: return .connectionLost
             default: break
             }
-            if "\(e)".contains("responseBodyTooLarge") || e == .bodyLengthMismatch { return .invalidResponse }
+            if e == .bodyLengthMismatch { return .invalidResponse }
             return .connectionLost
         }
         if error is NIOConnectionError { return .unreachable }
