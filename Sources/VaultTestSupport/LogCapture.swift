@@ -28,9 +28,12 @@ public final class LogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            let all = metadata.merging(explicit ?? [:]) { $1 }
-            sink.append("\(level) \(label): \(message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            var line = "\(event.level) \(label): \(event.message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))"
+            // An attached error is part of what would reach a real log, so it is scanned too.
+            if let error = event.error { line += " error=\(error)" }
+            sink.append(line)
         }
     }
 }
