@@ -356,3 +356,31 @@ struct HorizonpayNotificationTests {
         }
     }
 }
+
+@Suite("Horizonpay hostile input", .serialized)
+struct HorizonpayHostileInputTests {
+    @Test func callerTextNeverCarriesACardNumberIntoAnswersOrAudit() async throws {
+        try await HorizonpayRig().run { h, c, secret, _ in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let pan = "4405639704015096"
+            let unknownKey = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                                              json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","\#(pan)":"x"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(unknownKey.status == 422)
+            #expect(unknownKey.errorFields == ["request.credit_card.<unnamed>"])
+            let badHolder = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                                             json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","holder":"\#(String(repeating: "A", count: 36))"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(badHolder.status == 422)
+            #expect(badHolder.errorFields == ["request.credit_card.holder"])
+            // A job id made of a card number reaches the provider's URL only, never the audit log.
+            _ = try await c.send(.get, "/v1/horizonpay/checkout/async/jobs/\(pan)", secret: secret)
+            let notification = Array(#"{"transaction":{"uid":"\#(pan)","status":"successful"}}"#.utf8)
+            #expect(try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: notification).status == 200)
+            let scanner = LeakScanner(needles: [pan])
+            var found: [String] = []
+            for (i, answer) in h.responseBodies.enumerated() { found += scanner.scan(answer, place: "answer \(i)") }
+            found += scanner.scan(h.logs.text, place: "logs")
+            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            #expect(found.isEmpty, "\(found)")
+        }
+    }
+}

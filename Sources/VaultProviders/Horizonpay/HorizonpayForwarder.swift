@@ -54,7 +54,8 @@ public struct HorizonpayForwarder: Sendable {
                                          "card data comes only from the vault; send {\"token\": \"tok_...\"}")
             }
             for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
-                throw VaultError.invalid("request.\(key).\(field)", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
+                // The key is the caller's text: named only when it looks like a field name.
+                throw VaultError.invalid("request.\(key).\(Self.printable(field))", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
             }
             switch card["use_saved_token"] {
             case nil, .bool(false)?: break
@@ -66,7 +67,11 @@ public struct HorizonpayForwarder: Sendable {
             }
             if let holder = card["holder"] {
                 guard let text = holder.stringValue else { throw VaultError.malformed("request.\(key).holder", "holder must be a string") }
-                holders[key] = try CardHolder(validating: text).name
+                do {
+                    holders[key] = try CardHolder(validating: text).name
+                } catch {
+                    throw VaultError.invalid("request.\(key).holder", code: error.code, error.message)
+                }
             }
             named[key] = token
         }
@@ -213,7 +218,7 @@ public struct HorizonpayForwarder: Sendable {
         let labels = jobs.cards(for: id)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
-        try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(id)|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
+        try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
         return Answer(status: reply.status, body: redacted.bytes)
     }
 
@@ -236,7 +241,7 @@ public struct HorizonpayForwarder: Sendable {
         let labels = uid.map { jobs.cards(for: $0) } ?? [:]
         let captured = try await capture(document, cards: labels, caller: caller)
         let redacted = Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") })
-        try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map { String($0.prefix(64)) } ?? "none")",
+        try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
                                           outcome: .success, caller: caller)
         return Answer(status: 200, body: redacted.bytes)
     }
@@ -244,6 +249,18 @@ public struct HorizonpayForwarder: Sendable {
     // MARK: pieces
 
     static let provider = "horizonpay"
+
+    /// Text from outside (a job id, a transaction uid) as it may appear in an audit row: at most
+    /// 64 characters, with any card number in it masked.
+    static func auditable(_ text: String) -> String {
+        PANScrubber.scrub(String(text.prefix(64)))
+    }
+
+    /// A caller's field name, echoed only when it is letters and underscores.
+    static func printable(_ name: String) -> String {
+        let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
+        return plain ? name : "<unnamed>"
+    }
 
     /// Stores every Horizonpay card token in `answer` against the vault card it belongs to;
     /// returns the token values (to be scrubbed from the answer wherever else they appear).
@@ -328,7 +345,7 @@ public struct HorizonpayForwarder: Sendable {
                        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws {
         var subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
         subject += "|status=\(status.map(String.init) ?? "none")"
-        if let uid { subject += "|uid=\(uid.prefix(64))" }
+        if let uid { subject += "|uid=\(Self.auditable(uid))" }
         try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller, alongside: alongside)
     }
 }
