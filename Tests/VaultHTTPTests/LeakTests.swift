@@ -39,6 +39,9 @@ struct LeakTests {
             _ = try await c.send(.get, "/v1/cards/\(pan)", secret: reader)
             _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan), headers: ["Idempotency-Key": "k1", "X-Request-Id": pan])
             _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan + "0"))
+            // A careless caller using a card number as its Idempotency-Key (stored, then replayed).
+            _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]), headers: ["Idempotency-Key": SentinelCards.pans[4]])
+            _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]), headers: ["Idempotency-Key": SentinelCards.pans[4]])
 
             for token in tokens {
                 _ = try await c.send(.get, "/v1/cards/\(token)", secret: reader)

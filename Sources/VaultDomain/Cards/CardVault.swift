@@ -43,6 +43,7 @@ public struct CardVault: Sendable {
         guard let pan, let expiry else { throw VaultError.invalid("number", code: "invalid_card", "invalid card") }
         let data = CardData(pan: pan, expiry: expiry, holder: holder)
         let derived = try await loadedKeys().derivedKeys()
+        let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let fingerprint = CardFingerprint(pan: pan, key: derived.fingerprint)
         let codeExpiry = code == nil ? nil : now.addingTimeInterval(codes.timeToLive)
         let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, key: derived.idempotency) }
@@ -144,6 +145,7 @@ public struct CardVault: Sendable {
         try v.finish()
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let derived = try await loadedKeys().derivedKeys()
+        let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let codeExpiry = changes.verificationValue == nil ? nil : now.addingTimeInterval(codes.timeToLive)
         let requestHash = idempotencyKey.map { _ in
             var canonical = Array(token.rawValue.utf8)
@@ -209,6 +211,7 @@ public struct CardVault: Sendable {
         let actor = caller.actor
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let derived = try await loadedKeys().derivedKeys()
+        let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let chain = AuditChain(key: derived.audit)
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: "DELETE /v1/cards", canonical: Array(token.rawValue.utf8), key: derived.idempotency)

@@ -12,7 +12,16 @@ public struct IdempotencyKey: Hashable, Sendable, CustomStringConvertible {
         rawValue = text
     }
 
-    public var description: String { rawValue }
+    private init(blinded: String) { rawValue = blinded }
+
+    /// The form that is stored: `ik_` and a keyed hash of the caller's key, so a caller who
+    /// (wrongly) uses a card number or any other secret as its key leaves nothing readable in
+    /// the database.
+    public func blinded(with key: SymmetricKey) -> IdempotencyKey {
+        IdempotencyKey(blinded: "ik_" + Base64URL.encode(KeyedHash.hash(Array(rawValue.utf8), key: key, length: 24)))
+    }
+
+    public var description: String { "<idempotency key>" }
 }
 
 /// The first answer to an idempotent request, replayed on a retry with the same key and body.

@@ -35,7 +35,7 @@ public struct HorizonpayForwarder: Sendable {
 
     // MARK: forwarding
 
-    public func forward(_ route: HorizonpayRoute, body: [UInt8], caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> Answer {
+    public func forward(_ route: HorizonpayRoute, body: [UInt8], caller: Caller, idempotencyKey given: IdempotencyKey?) async throws -> Answer {
         guard var document = JSONValue.parse(body), document.isObject else {
             throw VaultError.malformed(nil, "the request body must be a JSON object")
         }
@@ -80,6 +80,7 @@ public struct HorizonpayForwarder: Sendable {
         }
         let client = caller.client.id
         let idempotencyHashKey = try cards.keys.derivedKeys().idempotency
+        let idempotencyKey = given?.blinded(with: idempotencyHashKey)
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, key: idempotencyHashKey)
         }
