@@ -30,13 +30,13 @@ public final class TemporaryVault: @unchecked Sendable {
     public static let testOperator = AuditActor.operatorCLI(user: "test")
 
     /// Registers a client and returns its secret.
-    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(8))", scopes: [Scope]) async throws -> String {
+    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope]) async throws -> String {
         let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
         return secret.revealed
     }
 
     /// Registers a client and returns it as an in-process caller (no secret on the wire).
-    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(8))", scopes: [Scope] = [.cardsWrite, .cardsRead]) async throws -> Caller {
+    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead]) async throws -> Caller {
         let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
         return .trusted(client)
     }

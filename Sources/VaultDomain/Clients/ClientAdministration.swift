@@ -15,8 +15,13 @@ public struct ClientAdministration: Sendable {
     /// Registers a client and returns its secret, which is shown only this once.
     public func add(name: String, scopes: [String], actor: AuditActor) async throws -> (Client, ClientSecret) {
         let name = name.trimmingWhitespace()
-        guard (1...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw VaultError.invalid("name", code: "invalid_name", "client name must be 1 to 64 letters, digits, '-', '_' or '.'")
+        // Names appear in audit rows and logs: they start with a letter and hold no long digit
+        // run, so a card number can never be one.
+        guard (1...64).contains(name.count), name.first?.isLetter == true,
+              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+              !name.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 }) else {
+            throw VaultError.invalid("name", code: "invalid_name",
+                                     "client name must start with a letter and be 1 to 64 letters, digits, '-', '_' or '.' (no run of 8 digits)")
         }
         guard !scopes.isEmpty else { throw VaultError.invalid("scopes", code: "missing_field", "give at least one scope") }
         var parsed = Set<Scope>()
