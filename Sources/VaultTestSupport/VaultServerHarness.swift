@@ -29,6 +29,17 @@ public final class VaultServerHarness: @unchecked Sendable {
     func record(_ body: [UInt8]) { lock.withLock { bodies.append(body) } }
     public var responseBodies: [[UInt8]] { lock.withLock { bodies } }
 
+    /// Where `needles` appear in everything the vault let out so far: every answer, every log
+    /// line, the database file and its WAL. Empty when nothing leaked.
+    public func leaks(of needles: [String]) -> [String] {
+        let scanner = LeakScanner(needles: needles)
+        var found: [String] = []
+        for (i, body) in responseBodies.enumerated() { found += scanner.scan(body, place: "answer \(i)") }
+        found += scanner.scan(logs.text, place: "logs")
+        for (name, bytes) in vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+        return found
+    }
+
     public func run<T: Sendable>(configure: (inout VaultServerConfiguration) -> Void = { _ in },
                           _ test: @Sendable (Client) async throws -> T) async throws -> T {
         var config = VaultServerConfiguration()

@@ -105,11 +105,7 @@ struct HorizonpayForwardingTests {
             #expect(forward.subject?.contains(from) == true)
 
             // Neither number nor code reached an answer, a log line, the database or its WAL.
-            let scanner = LeakScanner(needles: ["4012001037141112", "4200000000000000", "hp_tok_"])
-            var found: [String] = []
-            for (i, body) in h.responseBodies.enumerated() { found += scanner.scan(body, place: "answer \(i)") }
-            found += scanner.scan(h.logs.text, place: "logs")
-            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            let found = h.leaks(of: ["4012001037141112", "4200000000000000", "hp_tok_"])
             #expect(found.isEmpty, "\(found)")
         }
     }
@@ -347,11 +343,7 @@ struct HorizonpayNotificationTests {
 
             // After transfer, notification and failures: no card number or Horizonpay token in
             // any answer, log line, the database or its WAL.
-            let scanner = LeakScanner(needles: ["4012001037141112", "4200000000000000", "hp_tok_notified"])
-            var found: [String] = []
-            for (i, answer) in h.responseBodies.enumerated() { found += scanner.scan(answer, place: "answer \(i)") }
-            found += scanner.scan(h.logs.text, place: "logs")
-            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            let found = h.leaks(of: ["4012001037141112", "4200000000000000", "hp_tok_notified"])
             #expect(found.isEmpty, "\(found)")
         }
     }
@@ -375,11 +367,7 @@ struct HorizonpayHostileInputTests {
             _ = try await c.send(.get, "/v1/horizonpay/checkout/async/jobs/\(pan)", secret: secret)
             let notification = Array(#"{"transaction":{"uid":"\#(pan)","status":"successful"}}"#.utf8)
             #expect(try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: notification).status == 200)
-            let scanner = LeakScanner(needles: [pan])
-            var found: [String] = []
-            for (i, answer) in h.responseBodies.enumerated() { found += scanner.scan(answer, place: "answer \(i)") }
-            found += scanner.scan(h.logs.text, place: "logs")
-            for (name, bytes) in h.vault.databaseFiles() { found += scanner.scan(bytes, place: name) }
+            let found = h.leaks(of: [pan])
             #expect(found.isEmpty, "\(found)")
         }
     }
