@@ -24,21 +24,13 @@ public struct SealedProviderToken: Sendable, Equatable {
     }
 
     static func seal(_ value: String, card: CardToken, provider: String, key: DataKey, at date: Date) -> SealedProviderToken {
-        var bytes = Array(value.utf8)
-        defer { wipe(&bytes) }
-        let box = XChaCha20Poly1305.seal(bytes, associatedData: associatedData(card: card, provider: provider, keyVersion: key.version), key: key.key)
+        let box = key.sealText(value, associatedData: associatedData(card: card, provider: provider, keyVersion: key.version))
         return SealedProviderToken(card: card, provider: provider, keyVersion: key.version, box: box, createdAt: date)
     }
 
     func open(with key: DataKey) throws(VaultError) -> String {
-        guard key.version == keyVersion else { throw VaultError.keyUnavailable }
-        do {
-            return try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(card: card, provider: provider, keyVersion: keyVersion), key: key.key) {
-                String(decoding: $0, as: UTF8.self)
-            }
-        } catch {
-            throw VaultError(.unavailable, code: "provider_token_unreadable", message: "a stored provider token failed its integrity check")
-        }
+        try key.openText(box, version: keyVersion, associatedData: Self.associatedData(card: card, provider: provider, keyVersion: keyVersion),
+                         unreadable: VaultError(.unavailable, code: "provider_token_unreadable", message: "a stored provider token failed its integrity check"))
     }
 
     func resealed(with key: DataKey, from old: DataKey) throws(VaultError) -> SealedProviderToken {

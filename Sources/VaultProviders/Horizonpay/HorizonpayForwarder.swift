@@ -25,10 +25,7 @@ public struct HorizonpayForwarder: Sendable {
         self.logger = logger
     }
 
-    public struct Answer: Sendable {
-        public let status: Int
-        public let body: [UInt8]
-    }
+    public typealias Answer = ProviderAnswer
 
     static let cardKeys = ["credit_card", "recipient_card"]
     static let forbiddenCardFields = ["number", "verification_value", "exp_month", "exp_year"]
@@ -78,34 +75,14 @@ public struct HorizonpayForwarder: Sendable {
         guard !named.isEmpty else {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
         }
-        let client = caller.client.id
-        let idempotencyHashKey = try cards.keys.derivedKeys().idempotency
-        let idempotencyKey = given?.blinded(with: idempotencyHashKey)
-        let requestHash = idempotencyKey.map { _ in
-            StoredResponse.requestHash(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, key: idempotencyHashKey)
-        }
-
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
-        if let idempotencyKey, let requestHash {
-            let stored = try await cards.store.read { try $0.idempotentResponse(client: client, key: idempotencyKey) }
-            if let stored {
-                guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                guard !stored.isPending else { throw StoredResponse.inFlight }
-                return Answer(status: stored.status, body: stored.body)
-            }
-        }
+        let idempotency = try ProviderIdempotency(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, given: given, caller: caller, cards: cards)
+        if let replayed = try await idempotency.replay() { return replayed }
 
         // 3. The cards, read and audited, and the idempotency key claimed in the same commit,
         //    before anything leaves the vault.
-        let now = cards.clock()
-        var claim: (@Sendable (any VaultTransaction) throws -> Void)?
-        if let idempotencyKey, let requestHash {
-            claim = { tx in
-                if try tx.idempotentResponse(client: client, key: idempotencyKey) != nil { throw StoredResponse.inFlight }
-                try tx.save(.pending(requestHash: requestHash, at: now), client: client, key: idempotencyKey)
-            }
-        }
-        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: claim)
+        let now = idempotency.now
+        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: idempotency.claim)
         if route.isTransfer && named["credit_card"] == nil {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "a transfer needs credit_card")
         }
@@ -120,7 +97,7 @@ public struct HorizonpayForwarder: Sendable {
                 saved[key] = value
             }
         } catch {
-            try await release(idempotencyKey, client: client)
+            try await idempotency.release()
             throw error
         }
 
@@ -132,7 +109,7 @@ public struct HorizonpayForwarder: Sendable {
             codeExpiry = cards.codes.expiry(for: source, now: now)
             taken = cards.codes.take(for: source, now: now)
             if taken == nil {
-                try await release(idempotencyKey, client: client)
+                try await idempotency.release()
                 throw VaultError.invalid("request.credit_card", code: "verification_value_required",
                                          "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
             }
@@ -171,10 +148,10 @@ public struct HorizonpayForwarder: Sendable {
             if error.nothingSent {
                 // Nothing left the vault: the code stays pending and the key may be retried.
                 if let taken, let source = named["credit_card"] { cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive)) }
-                try await release(idempotencyKey, client: client)
+                try await idempotency.release()
             } else {
                 taken?.bytes.wipe()
-                try await complete(idempotencyKey, requestHash, client: client, status: error.vaultError, now: now)
+                try await idempotency.fail(error.vaultError)
             }
             try await audit(route, named, status: nil, uid: nil, outcome: .failure, caller: caller)
             throw error.vaultError
@@ -183,7 +160,7 @@ public struct HorizonpayForwarder: Sendable {
 
         // 7. Redact and answer.
         guard var answer = JSONValue.parse(reply.body) else {
-            try await complete(idempotencyKey, requestHash, client: client, status: ProviderFailure.invalidResponse.vaultError, now: now)
+            try await idempotency.fail(ProviderFailure.invalidResponse.vaultError)
             try await audit(route, named, status: reply.status, uid: nil, outcome: .failure, caller: caller)
             throw ProviderFailure.invalidResponse.vaultError
         }
@@ -196,12 +173,8 @@ public struct HorizonpayForwarder: Sendable {
         let uid = answer["transaction"]?["uid"]?.stringValue
         if let uid { jobs.remember(uid, labels) }
         // The answer recorded for retries and the audit row, in one commit.
-        var record: (@Sendable (any VaultTransaction) throws -> Void)?
-        if let idempotencyKey, let requestHash {
-            let stored = StoredResponse(requestHash: requestHash, status: redacted.status, body: redacted.body, createdAt: now)
-            record = { tx in try tx.replace(stored, client: client, key: idempotencyKey) }
-        }
-        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller, alongside: record)
+        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller,
+                        alongside: idempotency.record(redacted))
         return redacted
     }
 
@@ -328,18 +301,6 @@ public struct HorizonpayForwarder: Sendable {
             }
         }
         return walk(value, key: nil)
-    }
-
-    private func release(_ key: IdempotencyKey?, client: String) async throws {
-        guard let key else { return }
-        try await cards.store.write { tx in try tx.deleteIdempotency(client: client, key: key) }
-    }
-
-    private func complete(_ key: IdempotencyKey?, _ hash: [UInt8]?, client: String, status error: VaultError, now: Date) async throws {
-        guard let key, let hash else { return }
-        let body = VaultJSON.encode(["error": ["code": error.code, "message": error.message]])
-        let status = error.kind == .gatewayTimeout ? 504 : 502
-        try await cards.store.write { tx in try tx.replace(StoredResponse(requestHash: hash, status: status, body: body, createdAt: now), client: client, key: key) }
     }
 
     private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,
