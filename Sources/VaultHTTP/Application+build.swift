@@ -34,13 +34,17 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
         MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger),
     ]
-    var horizonpay: HorizonpayForwarder?
-    if let settings = configuration.horizonpay {
-        let client = ProviderHTTPClient()
-        services.append(ProviderClientService(client: client))
-        horizonpay = HorizonpayForwarder(configuration: settings, client: client, cards: runtime.cards, logger: logger)
+    // One provider client (one connection pool per provider host) for every provider.
+    let providerClient = configuration.horizonpay == nil && configuration.ioka == nil ? nil : ProviderHTTPClient()
+    if let providerClient { services.append(ProviderClientService(client: providerClient)) }
+    let horizonpay = configuration.horizonpay.flatMap { settings in
+        providerClient.map { HorizonpayForwarder(configuration: settings, client: $0, cards: runtime.cards, logger: logger) }
     }
     router.addRoutes(HorizonpayController(forwarder: horizonpay, auth: runtime.authenticator).endpoints, atPath: "/v1/horizonpay")
+    let ioka = configuration.ioka.flatMap { settings in providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: runtime.cards) } }
+    let iokaController = IokaController(cards: runtime.cards, forwarder: ioka, auth: runtime.authenticator)
+    router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
+    router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")
 
     let app = Application(
         router: router,

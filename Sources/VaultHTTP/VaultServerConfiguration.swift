@@ -18,6 +18,9 @@ public struct VaultServerConfiguration: Sendable {
     /// Horizonpay endpoints and shop credentials (`HORIZONPAY_*`); nil leaves its routes
     /// answering 503.
     public var horizonpay: HorizonpayConfiguration?
+    /// ioka API URL and key (`IOKA_*`); nil leaves its forwarding routes answering 503 (the
+    /// reference registration routes work without it).
+    public var ioka: IokaConfiguration?
 
     public init() {}
 
@@ -34,6 +37,7 @@ public struct VaultServerConfiguration: Sendable {
             securityCodeTTL = s
         }
         horizonpay = try HorizonpayConfiguration(environment: environment)
+        ioka = try IokaConfiguration(environment: environment)
         if let v = environment["CARDVAULT_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw .invalid("CARDVAULT_LOG_LEVEL", code: "invalid_setting", "must be trace, debug, info, notice, warning, error or critical")

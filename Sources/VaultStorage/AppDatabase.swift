@@ -149,6 +149,31 @@ public final class AppDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
                 """)
         }
+        migrator.registerMigration("v3-provider-references") { db in
+            // A vault token may hold a PAN card (cards), provider references (here), or both;
+            // no foreign key to cards, since a reference-only token has no card row.
+            try db.execute(sql: """
+                CREATE TABLE provider_references (
+                    token TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('ioka.card', 'ioka.sender')),
+                    blind_index BLOB NOT NULL UNIQUE,
+                    key_version INTEGER NOT NULL REFERENCES data_keys(version),
+                    nonce BLOB NOT NULL,
+                    ciphertext BLOB NOT NULL,
+                    details TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (token, kind)
+                ) WITHOUT ROWID;
+                CREATE INDEX provider_references_by_key_version ON provider_references(key_version);
+                CREATE TRIGGER provider_references_key_usable_on_insert BEFORE INSERT ON provider_references
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+                CREATE TRIGGER provider_references_key_usable_on_update BEFORE UPDATE OF key_version, ciphertext ON provider_references
+                WHEN COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version), 'retired') = 'retired'
+                BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
+                """)
+        }
         return migrator
     }
 }

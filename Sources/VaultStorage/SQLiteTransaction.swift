@@ -83,6 +83,37 @@ struct SQLiteTransaction: VaultTransaction {
         try all(ProviderTokenRecord.notUnderVersion, [version, limit], ProviderTokenRecord.token)
     }
 
+    // MARK: provider references
+
+    func references(token: CardToken) throws -> [SealedProviderReference] {
+        try all(ProviderReferenceRecord.byToken, [token.rawValue], ProviderReferenceRecord.reference)
+    }
+
+    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8]) throws -> SealedProviderReference? {
+        try one(ProviderReferenceRecord.byBlindIndex, [Data(blindIndex), kind.rawValue], ProviderReferenceRecord.reference)
+    }
+
+    func providerReferenceCountsByKeyVersion() throws -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key_version, COUNT(*) FROM provider_references GROUP BY key_version")) {
+            counts[row[0]] = row[1]
+        }
+        return counts
+    }
+
+    func save(_ reference: SealedProviderReference) throws {
+        try mapTriggers { try execute(ProviderReferenceRecord.upsert, ProviderReferenceRecord.arguments(reference)) }
+    }
+
+    func deleteReferences(token: CardToken) throws -> Int {
+        try execute("DELETE FROM provider_references WHERE token = ?", [token.rawValue])
+        return db.changesCount
+    }
+
+    func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference] {
+        try all(ProviderReferenceRecord.notUnderVersion, [version, limit], ProviderReferenceRecord.reference)
+    }
+
     private func mapTriggers(_ body: () throws -> Void) throws {
         do {
             try body()

@@ -46,7 +46,7 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each data-key version, its state and how many cards use it.")
+        static let configuration = CommandConfiguration(abstract: "Show each data-key version, its state and how many records (cards, provider tokens, provider references) use it.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
@@ -57,10 +57,12 @@ struct Keys: AsyncParsableCommand {
                 try await runtime.audit.record("keys.status", subject: "v\(status.activeVersion)", outcome: .success, actor: Output.actor)
                 if output.json { Output.json(status); return }
                 Output.line("master key \(status.masterKeyID); active data key v\(status.activeVersion); \(status.totalCards) card(s)")
-                Output.line("VERSION  STATE         CARDS")
+                Output.line("VERSION  STATE         CARDS     PROVIDER-TOKENS  PROVIDER-REFERENCES")
                 for v in status.versions {
                     Output.line("v\(v.version)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                                + v.state.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + "\(v.cards)")
+                                + v.state.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                                + "\(v.cards)".padding(toLength: 10, withPad: " ", startingAt: 0)
+                                + "\(v.providerTokens)".padding(toLength: 17, withPad: " ", startingAt: 0) + "\(v.providerReferences)")
                 }
             }
         }

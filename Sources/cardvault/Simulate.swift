@@ -9,7 +9,7 @@ import VaultHTTP
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a local provider simulator that follows the providers' documented JSON.",
-        subcommands: [Horizonpay.self]
+        subcommands: [Horizonpay.self, Ioka.self]
     )
 
     struct Horizonpay: AsyncParsableCommand {
@@ -20,13 +20,28 @@ struct Simulate: AsyncParsableCommand {
         @Option(name: .customLong("public-key")) var publicKey = "sim-public-key"
 
         func run() async throws {
-            let address = try ListenAddress(parsing: listen)
-            guard address.isLoopback else { throw ValidationError("the simulator listens on loopback only") }
             let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey)
-            let app = Application(router: simulator.router(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "horizonpay-simulator"),
-                                  logger: Logger(label: "horizonpay-simulator"))
-            FileHandle.standardError.write(Data("horizonpay simulator on http://\(address) (shop \(shopID))\n".utf8))
-            try await app.runService()
+            try await Simulate.serve(simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
         }
+    }
+
+    struct Ioka: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ioka card-to-card transfers API (transfer orders, topup, checkout hook).")
+        @Option(help: "host:port to listen on (loopback only).") var listen = "127.0.0.1:8791"
+        @Option(name: .customLong("api-key")) var apiKey = "sim-ioka-api-key"
+
+        func run() async throws {
+            let simulator = IokaSimulator(apiKey: apiKey)
+            try await Simulate.serve(simulator.router(), listen: listen, name: "ioka-simulator", banner: "ioka simulator")
+        }
+    }
+
+    static func serve(_ router: Router<BasicRequestContext>, listen: String, name: String, banner: String) async throws {
+        let address = try ListenAddress(parsing: listen)
+        guard address.isLoopback else { throw ValidationError("the simulator listens on loopback only") }
+        let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: name),
+                              logger: Logger(label: name))
+        FileHandle.standardError.write(Data("\(banner) on http://\(address)\n".utf8))
+        try await app.runService()
     }
 }

@@ -13,8 +13,12 @@ extension CardMetadata {
             $0.field("exp_month", string: expMonth)
             $0.field("exp_year", string: expYear)
             $0.field("fingerprint", string: fingerprint.rawValue)
+            $0.field("has_card", bool: hasCard)
             $0.field("has_verification_value", bool: hasVerificationValue)
             if let holder { $0.field("holder", string: holder) }
+            if let ioka { $0.field("ioka", json: VaultJSON.encode(ioka)) }
+            $0.field("ioka_card", bool: iokaCard)
+            $0.field("ioka_sender", bool: iokaSender)
             $0.field("last_4", string: last4)
             $0.field("masked", string: masked)
             $0.field("token", string: token.rawValue)
@@ -47,6 +51,12 @@ struct JSONWriter {
     mutating func field(_ key: String, bool value: Bool) {
         writeKey(key)
         bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+    }
+
+    /// A value that is already JSON.
+    mutating func field(_ key: String, json value: [UInt8]) {
+        writeKey(key)
+        bytes.append(contentsOf: value)
     }
 
     private mutating func writeKey(_ name: String) {

@@ -15,6 +15,12 @@ public struct CardMetadata: Sendable, Codable, Equatable {
     public var verificationValueExpiresAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The provider references this token also holds (shown as flags and masked details).
+    public var ioka: ReferenceSummary?
+    public var iokaCard: Bool
+    public var iokaSender: Bool
+    /// Always true here; false in `ReferenceMetadata` (a token without a card number).
+    public var hasCard = true
 
     enum CodingKeys: String, CodingKey {
         case token, fingerprint, brand, bin, masked, holder
@@ -25,9 +31,13 @@ public struct CardMetadata: Sendable, Codable, Equatable {
         case verificationValueExpiresAt = "verification_value_expires_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case ioka
+        case iokaCard = "ioka_card"
+        case iokaSender = "ioka_sender"
+        case hasCard = "has_card"
     }
 
-    init(card: SealedCard, data: CardData, codeExpiresAt: Date?) {
+    init(card: SealedCard, data: CardData, codeExpiresAt: Date?, references: [SealedProviderReference] = []) {
         token = card.token
         fingerprint = card.fingerprint
         brand = data.pan.brand
@@ -41,5 +51,8 @@ public struct CardMetadata: Sendable, Codable, Equatable {
         verificationValueExpiresAt = codeExpiresAt
         createdAt = card.createdAt
         updatedAt = card.updatedAt
+        ioka = ReferenceSummary(references)
+        iokaCard = ioka?.card != nil
+        iokaSender = ioka?.sender != nil
     }
 }

@@ -77,7 +77,8 @@ public struct CardVault: Sendable {
                 }
                 try tx.appendAudit(AuditEvent(action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
                                               outcome: .success, actor: actor), chain: chain, at: now)
-                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now))
+                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
+                                            references: created ? [] : try tx.references(token: card.token))
                 let answer = CardAnswer(status: created ? 201 : 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now),
@@ -94,29 +95,27 @@ public struct CardVault: Sendable {
 
     // MARK: read
 
-    /// The metadata of a card. Every read is audited, in the same commit.
+    /// The metadata of a token: its card (masked) and the provider references it holds (flags
+    /// and masked details). Every read is audited, in the same commit.
     public func metadata(of tokenText: String, caller: Caller) async throws -> CardAnswer {
         let now = clock()
-        let card = try await auditedRead(tokenText, action: "card.read", caller: caller, now: now)
-        let data = try await open(card)
-        let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now))
-        return CardAnswer(status: 200, body: metadata.jsonBytes)
-    }
-
-    /// Reads a card and appends an audit row in one transaction; a missing card is audited as
-    /// a failure and answered 404.
-    func auditedRead(_ tokenText: String, action: String, caller: Caller, now: Date) async throws -> SealedCard {
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let token = CardToken(tokenText)
         let actor = caller.actor
-        let card = try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> SealedCard? in
+        let found = try await writeConfirmed(caller, action: "card.read", chain: chain, at: now) { tx -> (SealedCard?, [SealedProviderReference]) in
             let card = try token.flatMap { try tx.card(token: $0) }
-            try tx.appendAudit(AuditEvent(action: action, subject: token?.rawValue, outcome: card == nil ? .failure : .success,
+            let references = try token.map { try tx.references(token: $0) } ?? []
+            try tx.appendAudit(AuditEvent(action: "card.read", subject: token?.rawValue, outcome: card == nil && references.isEmpty ? .failure : .success,
                                           actor: actor), chain: chain, at: now)
-            return card
+            return (card, references)
         }
-        guard let card else { throw VaultError.cardNotFound }
-        return card
+        guard let card = found.0 else {
+            guard let token, let metadata = ReferenceMetadata(token: token, references: found.1) else { throw VaultError.cardNotFound }
+            return CardAnswer(status: 200, body: metadata.jsonBytes)
+        }
+        let data = try await open(card)
+        let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now), references: found.1)
+        return CardAnswer(status: 200, body: metadata.jsonBytes)
     }
 
     /// Decrypts a sealed card, loading a data-key version the ring does not know yet.
@@ -190,7 +189,8 @@ public struct CardVault: Sendable {
                 card.updatedAt = now
                 try tx.update(card)
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
-                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now))
+                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
+                                            references: try tx.references(token: token))
                 let answer = CardAnswer(status: 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: 200, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
@@ -222,7 +222,8 @@ public struct CardVault: Sendable {
                 guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                 return CardAnswer(stored)
             }
-            let deleted = try tx.deleteCard(token: token)
+            let removedCard = try tx.deleteCard(token: token)
+            let deleted = try tx.deleteReferences(token: token) > 0 || removedCard
             try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
             guard deleted else { return nil }
             let answer = CardAnswer(status: 204, body: [])
@@ -239,7 +240,7 @@ public struct CardVault: Sendable {
     /// Runs `body` in a write transaction after confirming the caller's credential there. A
     /// stale credential (revoked or rotated since it was cached) is audited and answered 401,
     /// and `body` does not run.
-    private func writeConfirmed<T: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
+    func writeConfirmed<T: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
                                              _ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
         let result = try await store.write { tx -> T? in
             guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
@@ -264,7 +265,7 @@ public struct CardVault: Sendable {
 
     /// Runs `body` again once, after reloading keys, when the version it used was retired or
     /// replaced between the ring's last refresh and the commit.
-    private func withKeyRetry<T>(_ body: () async throws -> T) async throws -> T {
+    func withKeyRetry<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as VaultError where error.code == VaultError.keyVersionNotUsable.code || error == .keyUnavailable {

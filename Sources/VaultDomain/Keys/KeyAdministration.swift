@@ -87,12 +87,12 @@ public struct KeyAdministration: Sendable {
 
     public func status() async throws -> KeyStatus {
         try await load()
-        let (snapshot, counts, tokens) = try await store.read { db in
-            (try db.keySnapshot(), try db.cardCountsByKeyVersion(), try db.providerTokenCountsByKeyVersion())
+        let (snapshot, counts, tokens, references) = try await store.read { db in
+            (try db.keySnapshot(), try db.cardCountsByKeyVersion(), try db.providerTokenCountsByKeyVersion(), try db.providerReferenceCountsByKeyVersion())
         }
         let versions = snapshot.dataKeys.sorted { $0.version < $1.version }.map {
             KeyStatus.Version(version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, providerTokens: tokens[$0.version] ?? 0,
-                              createdAt: $0.createdAt, retiredAt: $0.retiredAt)
+                              providerReferences: references[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
         }
         return KeyStatus(masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
                          versions: versions, totalCards: counts.values.reduce(0, +))
@@ -148,12 +148,16 @@ public struct KeyAdministration: Sendable {
                     card.keyVersion = active.version
                     try tx.update(card)
                 }
-                // Provider tokens follow once every card is done.
+                // Provider tokens, then provider references, follow once every card is done.
                 let tokens = batch.isEmpty ? try tx.providerTokens(notUnderVersion: active.version, limit: batchSize) : []
                 for token in tokens {
                     try tx.save(token.resealed(with: active, from: keys.key(version: token.keyVersion)))
                 }
-                let done = batch.count + tokens.count
+                let references = batch.isEmpty && tokens.isEmpty ? try tx.providerReferences(notUnderVersion: active.version, limit: batchSize) : []
+                for reference in references {
+                    try tx.save(reference.resealed(with: active, from: keys.key(version: reference.keyVersion)))
+                }
+                let done = batch.count + tokens.count + references.count
                 if done > 0 {
                     try tx.appendAudit(AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(done)", outcome: .success, actor: actor), chain: chain, at: now)
                 }
@@ -192,9 +196,10 @@ public struct KeyAdministration: Sendable {
             } else {
                 let users = try tx.cardCountsByKeyVersion()[version] ?? 0
                 let tokens = try tx.providerTokenCountsByKeyVersion()[version] ?? 0
-                if users + tokens > 0 {
+                let references = try tx.providerReferenceCountsByKeyVersion()[version] ?? 0
+                if users + tokens + references > 0 {
                     refusal = VaultError(.failedPrecondition, code: "key_version_in_use",
-                                         message: "\(users) card(s) and \(tokens) provider token(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
+                                         message: "\(users) card(s), \(tokens) provider token(s) and \(references) provider reference(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
                 }
             }
             if refusal == nil {
@@ -248,10 +253,11 @@ public struct KeyAdministration: Sendable {
         return newID
     }
 
-    /// Records (cards and provider tokens) not yet under the active version.
+    /// Records (cards, provider tokens and provider references) not yet under the active version.
     static func outstanding(_ db: any VaultReader, active: Int) throws -> Int {
         try db.cardCountsByKeyVersion().filter { $0.key != active }.values.reduce(0, +)
             + db.providerTokenCountsByKeyVersion().filter { $0.key != active }.values.reduce(0, +)
+            + db.providerReferenceCountsByKeyVersion().filter { $0.key != active }.values.reduce(0, +)
     }
 
     private func record(_ action: String, subject: String, chain: AuditChain, actor: AuditActor) async throws {

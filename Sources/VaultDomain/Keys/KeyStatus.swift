@@ -8,12 +8,15 @@ public struct KeyStatus: Sendable, Codable, Equatable {
         public var cards: Int
         /// Provider tokens (Horizonpay card tokens) sealed under this version.
         public var providerTokens: Int
+        /// Provider references (ioka card and sender ids) sealed under this version.
+        public var providerReferences: Int
         public var createdAt: Date
         public var retiredAt: Date?
 
         enum CodingKeys: String, CodingKey {
             case version, state, cards
             case providerTokens = "provider_tokens"
+            case providerReferences = "provider_references"
             case createdAt = "created_at"
             case retiredAt = "retired_at"
         }
@@ -31,8 +34,8 @@ public struct KeyStatus: Sendable, Codable, Equatable {
         case totalCards = "total_cards"
     }
 
-    /// Versions that some record (card or provider token) still uses.
-    public var versionsInUse: [Int] { versions.filter { $0.cards + $0.providerTokens > 0 }.map(\.version) }
+    /// Versions that some record (card, provider token or reference) still uses.
+    public var versionsInUse: [Int] { versions.filter { $0.cards + $0.providerTokens + $0.providerReferences > 0 }.map(\.version) }
 }
 
 /// Progress and result of `keys rewrap`.

@@ -21,6 +21,12 @@ public protocol VaultReader {
     /// Number of stored provider tokens under each data-key version.
     func providerTokenCountsByKeyVersion() throws -> [Int: Int]
     func providerToken(card: CardToken, provider: String) throws -> SealedProviderToken?
+    /// The provider references a vault token holds (at most one of each kind).
+    func references(token: CardToken) throws -> [SealedProviderReference]
+    /// The reference with this blind index, if any.
+    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8]) throws -> SealedProviderReference?
+    /// Number of stored provider references under each data-key version.
+    func providerReferenceCountsByKeyVersion() throws -> [Int: Int]
 
     func keySnapshot() throws -> KeySnapshot
 
@@ -50,6 +56,11 @@ public protocol VaultTransaction: VaultReader {
     /// Inserts or replaces the token of `card` at its provider.
     func save(_ token: SealedProviderToken) throws
     func providerTokens(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderToken]
+    /// Inserts or replaces the reference of its kind for its token.
+    func save(_ reference: SealedProviderReference) throws
+    /// Removes every reference a token holds; returns how many.
+    func deleteReferences(token: CardToken) throws -> Int
+    func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference]
 
     func save(_ key: WrappedDataKey) throws
     func save(_ key: WrappedIndexKey) throws

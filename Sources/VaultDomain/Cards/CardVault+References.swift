@@ -1,0 +1,187 @@
+import Foundation
+import VaultCrypto
+
+extension CardVault {
+    // MARK: registration
+
+    /// Registers a provider reference under a new token (201), or answers with the token that
+    /// already holds it (200, its details refreshed with what was given).
+    public func register(_ input: ReferenceInput, kind: ProviderReferenceKind, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        let (reference, details) = try input.validated(as: kind)
+        return try await storeReference(reference, details: details, on: nil, caller: caller, idempotencyKey: idempotencyKey)
+    }
+
+    /// Attaches a provider reference to a token that exists already (a vaulted card). A token
+    /// that held another reference of the same kind gets the new one; a reference registered to
+    /// another token is refused (409).
+    public func attach(_ input: ReferenceInput, kind: ProviderReferenceKind, to tokenText: String, caller: Caller,
+                       idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
+        let (reference, details) = try input.validated(as: kind)
+        return try await storeReference(reference, details: details, on: token, caller: caller, idempotencyKey: idempotencyKey)
+    }
+
+    public static let referenceInUse = VaultError(.conflict, code: "reference_in_use",
+                                                  message: "this reference is registered to another vault token")
+
+    private func storeReference(_ reference: ProviderReference, details: ReferenceDetails, on target: CardToken?, caller: Caller,
+                                idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        let now = clock()
+        let derived = try await loadedKeys().derivedKeys()
+        let blind = reference.blindIndex(key: derived.providerReference)
+        let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
+        let operation = target == nil ? "POST /v1/\(reference.kind.rawValue)" : "PUT /v1/cards/\(reference.kind.rawValue)"
+        let requestHash = idempotencyKey.map { _ in
+            StoredResponse.requestHash(operation: operation, canonical: blind + Array((target?.rawValue ?? "").utf8) + VaultJSON.encode(details),
+                                       key: derived.idempotency)
+        }
+        let (client, keys, actor, chain) = (caller.client.id, self.keys, caller.actor, AuditChain(key: derived.audit))
+        let indexKey = derived.providerReference
+        let codes = self.codes
+        let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
+        try await refreshKeys()
+        let answer = try await withKeyRetry {
+            try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> CardAnswer? in
+                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
+                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+                    return CardAnswer(stored)
+                }
+                let existing = try tx.reference(kind: reference.kind, blindIndex: blind)
+                let token: CardToken
+                var status = 200
+                var event = action
+                if let target {
+                    guard try tx.card(token: target) != nil || !tx.references(token: target).isEmpty else {
+                        try tx.appendAudit(AuditEvent(action: action, subject: target.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
+                        return nil
+                    }
+                    if let existing, existing.token != target {
+                        try tx.appendAudit(AuditEvent(action: action, subject: "\(target.rawValue)|reference_in_use", outcome: .denied, actor: actor), chain: chain, at: now)
+                        throw Self.referenceInUse
+                    }
+                    token = target
+                } else {
+                    token = existing?.token ?? CardToken.generate()
+                    if existing == nil { status = 201 } else { event += "_existing" }
+                }
+                if var existing {
+                    let merged = details.merged(with: existing.details)
+                    if merged != existing.details {
+                        existing.details = merged
+                        existing.updatedAt = now
+                        try tx.save(existing)
+                    }
+                } else {
+                    try tx.save(SealedProviderReference.seal(reference, token: token, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
+                }
+                try tx.appendAudit(AuditEvent(action: event, subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
+                let answer = CardAnswer(status: status, body: try Self.metadataBytes(of: token, tx: tx, keys: keys, codes: codes, now: now))
+                if let idempotencyKey, let requestHash {
+                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
+                }
+                return answer
+            }
+        }
+        guard let answer else { throw VaultError.cardNotFound }
+        return answer
+    }
+
+    /// A token's metadata inside a transaction (its card opened with a loaded key version).
+    static func metadataBytes(of token: CardToken, tx: any VaultReader, keys: KeyRing, codes: SecurityCodeVault, now: Date) throws -> [UInt8] {
+        let references = try tx.references(token: token)
+        if let card = try tx.card(token: token) {
+            let data = try card.open(with: keys.key(version: card.keyVersion))
+            return CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: token, now: now), references: references).jsonBytes
+        }
+        guard let metadata = ReferenceMetadata(token: token, references: references) else { throw VaultError.cardNotFound }
+        return metadata.jsonBytes
+    }
+
+    // MARK: provider calls
+
+    /// One reference a provider call needs: the token the caller named, the kind, and the field
+    /// it came in (named in errors).
+    public struct ReferenceNeed: Sendable {
+        public let token: CardToken
+        public let kind: ProviderReferenceKind
+        public let field: String
+
+        public init(token: CardToken, kind: ProviderReferenceKind, field: String) {
+            self.token = token
+            self.kind = kind
+            self.field = field
+        }
+    }
+
+    /// Reads and decrypts the references a provider call needs, auditing the access in one
+    /// transaction (one row per token). A token the vault does not know is 404; one without the
+    /// needed kind is 422 naming the field. `alongside` (an idempotency claim) commits with it.
+    public func referencesForProvider(_ needs: [ReferenceNeed], action: String, caller: Caller,
+                                      alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [String: String] {
+        let now = clock()
+        let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
+        let actor = caller.actor
+        let found = try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> Result<[(String, SealedProviderReference)], VaultError> in
+            var found: [(String, SealedProviderReference)] = []
+            var failure: VaultError?
+            for need in needs {
+                let references = try tx.references(token: need.token)
+                let match = references.first { $0.kind == need.kind }
+                try tx.appendAudit(AuditEvent(action: action, subject: need.token.rawValue, outcome: match == nil ? .failure : .success, actor: actor), chain: chain, at: now)
+                if let match {
+                    found.append((need.field, match))
+                } else if failure == nil {
+                    let unknown = try references.isEmpty && tx.card(token: need.token) == nil
+                    failure = unknown
+                        ? VaultError(.notFound, code: "card_not_found", message: "no token \(need.field) names exists in the vault", field: need.field)
+                        : .invalid(need.field, code: need.kind.missingCode, "the token in \(need.field) holds no \(need.kind.rawValue) reference")
+                }
+            }
+            if let failure { return .failure(failure) }
+            try alongside?(tx)
+            return .success(found)
+        }
+        var values: [String: String] = [:]
+        for (field, sealed) in try found.get() {
+            if (try? keys.key(version: sealed.keyVersion)) == nil { try await refreshKeys() }
+            values[field] = try sealed.open(with: keys.key(version: sealed.keyVersion))
+        }
+        return values
+    }
+
+    /// The vault tokens of references seen in a provider's answer: a reference the vault knows
+    /// keeps its token; a new one is registered on the spot (audited, with `source` naming the
+    /// call) and gets a new token. Details seen fill the ones a reference lacks.
+    public func tokens(for sightings: [ReferenceSighting], source: String, caller: Caller) async throws -> [ProviderReference: CardToken] {
+        guard !sightings.isEmpty else { return [:] }
+        let now = clock()
+        let derived = try await loadedKeys().derivedKeys()
+        let (keys, actor, chain, indexKey) = (self.keys, caller.actor, AuditChain(key: derived.audit), derived.providerReference)
+        let unique = Array(Set(sightings))
+        return try await withKeyRetry {
+            try await writeConfirmed(caller, action: source, chain: chain, at: now) { tx -> [ProviderReference: CardToken] in
+                var tokens: [ProviderReference: CardToken] = [:]
+                for sighting in unique {
+                    let blind = sighting.reference.blindIndex(key: indexKey)
+                    if var existing = try tx.reference(kind: sighting.reference.kind, blindIndex: blind) {
+                        let merged = existing.details.merged(with: sighting.details)
+                        if merged != existing.details {
+                            existing.details = merged
+                            existing.updatedAt = now
+                            try tx.save(existing)
+                        }
+                        tokens[sighting.reference] = existing.token
+                    } else {
+                        let token = CardToken.generate()
+                        try tx.save(SealedProviderReference.seal(sighting.reference, token: token, details: sighting.details,
+                                                                 key: try keys.activeKey(), indexKey: indexKey, at: now))
+                        try tx.appendAudit(AuditEvent(action: "\(sighting.reference.kind.rawValue).register", subject: "\(token.rawValue)|source=\(source)",
+                                                      outcome: .success, actor: actor), chain: chain, at: now)
+                        tokens[sighting.reference] = token
+                    }
+                }
+                return tokens
+            }
+        }
+    }
+}
