@@ -174,6 +174,20 @@ public final class AppDatabase: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'key_version_not_usable'); END;
                 """)
         }
+        migrator.registerMigration("v4-provider-calls") { db in
+            // Tokens and fingerprints only (never card data) of the cards a Horizonpay
+            // transaction uid or async job id was started with; kept for days, then purged.
+            try db.execute(sql: """
+                CREATE TABLE provider_calls (
+                    provider TEXT NOT NULL,
+                    reference TEXT NOT NULL,
+                    cards TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (provider, reference)
+                ) WITHOUT ROWID;
+                CREATE INDEX provider_calls_by_age ON provider_calls(created_at);
+                """)
+        }
         return migrator
     }
 }

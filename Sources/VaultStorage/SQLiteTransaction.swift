@@ -114,6 +114,24 @@ struct SQLiteTransaction: VaultTransaction {
         try all(ProviderReferenceRecord.notUnderVersion, [version, limit], ProviderReferenceRecord.reference)
     }
 
+    // MARK: provider calls
+
+    func providerCallCards(provider: String, reference: String) throws -> [String: CardLabel]? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ?"),
+                                             arguments: [provider, reference]) else { return nil }
+        return try JSONDecoder().decode([String: CardLabel].self, from: Data(text.utf8))
+    }
+
+    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, at date: Date) throws {
+        try execute("INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at) VALUES (?, ?, ?, ?)",
+                    [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date)])
+    }
+
+    func purgeProviderCalls(before date: Date) throws -> Int {
+        try execute("DELETE FROM provider_calls WHERE created_at < ?", [StoredDate.millis(date)])
+        return db.changesCount
+    }
+
     private func mapTriggers(_ body: () throws -> Void) throws {
         do {
             try body()

@@ -349,6 +349,35 @@ struct HorizonpayNotificationTests {
     }
 }
 
+extension HorizonpayNotificationTests {
+    /// The cards of a transaction outlive the process that forwarded it: a notification handled
+    /// by a fresh forwarder (as after a restart) still captures the token for the right card.
+    @Test func notificationsAfterARestartStillKnowTheCards() async throws {
+        try await HorizonpayRig().run { h, c, secret, _ in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let transfer = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to))
+            let uid = try #require((transfer.json["transaction"] as? [String: Any])?["uid"] as? String)
+            let client = ProviderHTTPClient()
+            let base = try ProviderURL(validating: "http://127.0.0.1:1", setting: "test")
+            let fresh = HorizonpayForwarder(configuration: HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"),
+                                                                                  publicKey: ProviderSecret("y")),
+                                            client: client, cards: h.runtime.cards, logger: h.logs.logger())
+            let caller = try await h.vault.caller(scopes: [.horizonpayForward])
+            let body = Array(#"{"transaction":{"uid":"\#(uid)","credit_card":{"token":"hp_tok_restart","last_4":"1112"},"recipient_card":{"last_4":"0000"}}}"#.utf8)
+            let answer = try await fresh.notification(body: body, signature: nil, caller: caller)
+            await client.shutdown()
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])
+            let tx = try #require(json["transaction"] as? [String: Any])
+            #expect((tx["credit_card"] as? [String: Any])?["token"] as? String == from)
+            #expect((tx["recipient_card"] as? [String: Any])?["token"] as? String == to)
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerTokens) == [1])
+            // Unknown uids still answer, redacted, without vault tokens.
+            let other = try await fresh.notification(body: Array(#"{"transaction":{"uid":"unknown-uid","credit_card":{"token":"hp_tok_x"}}}"#.utf8), signature: nil, caller: caller)
+            #expect(!String(decoding: other.body, as: UTF8.self).contains("hp_tok_x"))
+        }
+    }
+}
+
 @Suite("Horizonpay hostile input", .serialized)
 struct HorizonpayHostileInputTests {
     @Test func callerTextNeverCarriesACardNumberIntoAnswersOrAudit() async throws {

@@ -28,6 +28,10 @@ public protocol VaultReader {
     /// Number of stored provider references under each data-key version.
     func providerReferenceCountsByKeyVersion() throws -> [Int: Int]
 
+    /// The vault cards (by card key: `credit_card`, `recipient_card`) a provider transaction or
+    /// async job was started with, so a later result or notification can name them.
+    func providerCallCards(provider: String, reference: String) throws -> [String: CardLabel]?
+
     func keySnapshot() throws -> KeySnapshot
 
     func client(secretHash: [UInt8]) throws -> Client?
@@ -61,6 +65,10 @@ public protocol VaultTransaction: VaultReader {
     /// Removes every reference a token holds; returns how many.
     func deleteReferences(token: CardToken) throws -> Int
     func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference]
+
+    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, at date: Date) throws
+    /// Removes provider-call records created before `date`; returns how many.
+    func purgeProviderCalls(before date: Date) throws -> Int
 
     func save(_ key: WrappedDataKey) throws
     func save(_ key: WrappedIndexKey) throws

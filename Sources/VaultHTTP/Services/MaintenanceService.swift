@@ -5,11 +5,14 @@ import VaultDomain
 import VaultStorage
 
 /// Housekeeping inside the server: wipes expired security codes every second and drops
-/// idempotency records older than their retention once a minute.
+/// idempotency records and provider-call records older than their retention once a minute.
 struct MaintenanceService: Service {
     let runtime: VaultRuntime
     let idempotencyRetention: TimeInterval
     let logger: Logger
+    /// How long the cards of a provider transaction or job are remembered for its results and
+    /// notifications.
+    static let providerCallRetention: TimeInterval = 7 * 24 * 3600
 
     func run() async throws {
         var ticks = 0
@@ -17,7 +20,11 @@ struct MaintenanceService: Service {
             runtime.codes.sweep(now: Date())
             if ticks % 60 == 0 {
                 let cutoff = Date().addingTimeInterval(-idempotencyRetention)
-                _ = try? await runtime.store.write { try $0.purgeIdempotency(before: cutoff) }
+                let calls = Date().addingTimeInterval(-Self.providerCallRetention)
+                _ = try? await runtime.store.write { tx in
+                    _ = try tx.purgeIdempotency(before: cutoff)
+                    _ = try tx.purgeProviderCalls(before: calls)
+                }
             }
             ticks += 1
             try? await Task.sleep(for: .seconds(1))

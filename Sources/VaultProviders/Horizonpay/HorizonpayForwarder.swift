@@ -14,14 +14,12 @@ public struct HorizonpayForwarder: Sendable {
     public let configuration: HorizonpayConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
-    let jobs: JobCards
     let logger: Logger
 
     public init(configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
-        self.jobs = JobCards()
         self.logger = logger
     }
 
@@ -168,13 +166,16 @@ public struct HorizonpayForwarder: Sendable {
         let captured = try await capture(answer, cards: labels, caller: caller)
         let pans = loaded.values.map { card in (card.data.pan.withDigits { String(decoding: $0, as: UTF8.self) }, card.data.pan.masked) }
         answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { ($0, "<redacted>") })
-        if let jobID = answer["job_id"]?.stringValue { jobs.remember(jobID, labels) }
         let redacted = Answer(status: reply.status, body: answer.bytes)
         let uid = answer["transaction"]?["uid"]?.stringValue
-        if let uid { jobs.remember(uid, labels) }
-        // The answer recorded for retries and the audit row, in one commit.
-        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller,
-                        alongside: idempotency.record(redacted))
+        // The answer recorded for retries, the cards of the transaction or job (for its later
+        // result and notifications) and the audit row, in one commit.
+        let references = [uid, answer["job_id"]?.stringValue].compactMap { $0 }.filter(Self.isCallReference)
+        let record = idempotency.record(redacted)
+        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
+            try record?(tx)
+            for reference in references { try tx.saveProviderCallCards(labels, provider: Self.provider, reference: reference, at: now) }
+        }
         return redacted
     }
 
@@ -189,7 +190,7 @@ public struct HorizonpayForwarder: Sendable {
             throw error.vaultError
         }
         guard let answer = JSONValue.parse(reply.body) else { throw ProviderFailure.invalidResponse.vaultError }
-        let labels = jobs.cards(for: id)
+        let labels = try await callCards(id)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
@@ -212,7 +213,8 @@ public struct HorizonpayForwarder: Sendable {
             throw VaultError.malformed(nil, "the notification body must be a JSON object")
         }
         let uid = document["transaction"]?["uid"]?.stringValue
-        let labels = uid.map { jobs.cards(for: $0) } ?? [:]
+        var labels: [String: CardLabel] = [:]
+        if let uid { labels = try await callCards(uid) }
         let captured = try await capture(document, cards: labels, caller: caller)
         let redacted = Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
@@ -223,6 +225,17 @@ public struct HorizonpayForwarder: Sendable {
     // MARK: pieces
 
     static let provider = "horizonpay"
+
+    /// A transaction uid or job id the vault keeps: 1 to 64 characters of a uuid / token alphabet.
+    static func isCallReference(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text)) && !ReferenceDetails.hasDigitRun(text, atLeast: 12)
+    }
+
+    /// The vault cards a transaction or job was started with; empty when unknown.
+    func callCards(_ reference: String) async throws -> [String: CardLabel] {
+        guard Self.isCallReference(reference) else { return [:] }
+        return try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference) } ?? [:]
+    }
 
     /// Text from outside (a job id, a transaction uid) as it may appear in an audit row: at most
     /// 64 characters, with any card number in it masked.
@@ -310,32 +323,4 @@ public struct HorizonpayForwarder: Sendable {
         if let uid { subject += "|uid=\(Self.auditable(uid))" }
         try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller, alongside: alongside)
     }
-}
-
-/// The vault's names for a card in an answer: its token and fingerprint.
-struct CardLabel: Sendable {
-    let token: String
-    let fingerprint: String
-
-    init(_ card: ProviderCard) {
-        token = card.token.rawValue
-        fingerprint = card.fingerprint.rawValue
-    }
-}
-
-/// Which vault cards an async job or a transaction uid was started with, so its result or
-/// notification can carry their tokens and its Horizonpay tokens can be captured. In memory
-/// and bounded (only tokens and fingerprints, never card data): after a restart an answer is
-/// still redacted, only without the vault tokens.
-final class JobCards: Sendable {
-    private let entries = Mutex<[String: [String: CardLabel]]>([:])
-
-    func remember(_ jobID: String, _ cards: [String: CardLabel]) {
-        entries.withLock { entries in
-            if entries.count > 10_000 { entries.removeAll() }
-            entries[jobID] = cards
-        }
-    }
-
-    func cards(for jobID: String) -> [String: CardLabel] { entries.withLock { $0[jobID] ?? [:] } }
 }
