@@ -28,7 +28,7 @@ public struct LeakScanner: Sendable {
         return [needle, grouped(" "), grouped("-")]
     }
 
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    public static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, haystack.count >= needle.count else { return false }
         let first = needle[0]
         var i = 0

@@ -52,6 +52,27 @@ struct AdminCommandTests {
         #expect(try cli.run(["keys", "status", "--json"]).object["master_key_id"] as? String == after)
     }
 
+    @Test func backupAndRestoreCommands() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let backup = cli.folder.appendingPathComponent("backups/one.sqlite").path
+        var r = try cli.run(["backup", "--to", backup, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.object["path"] as? String == backup && r.object["cards"] as? Int == 0)
+        #expect((r.object["master_key_id"] as? String)?.count == 16)
+        r = try cli.run(["backup", "--to", backup])
+        #expect(r.status != 0 && r.stderr.contains("already exists"))
+        // Restore refuses to overwrite the live database, then restores next to it.
+        r = try cli.run(["restore", "--from", backup])
+        #expect(r.status != 0 && r.stderr.contains("already at the destination"))
+        let target = cli.folder.appendingPathComponent("restored/vault.sqlite").path
+        r = try cli.run(["restore", "--from", backup, "--database", target, "--keys-dir", cli.keysDirectory, "--json"], vaultFlags: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try cli.run(["audit", "verify", "--database", target, "--keys-dir", cli.keysDirectory], vaultFlags: false)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
     @Test func clientsAndAudit() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }

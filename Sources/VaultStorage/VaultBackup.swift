@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import VaultDomain
+
+/// What `cardvault backup` and `cardvault restore` report.
+public struct BackupSummary: Sendable, Codable, Equatable {
+    public var path: String
+    public var bytes: Int
+    public var cards: Int
+    public var providerReferences: Int
+    /// The master key the backup's data keys are wrapped under (its check value).
+    public var masterKeyID: String
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case path, bytes, cards, seconds
+        case providerReferences = "provider_references"
+        case masterKeyID = "master_key_id"
+    }
+}
+
+/// Online backup and offline restore. A backup is a single SQLite file made with SQLite's
+/// backup API while the server keeps running: it is exactly as encrypted as the database (PANs,
+/// provider tokens and references sealed under data keys, which are themselves wrapped under
+/// the master key). The master key is never in it: a backup is useless without the keys folder,
+/// and the keys folder is backed up separately, by the key custodians.
+public enum VaultBackup {
+    public static func failure(_ code: String, _ message: String) -> VaultError {
+        VaultError(.failedPrecondition, code: code, message: message)
+    }
+
+    /// Copies the live database to `path` (which must not exist), mode 0600, as one
+    /// self-contained file (rollback journal, no WAL beside it), and checks the copy. The backup
+    /// is audited before it starts, so the copy holds its own audit row.
+    public static func create(_ runtime: VaultRuntime, to path: String, actor: AuditActor) async throws -> BackupSummary {
+        let started = Date()
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw failure("backup_exists", "the backup file already exists; choose a new name")
+        }
+        try await runtime.keyAdmin.load()
+        try await runtime.audit.record("backup.create", subject: (path as NSString).lastPathComponent, outcome: .success, actor: actor)
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        // Created empty and private before any page is written into it.
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw failure("backup_not_writable", "cannot create the backup file")
+        }
+        do {
+            try copy(runtime.database.pool, to: path)
+            return try inspect(path, started: started)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+
+    /// Puts a backup in place as the database at `databasePath`, which must not exist (move the
+    /// old one aside first, with the server stopped). Refuses a backup that fails SQLite's
+    /// integrity check or whose keys are wrapped under another master key than the one in
+    /// `keysDirectory`. The restore is audited in the restored database.
+    public static func restore(from backup: String, to databasePath: String, keysDirectory: String, actor: AuditActor) async throws -> BackupSummary {
+        let started = Date()
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: databasePath + suffix) {
+            throw failure("database_exists", "a database is already at the destination; stop the server and move it aside first")
+        }
+        let summary = try inspect(backup, started: started)
+        let master = try KeyDirectory(path: keysDirectory).loadMasterKey()
+        guard summary.masterKeyID == master.checkValue else {
+            throw failure("master_key_mismatch", "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
+        }
+        let folder = (databasePath as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        try FileManager.default.copyItem(atPath: backup, toPath: databasePath)
+        chmod(databasePath, 0o600)
+        let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory)
+        try await runtime.keyAdmin.load()
+        try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
+        var restored = summary
+        restored.path = databasePath
+        restored.seconds = Date().timeIntervalSince(started)
+        return restored
+    }
+
+    /// SQLite's online backup, 256 pages per step so the server's writer is never held long.
+    /// The copy is then switched to a rollback journal: one self-contained file.
+    private static func copy(_ pool: DatabasePool, to path: String) throws {
+        let destination = try DatabaseQueue(path: path)
+        try pool.backup(to: destination, pagesPerStep: 256)
+        try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+        try destination.close()
+    }
+
+    /// Opens a backup file read-only, runs `PRAGMA integrity_check` and counts what it holds.
+    public static func inspect(_ path: String, started: Date = Date()) throws -> BackupSummary {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            guard try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok" else {
+                throw failure("backup_corrupt", "the backup file fails SQLite's integrity check")
+            }
+            guard let kek = try String.fetchOne(db, sql: "SELECT kek_id FROM index_key WHERE id = 1") else {
+                throw failure("backup_without_keys", "the backup holds no initialised vault")
+            }
+            let references = try db.tableExists("provider_references") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provider_references") ?? 0 : 0
+            let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+            return BackupSummary(path: path, bytes: bytes, cards: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cards") ?? 0,
+                                 providerReferences: references, masterKeyID: kek, seconds: Date().timeIntervalSince(started))
+        }
+    }
+}
