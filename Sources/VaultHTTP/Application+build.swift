@@ -46,11 +46,34 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
     router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")
 
-    let app = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "cardvault"),
-        services: services,
-        logger: logger
-    )
-    return app
+    // Further addresses (a Unix socket beside TCP) are served by the same router, as services
+    // of the first one, so they start and stop together.
+    for address in configuration.additionalListen {
+        services.append(try listener(router, address, socketMode: configuration.socketMode, services: [], logger: logger))
+    }
+    return try listener(router, configuration.listen, socketMode: configuration.socketMode, services: services, logger: logger)
+}
+
+/// One HTTP server on `address`. A Unix socket replaces a stale socket file (never any other
+/// file) and gets `socketMode` as soon as it is bound: the socket's file mode is the first gate,
+/// before the bearer secret.
+func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, socketMode: mode_t, services: [any Service],
+              logger: Logger) throws -> Application<RouterResponder<VaultRequestContext>> {
+    guard let path = address.unixPath else {
+        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
+                           services: services, logger: logger)
+    }
+    var info = stat()
+    if lstat(path, &info) == 0 {
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw VaultError(.failedPrecondition, code: "socket_path_taken", message: "\(path) exists and is not a socket; refusing to replace it")
+        }
+        unlink(path)
+    }
+    let folder = (path as NSString).deletingLastPathComponent
+    if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) }
+    // Until the mode is set the socket has the process umask's mode (the unit sets UMask=0077);
+    // the folder, created 0750, gates it too.
+    return Application(router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
+                       services: services, onServerRunning: { _ in chmod(path, socketMode) }, logger: logger)
 }

@@ -7,6 +7,10 @@ import VaultProviders
 /// nothing is set. Each field has an environment variable (see `init(environment:)`).
 public struct VaultServerConfiguration: Sendable {
     public var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8787)
+    /// More addresses served by the same vault (e.g. a Unix socket beside TCP).
+    public var additionalListen: [ListenAddress] = []
+    /// File mode of Unix sockets: the first gate, before the bearer secret.
+    public var socketMode: mode_t = 0o660
     public var databasePath = "./data/cardvault.sqlite"
     public var keysDirectory = "./keys"
     /// Listening beyond loopback must be asked for explicitly.
@@ -26,7 +30,8 @@ public struct VaultServerConfiguration: Sendable {
 
     /// Reads `CARDVAULT_*` variables over the defaults.
     public init(environment: [String: String]) throws(VaultError) {
-        if let v = environment["CARDVAULT_LISTEN"] { listen = try ListenAddress(parsing: v) }
+        if let v = environment["CARDVAULT_LISTEN"] { try setListen(v.split(separator: ",").map(String.init)) }
+        if let v = environment["CARDVAULT_SOCKET_MODE"] { try setSocketMode(v) }
         if let v = environment["CARDVAULT_DATABASE"] { databasePath = v }
         if let v = environment["CARDVAULT_KEYS_DIR"] { keysDirectory = v }
         if let v = environment["CARDVAULT_ALLOW_NON_LOOPBACK"] { allowNonLoopback = ["1", "true", "yes"].contains(v.lowercased()) }
@@ -46,27 +51,62 @@ public struct VaultServerConfiguration: Sendable {
         }
     }
 
+    /// Every address to serve: the first is `listen`, the others `additionalListen`.
+    public var addresses: [ListenAddress] { [listen] + additionalListen }
+
+    /// Sets the addresses from `--listen` values (each `host:port` or `unix:/path`).
+    public mutating func setListen(_ values: [String]) throws(VaultError) {
+        var parsed: [ListenAddress] = []
+        for value in values { parsed.append(try ListenAddress(parsing: value.trimmingCharacters(in: .whitespaces))) }
+        guard let first = parsed.first else { return }
+        listen = first
+        additionalListen = Array(parsed.dropFirst())
+    }
+
+    /// Sets the Unix sockets' mode from octal text: owner read-write, nothing for others.
+    public mutating func setSocketMode(_ text: String) throws(VaultError) {
+        guard let mode = mode_t(text, radix: 8), mode & 0o7007 == 0, mode & 0o600 == 0o600 else {
+            throw .invalid("socket-mode", code: "invalid_setting", "the socket mode must be octal, owner read-write and nothing for others, e.g. 660")
+        }
+        socketMode = mode
+    }
+
     /// Refuses a non-loopback address unless explicitly allowed.
     public func validate() throws(VaultError) {
-        if !listen.isLoopback && !allowNonLoopback {
+        for address in addresses where !address.isLoopback && !allowNonLoopback {
             throw VaultError(.failedPrecondition, code: "non_loopback_listen",
-                             message: "refusing to listen on \(listen) (not loopback); pass --allow-non-loopback to do so on purpose")
+                             message: "refusing to listen on \(address) (not loopback); pass --allow-non-loopback to do so on purpose")
         }
     }
 }
 
-/// `host:port` to listen on.
+/// `host:port`, or `unix:/path` for a Unix domain socket, to listen on.
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// Set for a Unix domain socket.
+    public var unixPath: String?
 
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
+    public init(unixPath: String) {
+        self.init(host: "", port: 0)
+        self.unixPath = unixPath
+    }
+
     public init(parsing text: String) throws(VaultError) {
-        let bad = VaultError.invalid("listen", code: "invalid_listen", "listen must be host:port, e.g. 127.0.0.1:8787")
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst("unix:".count))
+            guard path.hasPrefix("/") || path.hasPrefix("./"), path.utf8.count < 100 else {
+                throw VaultError.invalid("listen", code: "invalid_listen", "a Unix socket is unix:/absolute/path (under 100 bytes)")
+            }
+            self.init(unixPath: path)
+            return
+        }
+        let bad = VaultError.invalid("listen", code: "invalid_listen", "listen must be host:port (e.g. 127.0.0.1:8787) or unix:/path")
         guard let colon = text.lastIndex(of: ":") else { throw bad }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -74,9 +114,13 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.init(host: host, port: port)
     }
 
+    /// A Unix socket counts as loopback: it is reachable only on this host, through its file mode.
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        unixPath != nil || host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String {
+        if let unixPath { return "unix:" + unixPath }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
 }

@@ -9,8 +9,11 @@ import VaultHTTP
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the vault's JSON API.")
 
-    @Option(help: "host:port to listen on (env CARDVAULT_LISTEN, default 127.0.0.1:8787).")
-    var listen: String?
+    @Option(help: "host:port or unix:/path to listen on; repeat to serve several (env CARDVAULT_LISTEN, comma-separated; default 127.0.0.1:8787).")
+    var listen: [String] = []
+
+    @Option(name: .customLong("socket-mode"), help: "Octal file mode of Unix sockets (env CARDVAULT_SOCKET_MODE, default 660).")
+    var socketMode: String?
 
     @OptionGroup var vault: VaultOptions
 
@@ -24,7 +27,8 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "cardvault")
         do {
             var config = try VaultServerConfiguration(environment: ProcessInfo.processInfo.environment)
-            if let listen { config.listen = try ListenAddress(parsing: listen) }
+            if !listen.isEmpty { try config.setListen(listen) }
+            if let socketMode { try config.setSocketMode(socketMode) }
             config.databasePath = vault.databasePath
             config.keysDirectory = vault.keysDirectory
             if allowNonLoopback { config.allowNonLoopback = true }
@@ -36,7 +40,8 @@ struct Serve: AsyncParsableCommand {
             }
             logger.logLevel = config.logLevel
             let app = try await buildApplication(config, logger: logger)
-            logger.notice("cardvault listening", metadata: ["address": "\(config.listen)", "database": "\(config.databasePath)"])
+            logger.notice("cardvault listening", metadata: ["address": "\(config.addresses.map(\.description).joined(separator: ","))",
+                                                            "database": "\(config.databasePath)"])
             try await app.runService()
         } catch let error as VaultError {
             FileHandle.standardError.write(Data("cardvault: \(error.message)\n".utf8))

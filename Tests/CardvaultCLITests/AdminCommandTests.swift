@@ -172,6 +172,61 @@ struct AdminCommandTests {
         #expect(log.contains("cardvault listening"))
     }
 
+    @Test func servesAUnixSocketBesideTCPWithItsFileMode() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let socket = cli.folder.appendingPathComponent("run/cv.sock").path
+        // A regular file where the socket should go is never replaced.
+        try FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: socket, contents: Data("keep".utf8))
+        var r = try cli.run(["serve", "--listen", "unix:\(socket)"])
+        #expect(r.status == 1 && r.stderr.contains("not a socket"))
+        #expect(FileManager.default.contents(atPath: socket) == Data("keep".utf8))
+        try FileManager.default.removeItem(atPath: socket)
+        r = try cli.run(["serve", "--listen", "unix:\(socket)", "--socket-mode", "666"])
+        #expect(r.status == 1 && r.stderr.contains("socket mode"))
+
+        let port = Int.random(in: 20_000...40_000)
+        let (process, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)", "--listen", "unix:\(socket)", "--socket-mode", "600"])
+        var status = -1
+        for _ in 0..<100 where status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = (try? Self.request(unixSocket: socket, "GET /healthz")) ?? -1
+        }
+        #expect(status == 200)
+        #expect((try? Self.get("http://127.0.0.1:\(port)/healthz")) == 200)
+        let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // The bearer secret is still required behind the socket.
+        #expect(try Self.request(unixSocket: socket, "GET /v1/cards/tok_AAAAAAAAAAAAAAAAAAAAAA") == 401)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// An HTTP/1.1 request over a Unix domain socket; returns the status.
+    static func request(unixSocket path: String, _ line: String) throws -> Int {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes + [0])
+        }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { return -1 }
+        let request = "\(line) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { return -1 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+    }
+
     /// A plain HTTP/1.1 GET over a socket (no URLSession, to keep tests independent of it).
     static func get(_ url: String) throws -> Int {
         let parts = URL(string: url)!
