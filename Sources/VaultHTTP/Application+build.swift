@@ -14,7 +14,7 @@ public func buildApplication(_ configuration: VaultServerConfiguration, logger: 
     logger.logLevel = configuration.logLevel
     try configuration.validate()
     let runtime = try VaultRuntime(databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
-                                   securityCodeTTL: configuration.securityCodeTTL, logger: logger)
+                                   securityCodeTTL: configuration.securityCodeTTL, defaultRetention: configuration.defaultRetention, logger: logger)
     return try await buildApplication(configuration, runtime: runtime, logger: logger)
 }
 
@@ -24,11 +24,14 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     _ = try runtime.keys.directory.loadMasterKey()
     try await runtime.keyAdmin.load()
 
+    // The server's card service: the runtime's, with the configured default retention.
+    let cards = CardVault(store: runtime.store, keys: runtime.keys, codes: runtime.codes,
+                          defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention)
     let metrics = HTTPMetrics()
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
-    router.addRoutes(CardsController(cards: runtime.cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
+    router.addRoutes(CardsController(cards: cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
 
     var services: [any Service] = [
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
@@ -38,11 +41,11 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     let providerClient = configuration.horizonpay == nil && configuration.ioka == nil ? nil : ProviderHTTPClient()
     if let providerClient { services.append(ProviderClientService(client: providerClient)) }
     let horizonpay = configuration.horizonpay.flatMap { settings in
-        providerClient.map { HorizonpayForwarder(configuration: settings, client: $0, cards: runtime.cards, logger: logger) }
+        providerClient.map { HorizonpayForwarder(configuration: settings, client: $0, cards: cards, logger: logger) }
     }
     router.addRoutes(HorizonpayController(forwarder: horizonpay, auth: runtime.authenticator).endpoints, atPath: "/v1/horizonpay")
-    let ioka = configuration.ioka.flatMap { settings in providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: runtime.cards) } }
-    let iokaController = IokaController(cards: runtime.cards, forwarder: ioka, auth: runtime.authenticator)
+    let ioka = configuration.ioka.flatMap { settings in providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: cards) } }
+    let iokaController = IokaController(cards: cards, forwarder: ioka, auth: runtime.authenticator)
     router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
     router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")
 

@@ -17,6 +17,8 @@ public struct VaultServerConfiguration: Sendable {
     public var allowNonLoopback = false
     public var securityCodeTTL: TimeInterval = 15 * 60
     public var idempotencyRetention: TimeInterval = 24 * 60 * 60
+    /// Retention of cards created without `retain_until`; nil keeps them until deleted.
+    public var defaultRetention: TimeInterval?
     public var keyRefreshInterval: Duration = .seconds(1)
     public var logLevel: Logger.Level = .info
     /// Horizonpay endpoints and shop credentials (`HORIZONPAY_*`); nil leaves its routes
@@ -40,6 +42,12 @@ public struct VaultServerConfiguration: Sendable {
                 throw .invalid("CARDVAULT_CVV_TTL_SECONDS", code: "invalid_setting", "must be 1 to 86400 seconds")
             }
             securityCodeTTL = s
+        }
+        if let v = environment["CARDVAULT_RETENTION_DAYS"] {
+            guard let days = Int(v), (1...3660).contains(days) else {
+                throw .invalid("CARDVAULT_RETENTION_DAYS", code: "invalid_setting", "must be 1 to 3660 days")
+            }
+            defaultRetention = TimeInterval(days) * 86_400
         }
         horizonpay = try HorizonpayConfiguration(environment: environment)
         ioka = try IokaConfiguration(environment: environment)

@@ -188,6 +188,12 @@ public final class AppDatabase: Sendable {
                 CREATE INDEX provider_calls_by_age ON provider_calls(created_at);
                 """)
         }
+        migrator.registerMigration("v5-retention") { db in
+            try db.execute(sql: """
+                ALTER TABLE cards ADD COLUMN retain_until INTEGER;
+                CREATE INDEX cards_by_retention ON cards(retain_until) WHERE retain_until IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -57,6 +57,10 @@ struct SQLiteTransaction: VaultTransaction {
         return db.changesCount > 0
     }
 
+    func cards(expiringBy date: Date, limit: Int) throws -> [CardToken] {
+        try all(CardRecord.expiring, [StoredDate.millis(date), limit]) { row in CardToken(row[0] as String) }.compactMap { $0 }
+    }
+
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard] {
         try all(CardRecord.notUnderVersion, [version, limit], CardRecord.card)
     }

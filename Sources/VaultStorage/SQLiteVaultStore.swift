@@ -35,6 +35,15 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer connection, between group commits.
+    public func checkpoint() async throws {
+        do {
+            try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            throw map(error)
+        }
+    }
+
     private func readOnCallingThread<T>(_ body: (any VaultReader) throws -> T) throws -> T {
         try database.pool.read { db in try body(SQLiteTransaction(db: db)) }
     }

@@ -11,7 +11,9 @@ public struct VaultRuntime: Sendable {
     public let keys: KeyRing
     public let codes: SecurityCodeVault
 
-    public var cards: CardVault { CardVault(store: store, keys: keys, codes: codes) }
+    public var cards: CardVault { CardVault(store: store, keys: keys, codes: codes, defaultRetention: defaultRetention) }
+    /// Retention for cards created without `retain_until` (`CARDVAULT_RETENTION_DAYS`).
+    public let defaultRetention: TimeInterval?
     /// One per runtime: it holds the cache of known-good client secrets.
     public let authenticator: ClientAuthenticator
     public var clients: ClientAdministration { ClientAdministration(store: store, keys: keys) }
@@ -19,7 +21,8 @@ public struct VaultRuntime: Sendable {
     public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
 
     public init(databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
-                logger: Logger = Logger(label: "cardvault.storage")) throws {
+                defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage")) throws {
+        self.defaultRetention = defaultRetention
         database = try AppDatabase(path: databasePath)
         store = SQLiteVaultStore(database: database, logger: logger)
         keys = KeyRing(directory: KeyDirectory(path: keysDirectory))

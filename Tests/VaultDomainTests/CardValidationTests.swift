@@ -125,12 +125,16 @@ struct AnswerEncodingTests {
     func handWrittenJSONMatchesJSONEncoder(holder: String?) throws {
         let pan = try PrimaryAccountNumber(validating: "4405639704015096")
         let token = CardToken.generate()
-        let card = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
+        var card = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
                               box: .init(nonce: [], ciphertext: []), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
                               updatedAt: Date(timeIntervalSince1970: 1_790_000_100.5))
         let data = CardData(pan: pan, expiry: CardExpiry(month: 2, year: 2030), holder: holder.map { CardHolder(trusted: $0) })
-        for expires in [nil, Date(timeIntervalSince1970: 1_790_000_900.999)] {
-            let metadata = CardMetadata(card: card, data: data, codeExpiresAt: expires)
+        let reference = SealedProviderReference(token: token, kind: .iokaCard, blindIndex: [], keyVersion: 1, box: .init(nonce: [], ciphertext: []),
+                                                details: ReferenceDetails(panMasked: "440563******5096", emitter: holder),
+                                                createdAt: card.createdAt, updatedAt: card.updatedAt)
+        for (expires, retain, references) in [(nil, nil, []), (Date(timeIntervalSince1970: 1_790_000_900.999), Date(timeIntervalSince1970: 1_800_000_000), [reference])] {
+            card.retainUntil = retain
+            let metadata = CardMetadata(card: card, data: data, codeExpiresAt: expires, references: references)
             #expect(String(decoding: metadata.jsonBytes, as: UTF8.self) == String(decoding: VaultJSON.encode(metadata), as: UTF8.self))
             let back = try VaultJSON.makeDecoder().decode(CardMetadata.self, from: Data(metadata.jsonBytes))
             #expect(back.jsonBytes == metadata.jsonBytes)

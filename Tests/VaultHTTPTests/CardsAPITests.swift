@@ -147,6 +147,24 @@ struct CardsAPITests {
         #expect(denied.count == 3)
     }
 
+    @Test func retentionOverHTTPAndAsAServerDefault() async throws {
+        let h = try await VaultServerHarness()
+        let secret = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead])
+        try await h.run(configure: { $0.defaultRetention = 90 * 86_400 }) { c in
+            let past = try await c.send(.post, "/v1/cards", secret: secret,
+                                        json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2001-01-01"}"#)
+            #expect(past.status == 422 && past.errorFields == ["retain_until"])
+            let given = try await c.send(.post, "/v1/cards", secret: secret,
+                                         json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2031-01-01T00:00:00Z"}"#)
+            #expect(given.status == 201 && given.json["retain_until"] as? String == "2031-01-01T00:00:00.000Z")
+            let defaulted = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4012001037141112"))
+            let until = try #require(defaulted.json["retain_until"] as? String)
+            #expect(until > "2027-02-01")
+            let patched = try await c.send(.patch, "/v1/cards/\(defaulted.json["token"] as! String)", secret: secret, json: #"{"retain_until":"2030-01-01"}"#)
+            #expect(patched.status == 200 && patched.json["retain_until"] as? String == "2030-01-01T00:00:00.000Z")
+        }
+    }
+
     @Test func idempotencyReplaysAndConflicts() async throws {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead])

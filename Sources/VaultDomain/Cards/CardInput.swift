@@ -6,13 +6,16 @@ public struct CardInput: Sendable {
     public var expYear: String?
     public var holder: String?
     public var verificationValue: String?
+    /// RFC 3339 date-time or date; when the retention sweeper deletes the card.
+    public var retainUntil: String?
 
-    public init(number: String?, expMonth: String?, expYear: String?, holder: String?, verificationValue: String?) {
+    public init(number: String?, expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
         self.number = number
         self.expMonth = expMonth
         self.expYear = expYear
         self.holder = holder
         self.verificationValue = verificationValue
+        self.retainUntil = retainUntil
     }
 }
 
@@ -22,15 +25,17 @@ public struct CardChanges: Sendable {
     public var expYear: String?
     public var holder: String?
     public var verificationValue: String?
+    public var retainUntil: String?
 
-    public init(expMonth: String?, expYear: String?, holder: String?, verificationValue: String?) {
+    public init(expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
         self.expMonth = expMonth
         self.expYear = expYear
         self.holder = holder
         self.verificationValue = verificationValue
+        self.retainUntil = retainUntil
     }
 
-    var isEmpty: Bool { expMonth == nil && expYear == nil && holder == nil && verificationValue == nil }
+    var isEmpty: Bool { expMonth == nil && expYear == nil && holder == nil && verificationValue == nil && retainUntil == nil }
 }
 
 /// The answer of a card operation, as first given and as replayed.

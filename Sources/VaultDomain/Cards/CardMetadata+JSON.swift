@@ -21,6 +21,7 @@ extension CardMetadata {
             $0.field("ioka_sender", bool: iokaSender)
             $0.field("last_4", string: last4)
             $0.field("masked", string: masked)
+            if let retainUntil { $0.field("retain_until", string: Timestamp.format(retainUntil)) }
             $0.field("token", string: token.rawValue)
             $0.field("updated_at", string: Timestamp.format(updatedAt))
             if let expires = verificationValueExpiresAt { $0.field("verification_value_expires_at", string: Timestamp.format(expires)) }

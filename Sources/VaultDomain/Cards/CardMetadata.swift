@@ -15,6 +15,7 @@ public struct CardMetadata: Sendable, Codable, Equatable {
     public var verificationValueExpiresAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    public var retainUntil: Date?
     /// The provider references this token also holds (shown as flags and masked details).
     public var ioka: ReferenceSummary?
     public var iokaCard: Bool
@@ -31,6 +32,7 @@ public struct CardMetadata: Sendable, Codable, Equatable {
         case verificationValueExpiresAt = "verification_value_expires_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case retainUntil = "retain_until"
         case ioka
         case iokaCard = "ioka_card"
         case iokaSender = "ioka_sender"
@@ -51,6 +53,7 @@ public struct CardMetadata: Sendable, Codable, Equatable {
         verificationValueExpiresAt = codeExpiresAt
         createdAt = card.createdAt
         updatedAt = card.updatedAt
+        retainUntil = card.retainUntil
         ioka = ReferenceSummary(references)
         iokaCard = ioka?.card != nil
         iokaSender = ioka?.sender != nil

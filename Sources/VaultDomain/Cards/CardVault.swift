@@ -8,11 +8,15 @@ public struct CardVault: Sendable {
     public let keys: KeyRing
     public let codes: SecurityCodeVault
     public let clock: @Sendable () -> Date
+    /// Retention given to a card created without `retain_until`; nil keeps it until deleted.
+    public let defaultRetention: TimeInterval?
 
-    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.keys = keys
         self.codes = codes
+        self.defaultRetention = defaultRetention
         self.clock = clock
     }
 
@@ -39,14 +43,16 @@ public struct CardVault: Sendable {
             guard let raw = input.verificationValue else { return nil }
             return try SecurityCode(validating: raw, brand: pan?.brand ?? .unknown)
         } ?? nil
+        let retainUntil = v.check { () throws(VaultError) -> Date? in try input.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
+        let defaultRetainUntil = defaultRetention.map { now.addingTimeInterval($0) }
         guard let pan, let expiry else { throw VaultError.invalid("number", code: "invalid_card", "invalid card") }
         let data = CardData(pan: pan, expiry: expiry, holder: holder)
         let derived = try await loadedKeys().derivedKeys()
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let fingerprint = CardFingerprint(pan: pan, key: derived.fingerprint)
         let codeExpiry = code == nil ? nil : now.addingTimeInterval(codes.timeToLive)
-        let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, key: derived.idempotency) }
+        let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, retainUntil: input.retainUntil, key: derived.idempotency) }
         let client = caller.client.id
         let codes = self.codes
         let keys = self.keys
@@ -65,13 +71,20 @@ public struct CardVault: Sendable {
                     existing.keyVersion = key.version
                     existing.box = SealedCard.seal(data, token: existing.token, key: key)
                     existing.updatedAt = now
+                    // An explicit date replaces the retention; the default only extends it.
+                    if let retainUntil {
+                        existing.retainUntil = retainUntil
+                    } else if let defaultRetainUntil, let current = existing.retainUntil {
+                        existing.retainUntil = max(current, defaultRetainUntil)
+                    }
                     try tx.update(existing)
                     card = existing
                     created = false
                 } else {
                     let token = CardToken.generate()
                     card = SealedCard(token: token, fingerprint: fingerprint, keyVersion: key.version,
-                                      box: SealedCard.seal(data, token: token, key: key), createdAt: now, updatedAt: now)
+                                      box: SealedCard.seal(data, token: token, key: key), createdAt: now, updatedAt: now,
+                                      retainUntil: retainUntil ?? defaultRetainUntil)
                     try tx.insert(card)
                     created = true
                 }
@@ -137,10 +150,11 @@ public struct CardVault: Sendable {
         let now = clock()
         let actor = caller.actor
         guard !changes.isEmpty else {
-            throw VaultError.invalid("body", code: "no_changes", "give at least one of exp_month, exp_year, holder, verification_value")
+            throw VaultError.invalid("body", code: "no_changes", "give at least one of exp_month, exp_year, holder, verification_value, retain_until")
         }
         var v = FieldValidator()
         let holder = v.check { () throws(VaultError) -> CardHolder? in try changes.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
+        let retainUntil = v.check { () throws(VaultError) -> Date? in try changes.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let derived = try await loadedKeys().derivedKeys()
@@ -148,7 +162,7 @@ public struct CardVault: Sendable {
         let codeExpiry = changes.verificationValue == nil ? nil : now.addingTimeInterval(codes.timeToLive)
         let requestHash = idempotencyKey.map { _ in
             var canonical = Array(token.rawValue.utf8)
-            for part in [changes.expMonth, changes.expYear, changes.holder] {
+            for part in [changes.expMonth, changes.expYear, changes.holder, changes.retainUntil] {
                 canonical.append(0x1F)
                 canonical.append(contentsOf: Array((part ?? "\u{0}").utf8))
             }
@@ -179,6 +193,7 @@ public struct CardVault: Sendable {
                     }) { data.expiry = expiry }
                 }
                 if let holder { data.holder = holder }
+                if let retainUntil { card.retainUntil = retainUntil }
                 let code = v.check { () throws(VaultError) -> SecurityCode? in
                     try changes.verificationValue.map { c throws(VaultError) in try SecurityCode(validating: c, brand: data.pan.brand) }
                 } ?? nil
@@ -276,9 +291,9 @@ public struct CardVault: Sendable {
 
     /// The idempotency hash of a tokenize request: keyed, over the validated card and whether a
     /// security code came with it (the code itself never enters any hash).
-    static func requestHash(_ data: CardData, hasCode: Bool, key: SymmetricKey) -> [UInt8] {
+    static func requestHash(_ data: CardData, hasCode: Bool, retainUntil: String?, key: SymmetricKey) -> [UInt8] {
         data.withPlaintext { plaintext in
-            var bytes = plaintext + [hasCode ? 0x31 : 0x30]
+            var bytes = plaintext + [hasCode ? 0x31 : 0x30] + Array((retainUntil ?? "").utf8)
             defer { wipe(&bytes) }
             return StoredResponse.requestHash(operation: "POST /v1/cards", canonical: bytes, key: key)
         }

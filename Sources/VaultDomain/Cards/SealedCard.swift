@@ -11,14 +11,18 @@ public struct SealedCard: Sendable, Equatable {
     public var box: SealedBox
     public var createdAt: Date
     public var updatedAt: Date
+    /// When the retention sweeper deletes the card; nil keeps it until deleted.
+    public var retainUntil: Date?
 
-    public init(token: CardToken, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date) {
+    public init(token: CardToken, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date,
+                retainUntil: Date? = nil) {
         self.token = token
         self.fingerprint = fingerprint
         self.keyVersion = keyVersion
         self.box = box
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.retainUntil = retainUntil
     }
 
     static func associatedData(token: CardToken, keyVersion: Int) -> [UInt8] {

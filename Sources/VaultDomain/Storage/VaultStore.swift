@@ -9,6 +9,9 @@ public protocol VaultStore: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T
     /// Runs `body` against a consistent snapshot.
     func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T
+    /// Folds the write-ahead log into the database and truncates it, so that pages of deleted
+    /// rows do not linger in it.
+    func checkpoint() async throws
 }
 
 /// Read access within a transaction or snapshot.
@@ -55,6 +58,8 @@ public protocol VaultTransaction: VaultReader {
     func update(_ card: SealedCard) throws
     /// Returns whether a row was deleted.
     func deleteCard(token: CardToken) throws -> Bool
+    /// Tokens of cards whose retention ended at or before `date`, oldest first, at most `limit`.
+    func cards(expiringBy date: Date, limit: Int) throws -> [CardToken]
     /// Cards sealed under a version other than `version`, at most `limit`.
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard]
     /// Inserts or replaces the token of `card` at its provider.

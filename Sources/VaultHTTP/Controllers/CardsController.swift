@@ -19,7 +19,7 @@ struct CardsController: Sendable {
     struct CreateRequest: Decodable {
         enum Keys: String, CodingKey, CaseIterable {
             case number, holder
-            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value"
+            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
         var input: CardInput
 
@@ -27,7 +27,7 @@ struct CardsController: Sendable {
             let object = try StrictObject<Keys>(decoder)
             input = CardInput(number: try object.string(.number), expMonth: try object.stringOrInteger(.expMonth),
                               expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
-                              verificationValue: try object.string(.verificationValue))
+                              verificationValue: try object.string(.verificationValue), retainUntil: try object.string(.retainUntil))
         }
     }
 
@@ -35,14 +35,15 @@ struct CardsController: Sendable {
     struct UpdateRequest: Decodable {
         enum Keys: String, CodingKey, CaseIterable {
             case holder
-            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value"
+            case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
         var changes: CardChanges
 
         init(from decoder: any Decoder) throws {
             let object = try StrictObject<Keys>(decoder)
             changes = CardChanges(expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
-                                  holder: try object.string(.holder), verificationValue: try object.string(.verificationValue))
+                                  holder: try object.string(.holder), verificationValue: try object.string(.verificationValue),
+                                  retainUntil: try object.string(.retainUntil))
         }
     }
 

@@ -4,8 +4,9 @@ import ServiceLifecycle
 import VaultDomain
 import VaultStorage
 
-/// Housekeeping inside the server: wipes expired security codes every second and drops
-/// idempotency records and provider-call records older than their retention once a minute.
+/// Housekeeping inside the server: wipes expired security codes every second; once a minute
+/// deletes cards past their `retain_until` (audited, then a WAL checkpoint) and drops
+/// idempotency records and provider-call records older than their retention.
 struct MaintenanceService: Service {
     let runtime: VaultRuntime
     let idempotencyRetention: TimeInterval
@@ -20,6 +21,12 @@ struct MaintenanceService: Service {
             runtime.codes.sweep(now: Date())
             if ticks % 60 == 0 {
                 let cutoff = Date().addingTimeInterval(-idempotencyRetention)
+                do {
+                    let expired = try await runtime.cards.sweepExpired(now: Date())
+                    if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
+                } catch {
+                    logger.error("retention sweep failed", metadata: ["error_code": "\((error as? VaultError)?.code ?? "storage")"])
+                }
                 let calls = Date().addingTimeInterval(-Self.providerCallRetention)
                 _ = try? await runtime.store.write { tx in
                     _ = try tx.purgeIdempotency(before: cutoff)

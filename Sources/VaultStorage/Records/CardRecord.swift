@@ -6,12 +6,13 @@ import VaultDomain
 /// A row of `cards`: token, fingerprint, key version, nonce and ciphertext. Read and written
 /// through cached statements: this is the hot path of every card request.
 enum CardRecord {
-    static let columns = "token, fingerprint, key_version, nonce, ciphertext, created_at, updated_at"
+    static let columns = "token, fingerprint, key_version, nonce, ciphertext, created_at, updated_at, retain_until"
     static let byToken = "SELECT \(columns) FROM cards WHERE token = ?"
     static let byFingerprint = "SELECT \(columns) FROM cards WHERE fingerprint = ?"
     static let notUnderVersion = "SELECT \(columns) FROM cards WHERE key_version <> ? LIMIT ?"
-    static let insert = "INSERT INTO cards (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
-    static let update = "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ? WHERE token = ?"
+    static let insert = "INSERT INTO cards (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    static let expiring = "SELECT token FROM cards WHERE retain_until <= ? ORDER BY retain_until LIMIT ?"
+    static let update = "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ?, retain_until = ? WHERE token = ?"
 
     static func card(_ row: Row) throws -> SealedCard {
         guard let token = CardToken(row[0] as String) else {
@@ -20,16 +21,16 @@ enum CardRecord {
         return SealedCard(
             token: token, fingerprint: CardFingerprint(stored: row[1]), keyVersion: row[2],
             box: SealedBox(nonce: [UInt8](row[3] as Data), ciphertext: [UInt8](row[4] as Data)),
-            createdAt: StoredDate.date(row[5]), updatedAt: StoredDate.date(row[6]))
+            createdAt: StoredDate.date(row[5]), updatedAt: StoredDate.date(row[6]), retainUntil: (row[7] as Int64?).map(StoredDate.date))
     }
 
     static func insertArguments(_ card: SealedCard) -> StatementArguments {
         [card.token.rawValue, card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.millis(card.createdAt), StoredDate.millis(card.updatedAt)]
+         StoredDate.millis(card.createdAt), StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis)]
     }
 
     static func updateArguments(_ card: SealedCard) -> StatementArguments {
         [card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.millis(card.updatedAt), card.token.rawValue]
+         StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis), card.token.rawValue]
     }
 }

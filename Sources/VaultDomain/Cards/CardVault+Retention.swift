@@ -1,0 +1,34 @@
+import Foundation
+
+extension CardVault {
+    /// The actor of deletions made by the retention sweeper.
+    public static let retentionActor = AuditActor(client: "system:retention", requestID: nil, source: "server")
+
+    /// Deletes every card whose `retain_until` has passed, `batchSize` per transaction, each
+    /// deletion audited (`card.expire`) in the same commit, with the card's ioka references and
+    /// Horizonpay tokens and its pending code. SQLite's `secure_delete` zeroes the freed pages;
+    /// once anything was deleted the WAL is checkpointed and truncated, so no copy of the
+    /// ciphertext lingers there. Returns how many cards were deleted.
+    @discardableResult
+    public func sweepExpired(now: Date, batchSize: Int = 500) async throws -> Int {
+        let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
+        let actor = Self.retentionActor
+        var total = 0
+        while true {
+            let deleted = try await store.write { tx -> [CardToken] in
+                let tokens = try tx.cards(expiringBy: now, limit: batchSize)
+                for token in tokens {
+                    _ = try tx.deleteCard(token: token)
+                    _ = try tx.deleteReferences(token: token)
+                    try tx.appendAudit(AuditEvent(action: "card.expire", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
+                }
+                return tokens
+            }
+            for token in deleted { codes.discard(for: token) }
+            total += deleted.count
+            if deleted.count < batchSize { break }
+        }
+        if total > 0 { try await store.checkpoint() }
+        return total
+    }
+}
