@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: every test target, against real SQLite files and a real HTTP server on
-# 127.0.0.1. Usage: scripts/test.sh [extra swift test arguments]
+# 127.0.0.1, then schemathesis against the running vault's OpenAPI document (scripts/fuzz-api.sh,
+# FUZZ_SECONDS, default 120; FUZZ_SECONDS=0 skips it). Usage: scripts/test.sh [extra swift test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
+if [ "${FUZZ_SECONDS:-120}" != 0 ]; then
+  FUZZ_SECONDS=${FUZZ_SECONDS:-120} scripts/fuzz-api.sh
+fi

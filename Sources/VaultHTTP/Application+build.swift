@@ -23,7 +23,19 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     // Refuse to start without a usable master key and initialised keys: one-line reasons.
     _ = try runtime.keys.directory.loadMasterKey()
     try await runtime.keyAdmin.load()
+    let (router, services) = buildRouter(configuration, runtime: runtime, logger: logger)
+    // Further addresses (a Unix socket beside TCP) are served by the same router, as services
+    // of the first one, so they start and stop together.
+    var all = services
+    for address in configuration.additionalListen {
+        all.append(try listener(router, address, socketMode: configuration.socketMode, services: [], logger: logger))
+    }
+    return try listener(router, configuration.listen, socketMode: configuration.socketMode, services: all, logger: logger)
+}
 
+/// Every route and the background services, for `buildApplication` and for the test that
+/// keeps the router and the OpenAPI document in step.
+func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) -> (Router<VaultRequestContext>, [any Service]) {
     // The server's card service: the runtime's, with the configured default retention.
     let cards = CardVault(store: runtime.store, keys: runtime.keys, codes: runtime.codes,
                           defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention)
@@ -31,6 +43,7 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
+    router.get("openapi.json") { _, _ in Response.json(.ok, Array(OpenAPIDocument.json.utf8)) }
     router.addRoutes(CardsController(cards: cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
 
     var services: [any Service] = [
@@ -49,12 +62,7 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
     router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
     router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")
 
-    // Further addresses (a Unix socket beside TCP) are served by the same router, as services
-    // of the first one, so they start and stop together.
-    for address in configuration.additionalListen {
-        services.append(try listener(router, address, socketMode: configuration.socketMode, services: [], logger: logger))
-    }
-    return try listener(router, configuration.listen, socketMode: configuration.socketMode, services: services, logger: logger)
+    return (router, services)
 }
 
 /// One HTTP server on `address`. A Unix socket replaces a stale socket file (never any other
