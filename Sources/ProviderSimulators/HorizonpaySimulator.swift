@@ -31,9 +31,13 @@ public final class HorizonpaySimulator: Sendable {
         /// Transfers: 3-D Secure needed, `incomplete` with `redirect_url`.
         public static let incomplete: Int64 = 3000
         /// Answers after 3 seconds (timeout tests).
-        public static let slow: Int64 = 5040
+        public static let slow = SimulatedFault.Amount.slow
         /// Answers with a body that is not JSON.
-        public static let garbage: Int64 = 5000
+        public static let garbage = SimulatedFault.Amount.garbage
+        /// Answers 500.
+        public static let serverError = SimulatedFault.Amount.serverError
+        /// Closes the connection after the head of the answer.
+        public static let reset = SimulatedFault.Amount.reset
         /// Puts the source card number into `message` (checks the vault's last-resort masking).
         public static let echoesNumber: Int64 = 6060
     }
@@ -112,10 +116,7 @@ public final class HorizonpaySimulator: Sendable {
         }
         if !errors.isEmpty { return invalid(errors) }
 
-        if amount == Outcome.slow { try await Task.sleep(for: .seconds(3)) }
-        if amount == Outcome.garbage {
-            return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>bad gateway</html>")))
-        }
+        if let fault = SimulatedFault(amount: amount), let response = try await fault.play() { return response }
         let answer = transfer ? transaction(req, amount: amount) : restriction(amount: amount)
         if async {
             let id = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)).lowercased()

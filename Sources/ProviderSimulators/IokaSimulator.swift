@@ -21,14 +21,19 @@ public final class IokaSimulator: Sendable {
         public static let senderExpiry = "01/25"
     }
 
-    /// Order amounts (minor units) that pick an outcome; any other amount succeeds.
+    /// Order amounts (minor units) that pick an outcome for the order's topup (garbage also for
+    /// its creation); any other amount succeeds.
     public enum Outcome {
         /// Topups are declined.
         public static let declined: Int64 = 4040
-        /// Answers after 3 seconds (timeout tests).
-        public static let slow: Int64 = 5040
+        /// Topups answer after 3 seconds (timeout tests).
+        public static let slow = SimulatedFault.Amount.slow
         /// Answers with a body that is not JSON.
-        public static let garbage: Int64 = 5000
+        public static let garbage = SimulatedFault.Amount.garbage
+        /// Answers 500.
+        public static let serverError = SimulatedFault.Amount.serverError
+        /// Closes the connection after the head of the answer.
+        public static let reset = SimulatedFault.Amount.reset
     }
 
     struct Order {
@@ -66,7 +71,7 @@ public final class IokaSimulator: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v2/transfer-orders") { request, _ in
-            try await self.api(request, route: "POST /v2/transfer-orders") { body in self.createOrder(body) }
+            try await self.api(request, route: "POST /v2/transfer-orders") { body in try await self.createOrder(body) }
         }
         router.get("/v2/transfer-orders/{id}") { request, context in
             let id = try context.parameters.require("id")
@@ -114,7 +119,7 @@ public final class IokaSimulator: Sendable {
         return try await handle(body)
     }
 
-    private func createOrder(_ body: JSONValue) -> Response {
+    private func createOrder(_ body: JSONValue) async throws -> Response {
         guard case .int(let amount)? = body["amount"], amount > 0 else { return Self.error(400, "ValidationError", "amount must be a positive integer") }
         guard body["type"]?.stringValue == "TOPUP" else { return Self.error(400, "ValidationError", "type must be TOPUP") }
         guard let receiver = body["receiver_id"]?.stringValue, receivers.withLock({ $0[receiver] != nil }) else {
@@ -130,9 +135,8 @@ public final class IokaSimulator: Sendable {
             ("template", .null), ("checkout_url", .string("https://stage-api.ioka.kz/transfer-orders/\(id)")),
         ]
         orders.withLock { $0[id] = Order(fields: fields, amount: amount) }
-        if amount == Outcome.garbage {
-            return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>bad gateway</html>")))
-        }
+        // Order creation plays only the non-JSON fault; the others are for the topup of the order.
+        if SimulatedFault(amount: amount) == .garbage, let response = try await SimulatedFault.garbage.play() { return response }
         return Self.json(201, .object([("order", .object(fields)), ("order_access_token", .string("\(id)_secret_\(Self.randomID())"))]))
     }
 
@@ -141,9 +145,10 @@ public final class IokaSimulator: Sendable {
         guard let senderID = body["sender_id"]?.stringValue, let sender = senders.withLock({ $0[senderID] }) else {
             return Self.error(404, "SenderNotFound", "Saved sender card not found")
         }
-        if order.amount == Outcome.slow { try await Task.sleep(for: .seconds(3)) }
-        if order.amount == Outcome.garbage {
-            return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>bad gateway</html>")))
+        if let fault = SimulatedFault(amount: order.amount), let response = try await fault.play() {
+            // The topup happened before the fault: the money moved, the answer was lost.
+            record(transferObject(order: id, approved: true, amount: order.amount, sender: sender, tds: false), approved: true, in: id)
+            return response
         }
         let approved = order.amount != Outcome.declined
         // The topup answer's sender carries no id (seed).

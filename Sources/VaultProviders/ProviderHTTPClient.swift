@@ -27,6 +27,15 @@ public final class ProviderHTTPClient: Sendable {
     public struct Reply: Sendable {
         public let status: Int
         public let body: [UInt8]
+
+        /// The answer as JSON. A 5xx is the provider's own failure (`upstreamError`): its body is
+        /// not passed on, and a transfer it may have half-done is never re-sent. A body that is
+        /// not JSON is `invalidResponse`.
+        func document() throws(ProviderFailure) -> JSONValue {
+            guard status < 500 else { throw .upstreamError }
+            guard let value = JSONValue.parse(body) else { throw .invalidResponse }
+            return value
+        }
     }
 
     /// Sends one request. Failures are `ProviderFailure`, never the client's own error text.
@@ -62,6 +71,8 @@ public enum ProviderFailure: Error, Sendable, Equatable {
     case timeout
     /// The answer was not usable JSON (502).
     case invalidResponse
+    /// The provider answered with a 5xx: it failed, perhaps half-way (502).
+    case upstreamError
 
     static func classify(_ error: any Error) -> ProviderFailure {
         if let e = error as? HTTPClientError {
@@ -91,6 +102,8 @@ public enum ProviderFailure: Error, Sendable, Equatable {
             VaultError(.gatewayTimeout, code: "upstream_timeout", message: "the provider did not answer in time")
         case .invalidResponse:
             VaultError(.badGateway, code: "upstream_invalid_response", message: "the provider's answer was not valid JSON")
+        case .upstreamError:
+            VaultError(.badGateway, code: "upstream_error", message: "the provider answered with a server error")
         }
     }
 }

@@ -175,6 +175,22 @@ struct HorizonpayForwardingTests {
             #expect(echoed.status == 200)
             #expect(!echoed.text.contains("4012001037141112"))
             #expect(echoed.text.contains("401200******1112"))
+
+            // A provider 5xx and a connection reset mid-answer: 502, the code wiped, the
+            // transfer recorded and never re-sent; no card data in the answer or the logs.
+            for (amount, code) in [(5030, "upstream_error"), (5055, "upstream_unavailable")] {
+                _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
+                let before = sim.calls("/transactions/p2ps")
+                let key = ["Idempotency-Key": "fault-\(amount)"]
+                let failed = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
+                #expect(failed.status == 502 && failed.errorCode == code, "\(amount): \(failed.text)")
+                #expect(h.runtime.codes.count == 0)
+                _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
+                let retried = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
+                #expect(retried.status == 502 && retried.body == failed.body)
+                #expect(sim.calls("/transactions/p2ps") == before + 1)
+            }
+            #expect(h.leaks(of: ["4012001037141112", "4200000000000000"]).isEmpty)
         }
         try await HorizonpayRig().run(unreachable: true) { h, c, secret, _ in
             let (from, to) = try await HorizonpayRig.cards(c, secret)

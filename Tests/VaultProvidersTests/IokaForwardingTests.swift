@@ -337,6 +337,20 @@ struct IokaForwardingTests {
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             let audit = try await h.runtime.audit.tail(limit: 30).filter { $0.action == "ioka.transfer_order.topup" }
             #expect(audit.last?.outcome == "failure")
+            // A 500 and a reset mid-answer after the topup happened: 502, and a retry with the
+            // same key never reaches ioka again.
+            for (amount, code) in [(IokaSimulator.Outcome.serverError, "upstream_error"), (IokaSimulator.Outcome.reset, "upstream_unavailable")] {
+                let (order, paid) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(amount))
+                let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: paid.bytes)
+                let token = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
+                let before = sim.calls("POST /v2/transfer-orders/{id}/topup")
+                for _ in 0..<2 {
+                    let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(order)/topup", secret: secret, json: #"{"sender_id":"\#(token)"}"#,
+                                             headers: ["Idempotency-Key": "fault-\(amount)"])
+                    #expect(r.status == 502 && r.errorCode == code, "\(amount): \(r.text)")
+                }
+                #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == before + 1)
+            }
         }
         try await IokaRig().run(unreachable: true) { h, c, secret, sim in
             let (_, receiver) = try await IokaRig.receiver(c, secret, sim)

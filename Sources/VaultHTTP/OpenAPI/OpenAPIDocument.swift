@@ -2032,7 +2032,7 @@ public enum OpenAPIDocument {
     }
    },
    "502": {
-    "description": "the provider could not be reached or answered with something that is not JSON",
+    "description": "the provider could not be reached, the connection broke, or it answered with a server error or with something that is not JSON",
     "content": {
      "application/json": {
       "schema": {
@@ -2181,7 +2181,7 @@ public enum OpenAPIDocument {
     }
    },
    "Provider502": {
-    "description": "the provider could not be reached or answered with something that is not JSON; or the provider's own answer with this status",
+    "description": "the provider could not be reached, the connection broke, or it answered with a server error or with something that is not JSON; or the provider's own answer with this status",
     "content": {
      "application/json": {
       "schema": {

@@ -157,10 +157,13 @@ public struct HorizonpayForwarder: Sendable {
         taken?.bytes.wipe()
 
         // 7. Redact and answer.
-        guard var answer = JSONValue.parse(reply.body) else {
-            try await idempotency.fail(ProviderFailure.invalidResponse.vaultError)
+        var answer: JSONValue
+        do {
+            answer = try reply.document()
+        } catch {
+            try await idempotency.fail(error.vaultError)
             try await audit(route, named, status: reply.status, uid: nil, outcome: .failure, caller: caller)
-            throw ProviderFailure.invalidResponse.vaultError
+            throw error.vaultError
         }
         let labels = named.compactMapValues { loaded[$0].map(CardLabel.init) }
         let captured = try await capture(answer, cards: labels, caller: caller)
@@ -189,7 +192,12 @@ public struct HorizonpayForwarder: Sendable {
         } catch {
             throw error.vaultError
         }
-        guard let answer = JSONValue.parse(reply.body) else { throw ProviderFailure.invalidResponse.vaultError }
+        let answer: JSONValue
+        do {
+            answer = try reply.document()
+        } catch {
+            throw error.vaultError
+        }
         let labels = try await callCards(id)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })

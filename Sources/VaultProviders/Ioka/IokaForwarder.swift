@@ -105,10 +105,13 @@ public struct IokaForwarder: Sendable {
         }
 
         // 4. Redact (registering references seen for the first time) and answer.
-        guard let answer = JSONValue.parse(reply.body) else {
-            try await idempotency?.fail(ProviderFailure.invalidResponse.vaultError)
+        let answer: JSONValue
+        do {
+            answer = try reply.document()
+        } catch {
+            try await idempotency?.fail(error.vaultError)
             try await cards.auditProviderCall(action: action, subject: Self.subject(named, status: reply.status, answer: nil), outcome: .failure, caller: caller)
-            throw ProviderFailure.invalidResponse.vaultError
+            throw error.vaultError
         }
         let (redacted, seen) = try await redact(answer, known: known, source: action, caller: caller)
         let result = ProviderAnswer(status: reply.status, body: redacted.bytes)
