@@ -62,11 +62,16 @@ struct Seed: AsyncParsableCommand {
         let runtime = try VaultRuntime(databasePath: database, keysDirectory: keysDir)
         let cards = runtime.cards
         try await runtime.keyAdmin.load()
-        let (client, _) = try await runtime.clients.add(name: "bench-seed-\(offset)", scopes: ["cards:write"], actor: .operatorCLI(user: "bench"))
+        let (client, _) = try await runtime.clients.add(name: "bench-seed-\(offset / 1000)k-\(count)", scopes: ["cards:write"], actor: .operatorCLI(user: "bench"))
         let caller = Caller.trusted(client, source: "bench")
         var tokens: [String] = []
+        tokens.reserveCapacity(count)
+        // At most 256 in flight: enough to fill every group commit, bounded for million-card seeds.
         try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<count {
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
                 group.addTask {
                     let answer = try await cards.tokenize(
                         CardInput(number: SentinelCards.visa(offset + i), expMonth: "12", expYear: "2031", holder: nil, verificationValue: nil),
@@ -75,7 +80,11 @@ struct Seed: AsyncParsableCommand {
                     return json["token"] as! String
                 }
             }
-            for try await token in group { tokens.append(token) }
+            while next < min(count, 256) { add() }
+            for try await token in group {
+                tokens.append(token)
+                if next < count { add() }
+            }
         }
         print(tokens.joined(separator: "\n"))
     }

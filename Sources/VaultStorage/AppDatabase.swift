@@ -16,7 +16,14 @@ public final class AppDatabase: Sendable {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         var config = Configuration()
-        config.busyMode = .timeout(15)
+        // When another process (the admin CLI: rewrap, backup) holds the write lock, poll for it
+        // every half millisecond, then every 2 ms, for up to about 15 s. SQLite's own busy
+        // timeout backs off to 100 ms sleeps, which turned a rewrap under load into second-long
+        // stalls for every request.
+        config.busyMode = .callback { retries in
+            usleep(retries < 100 ? 500 : 2_000)
+            return retries < 7_500
+        }
         config.foreignKeysEnabled = true
         config.maximumReaderCount = 4
         config.prepareDatabase { db in

@@ -90,6 +90,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @Option(help: "Cards per transaction.") var batchSize = 500
         @Option(help: "Stop after this many batches (resume later).") var maxBatches: Int?
+        @Option(name: .customLong("pause-ms"), help: "Milliseconds to leave the database to the running server between batches.") var pauseMS = 5
 
         func validate() throws {
             guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 10000") }
@@ -100,7 +101,7 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let runtime = try vault.openRuntime()
                 let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
-                let result = try await runtime.keyAdmin.rewrap(actor: Output.actor, batchSize: batchSize, maxBatches: maxBatches) { progress in
+                let result = try await runtime.keyAdmin.rewrap(actor: Output.actor, batchSize: batchSize, maxBatches: maxBatches, pause: .milliseconds(pauseMS)) { progress in
                     bar.show(progress)
                 }
                 bar.finish()

@@ -127,8 +127,9 @@ public struct KeyAdministration: Sendable {
 
     /// Re-encrypts cards sealed under older versions to the active one, `batchSize` per
     /// transaction. Each batch commits on its own, so an interrupted run loses nothing and the
-    /// next run continues. `maxBatches` stops early (for tests and throttled runs).
-    public func rewrap(actor: AuditActor, batchSize: Int = 500, maxBatches: Int? = nil,
+    /// next run continues. `maxBatches` stops early (for tests and throttled runs); `pause`
+    /// leaves the write lock to a running server between batches.
+    public func rewrap(actor: AuditActor, batchSize: Int = 500, maxBatches: Int? = nil, pause: Duration = .zero,
                        progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws -> RewrapProgress {
         try await load()
         let started = Date()
@@ -164,6 +165,8 @@ public struct KeyAdministration: Sendable {
                 return done
             }
             if done == 0 { break }
+            // Leave the write lock to a running server between batches.
+            if pause > .zero { try await Task.sleep(for: pause) }
             result.rewrapped += done
             result.remaining = max(0, result.remaining - done)
             result.batches += 1
