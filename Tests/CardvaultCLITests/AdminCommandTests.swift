@@ -207,41 +207,36 @@ struct AdminCommandTests {
 
     /// An HTTP/1.1 request over a Unix domain socket; returns the status.
     static func request(unixSocket path: String, _ line: String) throws -> Int {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes + [0])
+            raw.copyBytes(from: Array(path.utf8.prefix(raw.count - 1)) + [0])
         }
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { return -1 }
-        let request = "\(line) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 12 else { return -1 }
-        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+        return status(family: AF_UNIX, address: addr, request: line)
     }
 
     /// A plain HTTP/1.1 GET over a socket (no URLSession, to keep tests independent of it).
     static func get(_ url: String) throws -> Int {
         let parts = URL(string: url)!
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(parts.port!).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        return status(family: AF_INET, address: addr, request: "GET \(parts.path)")
+    }
+
+    /// Connects to `address`, sends `request` (method and path) with `Connection: close` and
+    /// returns the answer's status, or -1.
+    static func status<Address>(family: Int32, address: Address, request: String) -> Int {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = address
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
         guard connected == 0 else { return -1 }
-        let request = "GET \(parts.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        let text = "\(request) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        _ = text.withCString { send(fd, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = recv(fd, &buffer, buffer.count, 0)
         guard n > 12 else { return -1 }
