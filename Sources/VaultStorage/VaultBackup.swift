@@ -31,7 +31,8 @@ public enum VaultBackup {
 
     /// Copies the live database to `path` (which must not exist), mode 0600, as one
     /// self-contained file (rollback journal, no WAL beside it), and checks the copy. The backup
-    /// is audited before it starts, so the copy holds its own audit row.
+    /// is audited before it starts, so the copy holds its own audit row; a backup that then fails
+    /// is audited again as a failure.
     public static func create(_ runtime: VaultRuntime, to path: String, actor: AuditActor) async throws -> BackupSummary {
         let started = Date()
         guard !FileManager.default.fileExists(atPath: path) else {
@@ -50,6 +51,7 @@ public enum VaultBackup {
             return try inspect(path, started: started)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
+            try? await runtime.audit.record("backup.create", subject: (path as NSString).lastPathComponent, outcome: .failure, actor: actor)
             throw error
         }
     }

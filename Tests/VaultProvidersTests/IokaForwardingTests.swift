@@ -90,6 +90,8 @@ struct IokaReferenceTests {
             // A card id that belongs to another token is refused; an unknown token is 404.
             let taken = try await c.send(.put, "/v1/cards/\(panToken)/ioka-card", secret: secret, json: #"{"card_id":"\#(cardID)"}"#)
             #expect(taken.status == 409 && taken.errorCode == "reference_in_use")
+            let refusal = try await h.runtime.audit.tail(limit: 5).last { $0.action == "ioka.card.attach" }
+            #expect(refusal?.outcome == "denied" && refusal?.subject == "\(panToken)|reference_in_use")
             let unknown = try await c.send(.put, "/v1/cards/tok_AAAAAAAAAAAAAAAAAAAAAA/ioka-card", secret: secret, json: #"{"card_id":"crd_NEW"}"#)
             #expect(unknown.status == 404)
 

@@ -41,10 +41,10 @@ extension CardVault {
         let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
         try await refreshKeys()
         let answer = try await withKeyRetry {
-            try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> CardAnswer? in
+            try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> Result<CardAnswer, VaultError> in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                    return CardAnswer(stored)
+                    return .success(CardAnswer(stored))
                 }
                 let existing = try tx.reference(kind: reference.kind, blindIndex: blind)
                 let token: CardToken
@@ -53,11 +53,12 @@ extension CardVault {
                 if let target {
                     guard try tx.card(token: target) != nil || !tx.references(token: target).isEmpty else {
                         try tx.appendAudit(AuditEvent(action: action, subject: target.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
-                        return nil
+                        return .failure(.cardNotFound)
                     }
                     if let existing, existing.token != target {
+                        // Returned, not thrown, so that the refusal's audit row commits.
                         try tx.appendAudit(AuditEvent(action: action, subject: "\(target.rawValue)|reference_in_use", outcome: .denied, actor: actor), chain: chain, at: now)
-                        throw Self.referenceInUse
+                        return .failure(Self.referenceInUse)
                     }
                     token = target
                 } else {
@@ -79,11 +80,10 @@ extension CardVault {
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
                 }
-                return answer
+                return .success(answer)
             }
         }
-        guard let answer else { throw VaultError.cardNotFound }
-        return answer
+        return try answer.get()
     }
 
     /// A token's metadata inside a transaction (its card opened with a loaded key version).
