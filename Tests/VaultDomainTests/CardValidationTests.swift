@@ -161,4 +161,13 @@ struct PANScrubberTests {
         #expect(PANScrubber.scrub("amount 100, ref 12345") == "amount 100, ref 12345")
         #expect(PANScrubber.scrub("4200000000000000/5522042705066736") == "420000******0000/552204******6736")
     }
+
+    /// The no-copy fast path must still see a run that starts after shorter ones and one that
+    /// ends the string, and leave 11-digit runs alone.
+    @Test func findsRunsAnywhereInTheString() {
+        #expect(PANScrubber.scrub("12 345 4012001037141112") == "12 345 401200******1112")
+        #expect(PANScrubber.scrub("x4012001037141112") == "x401200******1112")
+        #expect(PANScrubber.scrub("phone 77012345678, id 1234567890a") == "phone 77012345678, id 1234567890a")
+        #expect(PANScrubber.scrub("") == "")
+    }
 }

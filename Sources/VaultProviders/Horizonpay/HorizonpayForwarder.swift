@@ -316,7 +316,8 @@ public struct HorizonpayForwarder: Sendable {
                 return .object(out)
             case .array(let items): return .array(items.map { walk($0, key: key) })
             case .string(var s):
-                for (pan, masked) in pans where s.contains(pan) { s = s.replacingOccurrences(of: pan, with: masked) }
+                // A byte search: Foundation's String.contains bridges through NSString on Linux.
+                for (pan, masked) in pans where !pan.isEmpty && s.utf8.contains(pan.utf8) { s = s.replacingOccurrences(of: pan, with: masked) }
                 return .string(PANScrubber.scrub(s))
             default: return value
             }
