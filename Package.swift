@@ -96,12 +96,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Benchmark helpers for scripts/bench.sh: the no-HTTP baseline and seeding.
+        // Benchmark helpers for scripts/bench*.sh: the no-HTTP baseline, seeding, and the
+        // pass-through proxy (the same server framework and provider client, no vault work).
         .executableTarget(
             name: "CardvaultBench",
             dependencies: [
-                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport",
+                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport", "VaultProviders",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -6,13 +6,14 @@ import VaultDomain
 import VaultStorage
 import VaultTestSupport
 
-/// Helpers for `scripts/bench.sh`: the no-HTTP baseline and seeding cards for the GET run.
+/// Helpers for the benchmark scripts: the no-HTTP baseline, seeding cards for the GET run, and
+/// the pass-through proxy that `scripts/bench-horizonpay.sh` measures the vault against.
 @main
 struct CardvaultBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cardvault-bench",
-        abstract: "Benchmark helpers (baseline without HTTP, seeding).",
-        subcommands: [Baseline.self, Seed.self]
+        abstract: "Benchmark helpers (baseline without HTTP, seeding, pass-through proxy).",
+        subcommands: [Baseline.self, Seed.self, PassThroughProxy.self]
     )
 }
 

@@ -12,14 +12,18 @@ public final class HorizonpaySimulator: Sendable {
     public let shopID: String
     public let secretKey: String
     public let publicKey: String
+    /// How long each card request takes to answer, as a real provider's processing time would
+    /// (benchmarks; zero by default).
+    public let latency: Duration
     private let counts = Mutex<[String: Int]>([:])
     private let jobs = Mutex<[String: (polls: Int, response: JSONValue)]>([:])
     private let lastRequests = Mutex<[String: JSONValue]>([:])
 
-    public init(shopID: String = "29", secretKey: String = "sim-secret-key", publicKey: String = "sim-public-key") {
+    public init(shopID: String = "29", secretKey: String = "sim-secret-key", publicKey: String = "sim-public-key", latency: Duration = .zero) {
         self.shopID = shopID
         self.secretKey = secretKey
         self.publicKey = publicKey
+        self.latency = latency
     }
 
     /// Amounts that pick an outcome; any other amount succeeds.
@@ -94,6 +98,7 @@ public final class HorizonpaySimulator: Sendable {
 
     private func handle(_ request: Request, path: String, gateway: Bool, transfer: Bool, async: Bool) async throws -> Response {
         count(path)
+        if latency > .zero { try await Task.sleep(for: latency) }
         if gateway {
             let expected = "Basic " + Data("\(shopID):\(secretKey)".utf8).base64EncodedString()
             guard request.headers[.authorization] == expected else { return Self.json(401, .object([("message", .string("Unauthorized"))])) }

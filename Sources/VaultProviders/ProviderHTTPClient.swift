@@ -39,7 +39,7 @@ public final class ProviderHTTPClient: Sendable {
     }
 
     /// Sends one request. Failures are `ProviderFailure`, never the client's own error text.
-    func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws(ProviderFailure) -> Reply {
+    package func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws(ProviderFailure) -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }

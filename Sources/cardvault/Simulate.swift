@@ -18,9 +18,12 @@ struct Simulate: AsyncParsableCommand {
         @Option(name: .customLong("shop-id")) var shopID = "29"
         @Option(name: .customLong("secret-key")) var secretKey = "sim-secret-key"
         @Option(name: .customLong("public-key")) var publicKey = "sim-public-key"
+        @Option(name: .customLong("latency-ms"), help: "Milliseconds each card request takes to answer, like a real provider (default 0).")
+        var latencyMS = 0
 
         func run() async throws {
-            let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey)
+            guard (0...60_000).contains(latencyMS) else { throw ValidationError("--latency-ms must be 0 to 60000") }
+            let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey, latency: .milliseconds(latencyMS))
             try await Simulate.serve(simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
         }
     }

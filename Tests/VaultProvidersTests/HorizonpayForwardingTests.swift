@@ -417,3 +417,25 @@ struct HorizonpayHostileInputTests {
         }
     }
 }
+
+@Suite("Horizonpay simulator")
+struct HorizonpaySimulatorTests {
+    /// `--latency-ms` (the forwarding benchmark's provider time) delays card requests only.
+    @Test func latencyDelaysCardRequests() async throws {
+        let simulator = HorizonpaySimulator(latency: .milliseconds(300))
+        let app = Application(router: simulator.router())
+        try await app.test(.router) { client in
+            let basic = "Basic " + Data("29:sim-secret-key".utf8).base64EncodedString()
+            let body = #"{"request":{"amount":100,"currency":"KZT","credit_card":{"number":"4012001037141112","exp_month":"01","exp_year":"2030"},"recipient_card":{"number":"4200000000000000","exp_month":"02","exp_year":"2031"}}}"#
+            let clock = ContinuousClock()
+            let start = clock.now
+            let status = try await client.execute(uri: "/p2p-restrictions", method: .post, headers: [.authorization: basic, .contentType: "application/json"],
+                                                  body: ByteBuffer(string: body)) { $0.status }
+            #expect(status == .ok)
+            #expect(clock.now - start >= .milliseconds(300))
+            let counted = clock.now
+            _ = try await client.execute(uri: "/__simulator/calls", method: .get) { $0.status }
+            #expect(clock.now - counted < .milliseconds(300))
+        }
+    }
+}
