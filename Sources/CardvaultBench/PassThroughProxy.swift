@@ -23,16 +23,18 @@ struct PassThroughProxy: AsyncParsableCommand {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen must be host:port")
         }
+        // The vault's own rule for where card data may go: https, or http to a loopback host.
+        let upstream: ProviderURL
+        do { upstream = try ProviderURL(validating: self.upstream, setting: "--upstream") } catch { throw ValidationError(error.message) }
         let client = ProviderHTTPClient()
         let router = Router()
-        let upstream = self.upstream
         let headers = [("Accept", "application/json"), ("Authorization", authorization)]
         router.post("{path}") { request, context -> Response in
             let path = try context.parameters.require("path")
             let body = try await request.body.collect(upTo: 1 << 20)
             let reply: ProviderHTTPClient.Reply
             do {
-                reply = try await client.send(.POST, url: upstream + "/" + path, headers: headers, body: Array(body.readableBytesView), timeout: .seconds(30))
+                reply = try await client.send(.POST, url: upstream.appending("/" + path), headers: headers, body: Array(body.readableBytesView), timeout: .seconds(30))
             } catch {
                 return Response(status: .badGateway)
             }
