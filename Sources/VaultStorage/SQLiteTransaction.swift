@@ -10,12 +10,18 @@ struct SQLiteTransaction: VaultTransaction {
     /// Shared by the jobs of one group-commit batch; nil for reads and lone transactions.
     var batch: BatchState? = nil
 
+    // Rows are mapped straight off the cursor: `Row.fetchOne` / `fetchAll` would first copy every
+    // column of every row into a detached `Row`, only for `map` to read it once.
     private func one<T>(_ sql: String, _ arguments: StatementArguments, _ map: (Row) throws -> T) throws -> T? {
-        try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments).map(map)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        return try withExtendedLifetime(cursor) { try cursor.next().map(map) }
     }
 
     private func all<T>(_ sql: String, _ arguments: StatementArguments = [], _ map: (Row) throws -> T) throws -> [T] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(map)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var values: [T] = []
+        while let row = try cursor.next() { values.append(try map(row)) }
+        return values
     }
 
     private func execute(_ sql: String, _ arguments: StatementArguments) throws {
