@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "CardvaultBench",
             dependencies: [
-                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport", "VaultProviders",
+                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport", "VaultProviders", "VaultHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import VaultHTTP
 import VaultProviders
 
 /// The floor under any forwarding service built on this stack: a Hummingbird server that
@@ -20,9 +21,9 @@ struct PassThroughProxy: AsyncParsableCommand {
     @Option(help: "Authorization header sent upstream.") var authorization: String
 
     func run() async throws {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-            throw ValidationError("--listen must be host:port")
-        }
+        let address: ListenAddress
+        do { address = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.message) }
+        guard address.isLoopback, address.unixPath == nil else { throw ValidationError("--listen must be a loopback host:port") }
         // The vault's own rule for where card data may go: https, or http to a loopback host.
         let upstream: ProviderURL
         do { upstream = try ProviderURL(validating: self.upstream, setting: "--upstream") } catch { throw ValidationError(error.message) }
@@ -41,7 +42,7 @@ struct PassThroughProxy: AsyncParsableCommand {
             return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(String(listen[..<colon]), port: port), serverName: "passthrough"),
+        let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "passthrough"),
                               logger: Logger(label: "passthrough"))
         try await app.runService()
         await client.shutdown()
