@@ -9,7 +9,6 @@ public enum PANScrubber {
             return run >= 12
         }) else { return text }
         let bytes = Array(text.utf8)
-        guard bytes.count >= 12 else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
