@@ -31,7 +31,7 @@ struct Baseline: ParsableCommand {
         try db.pool.write { db in
             try db.execute(sql: "CREATE TABLE bench_cards (token TEXT PRIMARY KEY, fingerprint TEXT UNIQUE, nonce BLOB, ciphertext BLOB) WITHOUT ROWID")
         }
-        let key = SymmetricKey.generate()
+        let key = try SymmetricKey.generate()
         var inserted = 0
         let start = Date()
         while inserted < count && Date().timeIntervalSince(start) < seconds {

@@ -7,6 +7,10 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidKey = Code(raw: "invalid_key")
         public static let authenticationFailed = Code(raw: "authentication_failed")
         public static let invalidInput = Code(raw: "invalid_input")
+        /// Guarded (locked) memory could not be had: the process is at its mlock or mapping limit.
+        public static let outOfSecureMemory = Code(raw: "out_of_secure_memory")
+        /// Every slot of a `GuardedSlab` is taken.
+        public static let slabFull = Code(raw: "slab_full")
         public var description: String { raw }
     }
 

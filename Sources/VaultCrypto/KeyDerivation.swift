@@ -4,10 +4,10 @@ internal import CSodium
 /// purpose (fingerprints, audit chain, client secrets, idempotency) has its own key.
 public enum KeyDerivation {
     /// `context` must be exactly 8 ASCII characters.
-    public static func derive(from root: SymmetricKey, id: UInt64, context: StaticString) -> SymmetricKey {
+    public static func derive(from root: SymmetricKey, id: UInt64, context: StaticString) throws(CryptoError) -> SymmetricKey {
         Sodium.ready()
         precondition(context.utf8CodeUnitCount == 8, "KDF context must be 8 bytes")
-        let bytes = SecureBytes(count: SymmetricKey.byteCount) { out in
+        let bytes = try SecureBytes(count: SymmetricKey.byteCount) { out in
             root.withUnsafeBytes { k in
                 context.withUTF8Buffer { ctx in
                     ctx.withMemoryRebound(to: CChar.self) { c in
@@ -18,6 +18,6 @@ public enum KeyDerivation {
                 }
             }
         }
-        return try! SymmetricKey(bytes)
+        return try SymmetricKey(bytes)
     }
 }

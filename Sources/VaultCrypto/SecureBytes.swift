@@ -16,34 +16,30 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
     private let pointer: UnsafeMutableRawPointer
     public let count: Int
 
-    /// Allocates `count` bytes and lets `initialize` fill them while they are writable.
-    public init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    /// Allocates `count` bytes and lets `initialize` fill them while they are writable. Fails
+    /// (never traps) when the process is out of lockable memory or mappings.
+    public init(count: Int, initialize: (UnsafeMutableRawBufferPointer) -> Void) throws(CryptoError) {
         Sodium.ready()
-        precondition(count > 0, "SecureBytes must not be empty")
+        guard count > 0 else { throw CryptoError(.invalidInput, "SecureBytes must not be empty") }
         guard let raw = sodium_malloc(count) else {
-            fatalError("sodium_malloc failed: out of lockable memory")
+            throw CryptoError(.outOfSecureMemory, "sodium_malloc failed: out of lockable memory")
         }
         pointer = raw
         self.count = count
-        do {
-            try initialize(UnsafeMutableRawBufferPointer(start: raw, count: count))
-        } catch {
-            sodium_free(raw)
-            throw error
-        }
+        initialize(UnsafeMutableRawBufferPointer(start: raw, count: count))
         _ = sodium_mprotect_readonly(raw)
     }
 
     /// Copies `bytes` into guarded memory. The caller should wipe its own copy.
-    public convenience init<Bytes: Collection>(copying bytes: Bytes) where Bytes.Element == UInt8 {
-        self.init(count: bytes.count) { buffer in
+    public convenience init<Bytes: Collection>(copying bytes: Bytes) throws(CryptoError) where Bytes.Element == UInt8 {
+        try self.init(count: bytes.count) { buffer in
             _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
         }
     }
 
     /// `count` random bytes from libsodium's CSPRNG.
-    public static func random(count: Int) -> SecureBytes {
-        SecureBytes(count: count) { buffer in
+    public static func random(count: Int) throws(CryptoError) -> SecureBytes {
+        try SecureBytes(count: count) { buffer in
             randombytes_buf(buffer.baseAddress!, buffer.count)
         }
     }
@@ -68,14 +64,6 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
     /// Whether every byte is zero (after `wipe()`).
     public var isZeroed: Bool {
         withUnsafeBytes { sodium_is_zero($0.bindMemory(to: UInt8.self).baseAddress!, $0.count) == 1 }
-    }
-
-    /// Constant-time equality.
-    public func constantTimeEquals(_ other: SecureBytes) -> Bool {
-        guard count == other.count else { return false }
-        return withUnsafeBytes { a in
-            other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 }
-        }
     }
 
     public var description: String { "<redacted>" }

@@ -9,9 +9,8 @@ public struct SymmetricKey: Sendable, CustomStringConvertible, CustomDebugString
     }
 
     /// A fresh key from libsodium's CSPRNG.
-    public static func generate() -> SymmetricKey {
-        // force-try: the size is right by construction.
-        try! SymmetricKey(SecureBytes.random(count: byteCount))
+    public static func generate() throws(CryptoError) -> SymmetricKey {
+        try SymmetricKey(SecureBytes.random(count: byteCount))
     }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

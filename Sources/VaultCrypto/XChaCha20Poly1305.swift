@@ -54,7 +54,7 @@ public enum XChaCha20Poly1305 {
     /// Decrypts into guarded memory (for keys and other long-lived secrets).
     public static func open(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey) throws(CryptoError) -> SecureBytes {
         var failure: CryptoError?
-        let plaintext = SecureBytes(count: try plaintextCount(box)) { out in
+        let plaintext = try SecureBytes(count: try plaintextCount(box)) { out in
             do throws(CryptoError) { try decrypt(box, associatedData: associatedData, key: key, into: out) } catch { failure = error }
         }
         if let failure { throw failure }

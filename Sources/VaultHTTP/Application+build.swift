@@ -14,7 +14,7 @@ public func buildApplication(_ configuration: VaultServerConfiguration, logger: 
     logger.logLevel = configuration.logLevel
     try configuration.validate()
     let runtime = try VaultRuntime(databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
-                                   securityCodeTTL: configuration.securityCodeTTL, defaultRetention: configuration.defaultRetention, logger: logger)
+                                   securityCodeTTL: configuration.securityCodeTTL, maxPendingCodes: configuration.maxPendingCodes, defaultRetention: configuration.defaultRetention, logger: logger)
     return try await buildApplication(configuration, runtime: runtime, logger: logger)
 }
 
@@ -38,8 +38,8 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
 func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) -> (Router<VaultRequestContext>, [any Service]) {
     // The server's card service: the runtime's, with the configured default retention.
     let cards = CardVault(store: runtime.store, keys: runtime.keys, codes: runtime.codes,
-                          defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention)
-    let metrics = HTTPMetrics()
+                          defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention, limits: configuration.tokenizeLimits())
+    let metrics = HTTPMetrics(codes: runtime.codes)
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
@@ -48,16 +48,20 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
 
     var services: [any Service] = [
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
-        MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger),
+        MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger, metrics: metrics),
     ]
     // One provider client (one connection pool per provider host) for every provider.
     let providerClient = configuration.horizonpay == nil && configuration.ioka == nil ? nil : ProviderHTTPClient()
     if let providerClient { services.append(ProviderClientService(client: providerClient)) }
+    // One register of the idempotency claims being sent, shared by both providers.
+    let inFlight = InFlightClaims()
     let horizonpay = configuration.horizonpay.flatMap { settings in
-        providerClient.map { HorizonpayForwarder(configuration: settings, client: $0, cards: cards, logger: logger) }
+        providerClient.map { HorizonpayForwarder(configuration: settings, client: $0, cards: cards, logger: logger, inFlight: inFlight) }
     }
     router.addRoutes(HorizonpayController(forwarder: horizonpay, auth: runtime.authenticator).endpoints, atPath: "/v1/horizonpay")
-    let ioka = configuration.ioka.flatMap { settings in providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: cards) } }
+    let ioka = configuration.ioka.flatMap { settings in
+        providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: cards, inFlight: inFlight) }
+    }
     let iokaController = IokaController(cards: cards, forwarder: ioka, auth: runtime.authenticator)
     router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
     router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")

@@ -16,6 +16,13 @@ public struct VaultServerConfiguration: Sendable {
     /// Listening beyond loopback must be asked for explicitly.
     public var allowNonLoopback = false
     public var securityCodeTTL: TimeInterval = 15 * 60
+    /// Security codes that may be pending at once (one guarded region sized at start).
+    public var maxPendingCodes = SecurityCodeVault.defaultCapacity
+    /// Tokenize requests per second and client (token bucket); 0 turns the limit off.
+    public var tokenizeRate: Double = 200
+    public var tokenizeBurst = 2000
+    /// Distinct cards sharing first six and last four digits one client may tokenize in 24 h.
+    public var enumerationLimit = 10
     public var idempotencyRetention: TimeInterval = 24 * 60 * 60
     /// Retention of cards created without `retain_until`; nil keeps them until deleted.
     public var defaultRetention: TimeInterval?
@@ -43,6 +50,30 @@ public struct VaultServerConfiguration: Sendable {
             }
             securityCodeTTL = s
         }
+        if let v = environment["CARDVAULT_MAX_PENDING_CODES"] {
+            guard let n = Int(v), (1...10_000_000).contains(n) else {
+                throw .invalid("CARDVAULT_MAX_PENDING_CODES", code: "invalid_setting", "must be 1 to 10000000")
+            }
+            maxPendingCodes = n
+        }
+        if let v = environment["CARDVAULT_TOKENIZE_RATE"] {
+            guard let rate = Double(v), rate.isFinite, (0...1_000_000).contains(rate) else {
+                throw .invalid("CARDVAULT_TOKENIZE_RATE", code: "invalid_setting", "must be 0 (off) to 1000000 requests a second")
+            }
+            tokenizeRate = rate
+        }
+        if let v = environment["CARDVAULT_TOKENIZE_BURST"] {
+            guard let burst = Int(v), (1...10_000_000).contains(burst) else {
+                throw .invalid("CARDVAULT_TOKENIZE_BURST", code: "invalid_setting", "must be 1 to 10000000")
+            }
+            tokenizeBurst = burst
+        }
+        if let v = environment["CARDVAULT_ENUMERATION_LIMIT"] {
+            guard let limit = Int(v), (1...1_000_000).contains(limit) else {
+                throw .invalid("CARDVAULT_ENUMERATION_LIMIT", code: "invalid_setting", "must be 1 to 1000000")
+            }
+            enumerationLimit = limit
+        }
         if let v = environment["CARDVAULT_RETENTION_DAYS"] {
             guard let days = Int(v), (1...3660).contains(days) else {
                 throw .invalid("CARDVAULT_RETENTION_DAYS", code: "invalid_setting", "must be 1 to 3660 days")
@@ -57,6 +88,11 @@ public struct VaultServerConfiguration: Sendable {
             }
             logLevel = level
         }
+    }
+
+    /// The tokenize limits these settings describe (one rate limiter for the server).
+    func tokenizeLimits() -> TokenizeLimits {
+        TokenizeLimits(rate: tokenizeRate > 0 ? RateLimiter(rate: tokenizeRate, burst: tokenizeBurst) : nil, enumerationLimit: enumerationLimit)
     }
 
     /// Every address to serve: the first is `listen`, the others `additionalListen`.

@@ -94,6 +94,10 @@ public enum ProviderFailure: Error, Sendable, Equatable {
     /// Whether the request certainly never left the vault.
     public var nothingSent: Bool { self == .unreachable }
 
+    /// Whether the request may have been acted on while its answer was lost: the provider may
+    /// have moved the money or not.
+    public var outcomeUnknown: Bool { self == .timeout || self == .connectionLost }
+
     public var vaultError: VaultError {
         switch self {
         case .unreachable, .connectionLost:

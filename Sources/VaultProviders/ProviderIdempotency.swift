@@ -3,43 +3,79 @@ import VaultCrypto
 import VaultDomain
 
 /// The `Idempotency-Key` of one forwarded provider call. A retry replays the first answer; a
-/// duplicate that arrives while the first is in flight is refused (409). The key is claimed in
-/// the same commit that reads the card data, before anything leaves the vault, so a provider is
-/// never called twice for one key; it is released only when nothing was sent.
+/// duplicate that arrives while the first is in flight is refused (409 `request_in_flight`).
+/// The key is claimed in the same commit that reads the card data, before anything leaves the
+/// vault, so a provider is never called twice for one key; it is released only when nothing was
+/// sent.
+///
+/// Calls that move money require a key, and their claim is never given up once the request may
+/// have reached the provider: when the answer is lost (a timeout, a dropped connection, a crash
+/// of the vault) the claim stays pending and every retry is answered 409 `outcome_unknown`,
+/// naming the provider reference the call was sent with, so the caller asks the provider
+/// instead of paying twice.
 struct ProviderIdempotency: Sendable {
     let store: any VaultStore
     let client: String
     let key: IdempotencyKey?
     let requestHash: [UInt8]?
     let now: Date
+    let movesMoney: Bool
+    /// What the provider knows the call by (`tracking_id`, `order_id`, ...), stored with the claim.
+    let reference: [String: String]
+    let inFlight: InFlightClaims
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
-    init(operation: String, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault) throws {
+    init(operation: String, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
+         movesMoney: Bool = false, reference: [String: String] = [:]) throws {
+        if movesMoney && given == nil { throw StoredResponse.keyRequired }
         let hashKey = try cards.keys.derivedKeys().idempotency
         store = cards.store
         client = caller.client.id
         key = given?.blinded(with: hashKey)
         requestHash = key.map { _ in StoredResponse.requestHash(operation: operation, canonical: canonical, key: hashKey) }
         now = cards.clock()
+        self.movesMoney = movesMoney
+        self.reference = reference.filter { Self.isReference($0.value) }
+        self.inFlight = inFlight
     }
+
+    /// A provider reference worth storing and echoing: short, plain, and never a card number.
+    static func isReference(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || [0x2D, 0x5F, 0x2E, 0x3A].contains($0) }
+            && !ReferenceDetails.hasDigitRun(text, atLeast: 12)
+    }
+
+    private var claimID: String? { key.map { client + "|" + $0.rawValue } }
 
     /// The first answer when this is a retry; nil for a first call.
     func replay() async throws -> ProviderAnswer? {
-        guard let key, let requestHash else { return nil }
+        guard let key, let requestHash, let claimID else { return nil }
         let client = self.client
         guard let stored = try await store.read({ try $0.idempotentResponse(client: client, key: key) }) else { return nil }
         guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-        guard !stored.isPending else { throw StoredResponse.inFlight }
+        if stored.isPending {
+            throw inFlight.contains(claimID) ? StoredResponse.inFlight : StoredResponse.outcomeUnknown(reference: stored.pendingReference)
+        }
         return ProviderAnswer(status: stored.status, body: stored.body)
+    }
+
+    /// Runs `body` as the call that holds the claim (if any): while it runs, a duplicate is told
+    /// `request_in_flight`; afterwards a claim still pending means the outcome is unknown.
+    func holding<T>(_ body: () async throws -> T) async throws -> T {
+        guard let claimID else { return try await body() }
+        inFlight.enter(claimID)
+        defer { inFlight.leave(claimID) }
+        return try await body()
     }
 
     /// Claims the key inside the transaction that reads the card data; nil without a key.
     var claim: (@Sendable (any VaultTransaction) throws -> Void)? {
         guard let key, let requestHash else { return nil }
-        let (client, now) = (self.client, self.now)
+        let (client, now, reference) = (self.client, self.now, self.reference)
         return { tx in
             if try tx.idempotentResponse(client: client, key: key) != nil { throw StoredResponse.inFlight }
-            try tx.save(.pending(requestHash: requestHash, at: now), client: client, key: key)
+            try tx.save(.pending(requestHash: requestHash, at: now, reference: reference), client: client, key: key)
         }
     }
 
@@ -50,12 +86,15 @@ struct ProviderIdempotency: Sendable {
         try await store.write { tx in try tx.deleteIdempotency(client: client, key: key) }
     }
 
-    /// Records a failure after the request may have been sent: a retry gets the same 502/504
-    /// and the provider is not called again.
-    func fail(_ error: VaultError) async throws {
+    /// After a failure once the request may have been sent. A money move whose answer was lost
+    /// keeps its pending claim (a retry gets `outcome_unknown`); anything else records the
+    /// failure, so a retry gets the same 502/504 and the provider is not called again.
+    func fail(_ error: ProviderFailure) async throws {
         guard let key, let requestHash else { return }
-        let body = VaultJSON.encode(["error": ["code": error.code, "message": error.message]])
-        let stored = StoredResponse(requestHash: requestHash, status: error.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
+        if movesMoney && error.outcomeUnknown { return }
+        let failure = error.vaultError
+        let body = VaultJSON.encode(["error": ["code": failure.code, "message": failure.message]])
+        let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
         let client = self.client
         try await store.write { tx in try tx.replace(stored, client: client, key: key) }
     }

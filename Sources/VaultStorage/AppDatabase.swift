@@ -201,6 +201,29 @@ public final class AppDatabase: Sendable {
                 CREATE INDEX cards_by_retention ON cards(retain_until) WHERE retain_until IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v6-tenants") { db in
+            // Every row that existed belongs to the `default` tenant, whose blind-index keys are
+            // the ones used so far. The audit row's tenant is NULL for rows written before, so
+            // their hashes stay as they were.
+            try db.execute(sql: """
+                ALTER TABLE clients ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE cards ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE provider_references ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE provider_calls ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE audit_log ADD COLUMN tenant TEXT;
+
+                -- The enumeration guard: which cards (keyed hash of the PAN) each client tokenized
+                -- per bucket (keyed hash of BIN and last four), for 24 hours. No PAN, no plain hash.
+                CREATE TABLE enumeration_guard (
+                    client TEXT NOT NULL,
+                    bucket BLOB NOT NULL,
+                    card BLOB NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    PRIMARY KEY (client, bucket, card)
+                ) WITHOUT ROWID;
+                CREATE INDEX enumeration_guard_by_age ON enumeration_guard(seen_at);
+                """)
+        }
         return migrator
     }
 }

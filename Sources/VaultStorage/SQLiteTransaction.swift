@@ -30,12 +30,12 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: cards
 
-    func card(token: CardToken) throws -> SealedCard? {
-        try one(CardRecord.byToken, [token.rawValue], CardRecord.card)
+    func card(token: CardToken, tenant: Tenant) throws -> SealedCard? {
+        try one(CardRecord.byToken, [token.rawValue, tenant.rawValue], CardRecord.card)
     }
 
-    func card(fingerprint: CardFingerprint) throws -> SealedCard? {
-        try one(CardRecord.byFingerprint, [fingerprint.rawValue], CardRecord.card)
+    func card(fingerprint: CardFingerprint, tenant: Tenant) throws -> SealedCard? {
+        try one(CardRecord.byFingerprint, [fingerprint.rawValue, tenant.rawValue], CardRecord.card)
     }
 
     func cardCountsByKeyVersion() throws -> [Int: Int] {
@@ -58,13 +58,15 @@ struct SQLiteTransaction: VaultTransaction {
         try mapTriggers { try execute(CardRecord.update, CardRecord.updateArguments(card)) }
     }
 
-    func deleteCard(token: CardToken) throws -> Bool {
-        try execute("DELETE FROM cards WHERE token = ?", [token.rawValue])
+    func deleteCard(token: CardToken, tenant: Tenant) throws -> Bool {
+        try execute(CardRecord.delete, [token.rawValue, tenant.rawValue])
         return db.changesCount > 0
     }
 
-    func cards(expiringBy date: Date, limit: Int) throws -> [CardToken] {
-        try all(CardRecord.expiring, [StoredDate.millis(date), limit]) { row in CardToken(row[0] as String) }.compactMap { $0 }
+    func cards(expiringBy date: Date, limit: Int) throws -> [(token: CardToken, tenant: Tenant)] {
+        try all(CardRecord.expiring, [StoredDate.millis(date), limit]) { row in
+            CardToken(row[0] as String).map { (token: $0, tenant: Tenant(stored: row[1])) }
+        }.compactMap { $0 }
     }
 
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard] {
@@ -81,8 +83,8 @@ struct SQLiteTransaction: VaultTransaction {
         return counts
     }
 
-    func providerToken(card: CardToken, provider: String) throws -> SealedProviderToken? {
-        try one(ProviderTokenRecord.find, [card.rawValue, provider], ProviderTokenRecord.token)
+    func providerToken(card: CardToken, provider: String, tenant: Tenant) throws -> SealedProviderToken? {
+        try one(ProviderTokenRecord.find, [card.rawValue, provider, tenant.rawValue], ProviderTokenRecord.token)
     }
 
     func save(_ token: SealedProviderToken) throws {
@@ -95,12 +97,12 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: provider references
 
-    func references(token: CardToken) throws -> [SealedProviderReference] {
-        try all(ProviderReferenceRecord.byToken, [token.rawValue], ProviderReferenceRecord.reference)
+    func references(token: CardToken, tenant: Tenant) throws -> [SealedProviderReference] {
+        try all(ProviderReferenceRecord.byToken, [token.rawValue, tenant.rawValue], ProviderReferenceRecord.reference)
     }
 
-    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8]) throws -> SealedProviderReference? {
-        try one(ProviderReferenceRecord.byBlindIndex, [Data(blindIndex), kind.rawValue], ProviderReferenceRecord.reference)
+    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8], tenant: Tenant) throws -> SealedProviderReference? {
+        try one(ProviderReferenceRecord.byBlindIndex, [Data(blindIndex), kind.rawValue, tenant.rawValue], ProviderReferenceRecord.reference)
     }
 
     func providerReferenceCountsByKeyVersion() throws -> [Int: Int] {
@@ -115,8 +117,8 @@ struct SQLiteTransaction: VaultTransaction {
         try mapTriggers { try execute(ProviderReferenceRecord.upsert, ProviderReferenceRecord.arguments(reference)) }
     }
 
-    func deleteReferences(token: CardToken) throws -> Int {
-        try execute("DELETE FROM provider_references WHERE token = ?", [token.rawValue])
+    func deleteReferences(token: CardToken, tenant: Tenant) throws -> Int {
+        try execute(ProviderReferenceRecord.delete, [token.rawValue, tenant.rawValue])
         return db.changesCount
     }
 
@@ -126,15 +128,15 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: provider calls
 
-    func providerCallCards(provider: String, reference: String) throws -> [String: CardLabel]? {
-        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ?"),
-                                             arguments: [provider, reference]) else { return nil }
+    func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ? AND tenant = ?"),
+                                             arguments: [provider, reference, tenant.rawValue]) else { return nil }
         return try JSONDecoder().decode([String: CardLabel].self, from: Data(text.utf8))
     }
 
-    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, at date: Date) throws {
-        try execute("INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at) VALUES (?, ?, ?, ?)",
-                    [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date)])
+    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws {
+        try execute("INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (?, ?, ?, ?, ?)",
+                    [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date), tenant.rawValue])
     }
 
     func purgeProviderCalls(before date: Date) throws -> Int {
@@ -190,7 +192,8 @@ struct SQLiteTransaction: VaultTransaction {
 
     func insert(_ client: Client, secretHash: [UInt8]) throws {
         try execute(ClientRecord.insert, [client.id, client.name, ClientRecord.scopes(client), StoredDate.millis(client.createdAt),
-                                          client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), Data(secretHash)])
+                                          client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), client.tenant.rawValue,
+                                          Data(secretHash)])
     }
 
     func update(_ client: Client) throws {
@@ -247,6 +250,25 @@ struct SQLiteTransaction: VaultTransaction {
 
     func purgeIdempotency(before date: Date) throws -> Int {
         try execute(IdempotencyRecord.purge, [StoredDate.millis(date)])
+        return db.changesCount
+    }
+
+    // MARK: enumeration guard
+
+    func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool) {
+        let row = try one("""
+            SELECT COUNT(*), COALESCE(MAX(card = ?), 0) FROM enumeration_guard WHERE client = ? AND bucket = ? AND seen_at >= ?
+            """, [Data(card), client, Data(bucket), StoredDate.millis(date)]) { row in (row[0] as Int, (row[1] as Int) != 0) }
+        return row ?? (0, false)
+    }
+
+    func recordEnumeration(client: String, bucket: [UInt8], card: [UInt8], at date: Date) throws {
+        try execute("INSERT OR REPLACE INTO enumeration_guard (client, bucket, card, seen_at) VALUES (?, ?, ?, ?)",
+                    [client, Data(bucket), Data(card), StoredDate.millis(date)])
+    }
+
+    func purgeEnumerationGuard(before date: Date) throws -> Int {
+        try execute("DELETE FROM enumeration_guard WHERE seen_at < ?", [StoredDate.millis(date)])
         return db.changesCount
     }
 }

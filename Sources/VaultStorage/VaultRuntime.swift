@@ -21,12 +21,13 @@ public struct VaultRuntime: Sendable {
     public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
 
     public init(databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
+                maxPendingCodes: Int = SecurityCodeVault.defaultCapacity,
                 defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage")) throws {
         self.defaultRetention = defaultRetention
         database = try AppDatabase(path: databasePath)
         store = SQLiteVaultStore(database: database, logger: logger)
         keys = KeyRing(directory: KeyDirectory(path: keysDirectory))
-        codes = SecurityCodeVault(timeToLive: securityCodeTTL)
+        codes = try SecurityCodeVault(timeToLive: securityCodeTTL, capacity: maxPendingCodes)
         authenticator = ClientAuthenticator(store: store, keys: keys)
     }
 }

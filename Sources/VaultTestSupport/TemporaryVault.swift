@@ -12,12 +12,12 @@ public final class TemporaryVault: @unchecked Sendable {
     public var keysDirectory: String { folder.appendingPathComponent("keys").path }
 
     /// Opens a vault; with `initialise` its keys are created as `keys init` would.
-    public init(initialise: Bool = true, securityCodeTTL: TimeInterval = 900) async throws {
+    public init(initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         runtime = try VaultRuntime(databasePath: folder.appendingPathComponent("vault.sqlite").path,
                                    keysDirectory: folder.appendingPathComponent("keys").path,
-                                   securityCodeTTL: securityCodeTTL)
+                                   securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
         if initialise {
             _ = try await runtime.keyAdmin.initialize(actor: Self.testOperator)
         }
@@ -30,14 +30,16 @@ public final class TemporaryVault: @unchecked Sendable {
     public static let testOperator = AuditActor.operatorCLI(user: "test")
 
     /// Registers a client and returns its secret.
-    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope]) async throws -> String {
-        let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
+    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope],
+                          tenant: String = Tenant.default.rawValue) async throws -> String {
+        let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
         return secret.revealed
     }
 
     /// Registers a client and returns it as an in-process caller (no secret on the wire).
-    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead]) async throws -> Caller {
-        let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), actor: Self.testOperator)
+    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead],
+                       tenant: String = Tenant.default.rawValue) async throws -> Caller {
+        let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
         return .trusted(client)
     }
 

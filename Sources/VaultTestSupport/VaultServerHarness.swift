@@ -15,8 +15,8 @@ public final class VaultServerHarness: @unchecked Sendable {
     private let lock = NSLock()
     private var bodies: [[UInt8]] = []
 
-    public init(securityCodeTTL: TimeInterval = 900) async throws {
-        vault = try await TemporaryVault(securityCodeTTL: securityCodeTTL)
+    public init(securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000) async throws {
+        vault = try await TemporaryVault(securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
     }
 
     public var runtime: VaultRuntime { vault.runtime }

@@ -20,14 +20,15 @@ struct Clients: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "Client name (letters, digits, - _ .).") var name: String
         @Option(help: "Comma-separated scopes: \(Scope.known.map(\.rawValue).joined(separator: ", ")).") var scopes: String
+        @Option(help: "The tenant whose cards the client sees and touches (lower-case letters, digits, - _).") var tenant = Tenant.default.rawValue
 
         func run() async throws {
             try await Output.run(json: output.json) {
                 let runtime = try await vault.openLoadedRuntime()
                 let (client, secret) = try await runtime.clients.add(
-                    name: name, scopes: scopes.split(separator: ",").map(String.init), actor: Output.actor)
+                    name: name, scopes: scopes.split(separator: ",").map(String.init), tenant: tenant, actor: Output.actor)
                 if output.json { Output.json(SecretReport(client: client, secret: secret.revealed)); return }
-                Output.line("client \(client.name) (\(client.id)) with scopes \(client.scopes.sorted().map(\.rawValue).joined(separator: ","))")
+                Output.line("client \(client.name) (\(client.id)) in tenant \(client.tenant) with scopes \(client.scopes.sorted().map(\.rawValue).joined(separator: ","))")
                 Output.line("secret (shown once, store it now): \(secret.revealed)")
             }
         }
@@ -44,9 +45,9 @@ struct Clients: AsyncParsableCommand {
                 let clients = try await runtime.clients.list()
                 try await runtime.audit.record("client.list", subject: nil, outcome: .success, actor: Output.actor)
                 if output.json { Output.json(clients); return }
-                Output.line("NAME                 STATE    SCOPES")
+                Output.line("NAME                 TENANT           STATE    SCOPES")
                 for c in clients {
-                    Output.line(c.name.padding(toLength: 21, withPad: " ", startingAt: 0)
+                    Output.line(c.name.padding(toLength: 21, withPad: " ", startingAt: 0) + c.tenant.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)
                                 + (c.isActive ? "active   " : "revoked  ") + c.scopes.sorted().map(\.rawValue).joined(separator: ","))
                 }
             }

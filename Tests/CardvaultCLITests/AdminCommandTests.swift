@@ -293,7 +293,7 @@ struct AdminCommandFailureTests {
         let runtime = try VaultRuntime(databasePath: cli.databasePath, keysDirectory: cli.keysDirectory)
         try await runtime.keyAdmin.load()
         for (token, number) in tokens {
-            let card = try await runtime.store.read { try $0.card(token: CardToken(token)!) }
+            let card = try await runtime.store.read { try $0.card(token: CardToken(token)!, tenant: .default) }
             let data = try await runtime.cards.open(try #require(card))
             #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
             #expect(card?.keyVersion == 2)

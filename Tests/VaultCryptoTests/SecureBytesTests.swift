@@ -3,8 +3,8 @@ import Testing
 
 @Suite("Guarded memory and keyed hashes")
 struct SecureBytesTests {
-    @Test func wipeZeroesTheBytes() {
-        let bytes = SecureBytes(copying: Array("4405639704015096".utf8))
+    @Test func wipeZeroesTheBytes() throws {
+        let bytes = try SecureBytes(copying: Array("4405639704015096".utf8))
         #expect(!bytes.isZeroed)
         bytes.wipe()
         #expect(bytes.isZeroed)
@@ -12,15 +12,15 @@ struct SecureBytesTests {
     }
 
     @Test func descriptionsAreRedacted() throws {
-        let bytes = SecureBytes(copying: Array("4405639704015096".utf8))
-        let key = SymmetricKey.generate()
+        let bytes = try SecureBytes(copying: Array("4405639704015096".utf8))
+        let key = (try! SymmetricKey.generate())
         for text in ["\(bytes)", String(reflecting: bytes), "\(key)", String(reflecting: key)] {
             #expect(text == "<redacted>")
         }
     }
 
     @Test func randomKeysDiffer() {
-        let a = SymmetricKey.generate(), b = SymmetricKey.generate()
+        let a = (try! SymmetricKey.generate()), b = (try! SymmetricKey.generate())
         #expect(a.withUnsafeBytes { Array($0) } != b.withUnsafeBytes { Array($0) })
         #expect(a.checkValue.count == 16)
         #expect(a.checkValue != b.checkValue)
@@ -31,7 +31,7 @@ struct SecureBytesTests {
     }
 
     @Test func keyedHashDependsOnKeyAndInput() {
-        let k1 = SymmetricKey.generate(), k2 = SymmetricKey.generate()
+        let k1 = (try! SymmetricKey.generate()), k2 = (try! SymmetricKey.generate())
         let m = Array("4405639704015096".utf8)
         #expect(KeyedHash.hash(m, key: k1) == KeyedHash.hash(m, key: k1))
         #expect(KeyedHash.hash(m, key: k1) != KeyedHash.hash(m, key: k2))
@@ -40,12 +40,12 @@ struct SecureBytesTests {
         #expect(!KeyedHash.equal([], []))
     }
 
-    @Test func derivedKeysAreDistinctPerContextAndID() {
-        let root = SymmetricKey.generate()
-        let a = KeyDerivation.derive(from: root, id: 1, context: "cvfinger")
-        let b = KeyDerivation.derive(from: root, id: 2, context: "cvfinger")
-        let c = KeyDerivation.derive(from: root, id: 1, context: "cvauditl")
-        let again = KeyDerivation.derive(from: root, id: 1, context: "cvfinger")
+    @Test func derivedKeysAreDistinctPerContextAndID() throws {
+        let root = (try! SymmetricKey.generate())
+        let a = try KeyDerivation.derive(from: root, id: 1, context: "cvfinger")
+        let b = try KeyDerivation.derive(from: root, id: 2, context: "cvfinger")
+        let c = try KeyDerivation.derive(from: root, id: 1, context: "cvauditl")
+        let again = try KeyDerivation.derive(from: root, id: 1, context: "cvfinger")
         #expect(a.checkValue == again.checkValue)
         #expect(Set([a.checkValue, b.checkValue, c.checkValue]).count == 3)
     }

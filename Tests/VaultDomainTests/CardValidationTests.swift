@@ -94,12 +94,14 @@ struct CardValidationTests {
     }
 
     @Test func securityCodeLengthFollowsBrand() throws {
-        #expect(throws: Never.self) { try SecurityCode(validating: "123", brand: .visa) }
-        #expect(throws: Never.self) { try SecurityCode(validating: "1234", brand: .amex) }
-        #expect(throws: VaultError.self) { try SecurityCode(validating: "1234", brand: .visa) }
-        #expect(throws: VaultError.self) { try SecurityCode(validating: "12a", brand: .visa) }
-        let code = try SecurityCode(validating: "123", brand: .visa)
+        let codes = try SecurityCodeVault(capacity: 8)
+        #expect(throws: Never.self) { try SecurityCode.validate("123", brand: .visa) }
+        #expect(throws: Never.self) { try SecurityCode.validate("1234", brand: .amex) }
+        #expect(throws: VaultError.self) { try SecurityCode.validate("1234", brand: .visa) }
+        #expect(throws: VaultError.self) { try codes.seal("12a", brand: .visa) }
+        let code = try codes.seal("123", brand: .visa)
         #expect("\(code)" == "<redacted>")
+        #expect(code.text == "123")
     }
 
     @Test func tokensHaveTheDocumentedShape() {
@@ -125,11 +127,11 @@ struct AnswerEncodingTests {
     func handWrittenJSONMatchesJSONEncoder(holder: String?) throws {
         let pan = try PrimaryAccountNumber(validating: "4405639704015096")
         let token = CardToken.generate()
-        var card = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
+        var card = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
                               box: .init(nonce: [], ciphertext: []), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
                               updatedAt: Date(timeIntervalSince1970: 1_790_000_100.5))
         let data = CardData(pan: pan, expiry: CardExpiry(month: 2, year: 2030), holder: holder.map { CardHolder(trusted: $0) })
-        let reference = SealedProviderReference(token: token, kind: .iokaCard, blindIndex: [], keyVersion: 1, box: .init(nonce: [], ciphertext: []),
+        let reference = SealedProviderReference(token: token, tenant: .default, kind: .iokaCard, blindIndex: [], keyVersion: 1, box: .init(nonce: [], ciphertext: []),
                                                 details: ReferenceDetails(panMasked: "440563******5096", emitter: holder),
                                                 createdAt: card.createdAt, updatedAt: card.updatedAt)
         for (expires, retain, references) in [(nil, nil, []), (Date(timeIntervalSince1970: 1_790_000_900.999), Date(timeIntervalSince1970: 1_800_000_000), [reference])] {

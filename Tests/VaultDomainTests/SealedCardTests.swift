@@ -5,15 +5,15 @@ import VaultCrypto
 
 @Suite("Sealed cards and the audit chain")
 struct SealedCardTests {
-    let v1 = DataKey(version: 1, key: .generate())
-    let v2 = DataKey(version: 2, key: .generate())
+    let v1 = DataKey(version: 1, key: try! .generate())
+    let v2 = DataKey(version: 2, key: try! .generate())
 
     func sealed(_ number: String, key: DataKey) throws -> (SealedCard, CardData) {
         let data = CardData(pan: try PrimaryAccountNumber(validating: number), expiry: CardExpiry(month: 7, year: 2031),
                             holder: try CardHolder(validating: "IVAN PETROV"))
         let token = CardToken.generate()
-        let card = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_x"), keyVersion: key.version,
-                              box: SealedCard.seal(data, token: token, key: key), createdAt: Date(), updatedAt: Date())
+        let card = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_x"), keyVersion: key.version,
+                              box: SealedCard.seal(data, token: token, tenant: .default, key: key), createdAt: Date(), updatedAt: Date())
         return (card, data)
     }
 
@@ -48,18 +48,18 @@ struct SealedCardTests {
     }
 
     @Test func fingerprintDependsOnPanOnly() throws {
-        let key = SymmetricKey.generate()
+        let key = (try! SymmetricKey.generate())
         let pan = try PrimaryAccountNumber(validating: "4405639704015096")
         let same = try PrimaryAccountNumber(validating: "4405 6397 0401 5096")
         let other = try PrimaryAccountNumber(validating: "5522042705066736")
         #expect(CardFingerprint(pan: pan, key: key) == CardFingerprint(pan: same, key: key))
         #expect(CardFingerprint(pan: pan, key: key) != CardFingerprint(pan: other, key: key))
-        #expect(CardFingerprint(pan: pan, key: key) != CardFingerprint(pan: pan, key: .generate()))
+        #expect(CardFingerprint(pan: pan, key: key) != CardFingerprint(pan: pan, key: try! .generate()))
         #expect(CardFingerprint(pan: pan, key: key).rawValue.hasPrefix("fp_"))
     }
 
     @Test func auditChainDetectsChangeDeletionAndReorder() {
-        let chain = AuditChain(key: .generate())
+        let chain = AuditChain(key: try! .generate())
         var rows: [AuditEntry] = []
         for i in 0..<5 {
             let event = AuditEvent(action: "card.read", subject: "tok_\(i)", outcome: .success,
@@ -89,20 +89,55 @@ struct SealedCardTests {
     }
 
     @Test func securityCodesExpireAndAreTakenOnce() throws {
-        let codes = SecurityCodeVault(timeToLive: 60)
+        let codes = try SecurityCodeVault(timeToLive: 60)
         let token = CardToken.generate()
         let now = Date()
-        let code = try SecurityCode(validating: "123", brand: .visa)
+        let code = try codes.seal("123", brand: .visa)
         codes.put(code, for: token, expiresAt: now.addingTimeInterval(60))
         #expect(codes.expiry(for: token, now: now) != nil)
         let taken = codes.take(for: token, now: now)
         #expect(taken != nil)
         #expect(codes.take(for: token, now: now) == nil)
 
-        let other = try SecurityCode(validating: "456", brand: .visa)
+        let other = try codes.seal("456", brand: .visa)
         codes.put(other, for: token, expiresAt: now.addingTimeInterval(1))
         #expect(codes.sweep(now: now.addingTimeInterval(2)) == 1)
         #expect(other.bytes.isZeroed)
         #expect(codes.expiry(for: token, now: now) == nil)
+    }
+
+    /// The pending-code store is one guarded region: when it is full a new code is refused with a
+    /// clean error (never a crash), and a released code frees its slot, wiped.
+    @Test func securityCodeStoreIsBoundedAndRefusesCleanly() throws {
+        let codes = try SecurityCodeVault(timeToLive: 60, capacity: 3)
+        let now = Date()
+        let tokens = (0..<3).map { _ in CardToken.generate() }
+        for token in tokens { codes.put(try codes.seal("123", brand: .visa), for: token, expiresAt: now.addingTimeInterval(60)) }
+        #expect(codes.slotsInUse == 3)
+        #expect(throws: SecurityCodeVault.capacityReached) { try codes.seal("456", brand: .visa) }
+        // A taken code holds its slot until the provider call is done with it.
+        var taken = codes.take(for: tokens[0], now: now)
+        #expect(taken?.text == "123")
+        #expect(codes.slotsInUse == 3)
+        taken = nil
+        #expect(codes.slotsInUse == 2)
+        let fresh = try codes.seal("789", brand: .visa)
+        #expect(fresh.text == "789")
+        codes.discard(for: tokens[1])
+        #expect(codes.slotsInUse == 2)
+        _ = taken
+    }
+
+    /// Far more codes than one-allocation-per-code could ever hold (each `sodium_malloc` costs
+    /// several mappings; the process hit `vm.max_map_count` after ~16,000): 100,000 pending at
+    /// once in one region.
+    @Test func aHundredThousandPendingCodesFitInOneRegion() throws {
+        let codes = try SecurityCodeVault(timeToLive: 60, capacity: 100_000)
+        let expiry = Date().addingTimeInterval(60)
+        for _ in 0..<100_000 { codes.put(try codes.seal("123", brand: .visa), for: CardToken.generate(), expiresAt: expiry) }
+        #expect(codes.count == 100_000)
+        #expect(throws: SecurityCodeVault.capacityReached) { try codes.seal("123", brand: .visa) }
+        #expect(codes.sweep(now: expiry) == 100_000)
+        #expect(codes.slotsInUse == 0)
     }
 }

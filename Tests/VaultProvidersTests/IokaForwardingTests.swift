@@ -44,7 +44,7 @@ struct IokaRig {
     /// the order id and the webhook body ioka would send.
     static func paidOrder(_ c: VaultServerHarness.Client, _ secret: String, _ receiver: String, _ sim: IokaSimulator,
                           amount: Int = 15000) async throws -> (String, JSONValue) {
-        let created = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: order(receiver, amount: amount))
+        let created = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: order(receiver, amount: amount), headers: freshKey())
         #expect(created.status == 201, "\(created.text)")
         let id = try #require((created.json["order"] as? [String: Any])?["id"] as? String)
         _ = sim.pay(order: id, pan: "4405639704015000", save: true)   // declined: wrong card data
@@ -133,10 +133,10 @@ struct IokaReferenceTests {
             let writer = try await h.vault.addClient(scopes: [.iokaWrite])
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: reader, json: #"{"card_id":"crd_A"}"#).status == 403)
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: writer, json: #"{"card_id":"crd_A"}"#).status == 201)
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: writer, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA")).status == 403)
+            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: writer, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 403)
             #expect(try await c.send(.get, "/v1/ioka/transfer-orders/tro_1", secret: writer).status == 403)
             #expect(try await c.send(.post, "/v1/ioka/events", secret: writer, json: "{}").status == 403)
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA")).status == 401)
+            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 401)
         }
     }
 }
@@ -146,7 +146,7 @@ struct IokaForwardingTests {
     @Test func createOrderSwapsTheReceiverAndPassesTheRestThrough() async throws {
         try await IokaRig().run { h, c, secret, sim in
             let (cardID, token) = try await IokaRig.receiver(c, secret, sim)
-            let r = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(token))
+            let r = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(token), headers: freshKey())
             #expect(r.status == 201, "\(r.text)")
             let order = try #require(r.json["order"] as? [String: Any])
             #expect(order["receiver_id"] as? String == token)
@@ -170,16 +170,16 @@ struct IokaForwardingTests {
     @Test func receiverMustBeAVaultTokenWithAnIokaCard() async throws {
         try await IokaRig().run { h, c, secret, sim in
             let (cardID, _) = try await IokaRig.receiver(c, secret, sim)
-            let raw = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(cardID))
+            let raw = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(cardID), headers: freshKey())
             #expect(raw.status == 422 && raw.errorFields == ["receiver_id"] && raw.errorCode == "invalid_token")
-            let missing = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: #"{"amount":100,"type":"TOPUP"}"#)
+            let missing = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: #"{"amount":100,"type":"TOPUP"}"#, headers: freshKey())
             #expect(missing.status == 422 && missing.errorFields == ["receiver_id"])
             let pan = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4400000000000008"))
-            let noIoka = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(pan.json["token"] as! String))
+            let noIoka = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(pan.json["token"] as! String), headers: freshKey())
             #expect(noIoka.status == 422 && noIoka.errorCode == "ioka_card_missing" && noIoka.errorFields == ["receiver_id"])
-            let unknown = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"))
+            let unknown = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
             #expect(unknown.status == 404 && unknown.errorFields == ["receiver_id"])
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: "[1]").status == 400)
+            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: "[1]", headers: freshKey()).status == 400)
             #expect(sim.calls("POST /v2/transfer-orders") == 0)
         }
     }
@@ -255,7 +255,7 @@ struct IokaForwardingTests {
             let read = try await c.send(.get, "/v1/ioka/transfer-orders/\(orderID)", secret: secret)
             let sender = try #require(((read.json["transfers"] as? [[String: Any]])?.last?["sender"] as? [String: Any])?["id"] as? String)
 
-            let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#)
+            let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(r.status == 201, "\(r.text)")
             #expect(r.json["status"] as? String == "APPROVED")
             #expect(r.json["transferred_amount"] as? Int == 15000)
@@ -263,11 +263,11 @@ struct IokaForwardingTests {
             #expect(!r.text.contains(pyr))
 
             // A receiver token has no sender reference; raw ids and extra fields are refused.
-            let wrong = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#)
+            let wrong = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
             #expect(wrong.status == 422 && wrong.errorCode == "ioka_sender_missing" && wrong.errorFields == ["sender_id"])
-            let raw = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#)
+            let raw = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#, headers: freshKey())
             #expect(raw.status == 422 && raw.errorCode == "invalid_token")
-            let extra = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)","amount":5}"#)
+            let extra = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)","amount":5}"#, headers: freshKey())
             #expect(extra.status == 400 && extra.errorFields == ["amount"])
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             let audit = try #require(try await h.runtime.audit.tail(limit: 20).last { $0.action == "ioka.transfer_order.topup" })
@@ -312,10 +312,10 @@ struct IokaForwardingTests {
             let (orderID, event) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(IokaSimulator.Outcome.declined))
             let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: event.bytes)
             let sender = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
-            let declined = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#)
+            let declined = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(declined.status == 201 && declined.json["status"] as? String == "DECLINED")
             #expect((declined.json["error"] as? [String: Any])?["code"] as? String == "WRONG_CARD_DATA")
-            let noOrder = try await c.send(.post, "/v1/ioka/transfer-orders/tro_MISSING/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#)
+            let noOrder = try await c.send(.post, "/v1/ioka/transfer-orders/tro_MISSING/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(noOrder.status == 404 && noOrder.json["code"] as? String == "OrderNotFound" && noOrder.json["message"] is String)
         }
     }
@@ -323,7 +323,7 @@ struct IokaForwardingTests {
     @Test func faults() async throws {
         try await IokaRig().run(timeout: .seconds(1)) { h, c, secret, sim in
             let (_, receiver) = try await IokaRig.receiver(c, secret, sim)
-            let garbage = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver, amount: Int(IokaSimulator.Outcome.garbage)))
+            let garbage = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver, amount: Int(IokaSimulator.Outcome.garbage)), headers: freshKey())
             #expect(garbage.status == 502 && garbage.errorCode == "upstream_invalid_response")
 
             let (orderID, event) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(IokaSimulator.Outcome.slow))
@@ -332,24 +332,29 @@ struct IokaForwardingTests {
             let slow = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
                                         headers: ["Idempotency-Key": "slow-topup"])
             #expect(slow.status == 504 && slow.errorCode == "upstream_timeout")
-            // The topup may have happened: a retry gets the same answer and ioka is not called again.
+            // The topup may have happened: a retry is told the outcome is unknown, with the order
+            // to ask ioka about, and ioka is not called again.
             let retry = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
                                          headers: ["Idempotency-Key": "slow-topup"])
-            #expect(retry.status == 504)
+            #expect(retry.status == 409 && retry.errorCode == "outcome_unknown", "\(retry.text)")
+            #expect(((retry.json["error"] as? [String: Any])?["reference"] as? [String: String])?["order_id"] == orderID)
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             let audit = try await h.runtime.audit.tail(limit: 30).filter { $0.action == "ioka.transfer_order.topup" }
             #expect(audit.last?.outcome == "failure")
             // A 500 and a reset mid-answer after the topup happened: 502, and a retry with the
-            // same key never reaches ioka again.
-            for (amount, code) in [(IokaSimulator.Outcome.serverError, "upstream_error"), (IokaSimulator.Outcome.reset, "upstream_unavailable")] {
+            // same key never reaches ioka again: the 500 is replayed, the lost answer is
+            // `outcome_unknown`.
+            for (amount, code, retried) in [(IokaSimulator.Outcome.serverError, "upstream_error", "upstream_error"),
+                                            (IokaSimulator.Outcome.reset, "upstream_unavailable", "outcome_unknown")] {
                 let (order, paid) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(amount))
                 let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: paid.bytes)
                 let token = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
                 let before = sim.calls("POST /v2/transfer-orders/{id}/topup")
-                for _ in 0..<2 {
+                for attempt in 0..<2 {
                     let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(order)/topup", secret: secret, json: #"{"sender_id":"\#(token)"}"#,
                                              headers: ["Idempotency-Key": "fault-\(amount)"])
-                    #expect(r.status == 502 && r.errorCode == code, "\(amount): \(r.text)")
+                    #expect(r.errorCode == (attempt == 0 ? code : retried), "\(amount): \(r.text)")
+                    #expect(r.status == (r.errorCode == "outcome_unknown" ? 409 : 502))
                 }
                 #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == before + 1)
             }
@@ -383,8 +388,8 @@ struct IokaForwardingTests {
             _ = try await c.send(.get, "/v1/cards/\(sender)", secret: secret)
             _ = try await c.send(.get, "/v1/cards/\(receiver)", secret: secret)
             // Errors that concern a reference do not echo it either.
-            _ = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(cardID))
-            _ = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#)
+            _ = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(cardID), headers: freshKey())
+            _ = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#, headers: freshKey())
             _ = try await c.send(.put, "/v1/cards/\(sender)/ioka-card", secret: secret, json: #"{"card_id":"\#(attachID)"}"#)
             _ = try await h.runtime.keyAdmin.rotate(actor: TemporaryVault.testOperator)
             _ = try await h.runtime.keyAdmin.rewrap(actor: TemporaryVault.testOperator)
@@ -404,7 +409,7 @@ struct IokaForwardingTests {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.iokaWrite, .iokaForward])
         try await h.run { (c: VaultServerHarness.Client) async throws -> Void in
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA")).status == 503)
+            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 503)
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: secret, json: #"{"card_id":"crd_OFFLINE"}"#).status == 201)
         }
     }
@@ -421,7 +426,7 @@ struct IokaForwardingTests {
             try await h.runtime.keyAdmin.retire(version: 1, actor: TemporaryVault.testOperator)
             let status = try await h.runtime.keyAdmin.status()
             #expect(status.versionsInUse == [2])
-            let r = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver))
+            let r = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver), headers: freshKey())
             #expect(r.status == 201, "\(r.text)")
         }
     }

@@ -58,7 +58,7 @@ struct AppDatabaseTests {
         try await admin.retire(version: 1, actor: actor)
         // A sealed card labelled with the retired version is refused by the database itself.
         let token = CardToken.generate()
-        let stale = SealedCard(token: token, fingerprint: CardFingerprint(stored: "fp_stale"), keyVersion: 1,
+        let stale = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_stale"), keyVersion: 1,
                                box: .init(nonce: Array(repeating: 0, count: 24), ciphertext: Array(repeating: 0, count: 32)),
                                createdAt: Date(), updatedAt: Date())
         await #expect(throws: VaultError.keyVersionNotUsable) {

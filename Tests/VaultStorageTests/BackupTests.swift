@@ -48,7 +48,7 @@ struct BackupTests {
         let reopened = try VaultRuntime(databasePath: restoredPath, keysDirectory: vault.keysDirectory)
         try await reopened.keyAdmin.load()
         for (token, number) in tokens {
-            let card = try #require(try await reopened.store.read { try $0.card(token: CardToken(token)!) })
+            let card = try #require(try await reopened.store.read { try $0.card(token: CardToken(token)!, tenant: .default) })
             #expect(try await reopened.cards.open(card).pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
         }
         let again = try await reopened.cards.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,

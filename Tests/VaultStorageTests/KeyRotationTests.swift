@@ -27,7 +27,7 @@ struct KeyRotationTests {
     /// Every token decrypts to its own PAN.
     func expectAllDecrypt(_ vault: TemporaryVault, _ tokens: [String: String]) async throws {
         for (token, number) in tokens {
-            let card = try await vault.runtime.store.read { try $0.card(token: CardToken(token)!) }
+            let card = try await vault.runtime.store.read { try $0.card(token: CardToken(token)!, tenant: .default) }
             let data = try await vault.runtime.cards.open(try #require(card))
             #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
         }
@@ -80,7 +80,7 @@ struct KeyRotationTests {
         let other = try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory)
         try await other.keyAdmin.load()
         for (token, number) in tokens {
-            let card = try await other.store.read { try $0.card(token: CardToken(token)!) }
+            let card = try await other.store.read { try $0.card(token: CardToken(token)!, tenant: .default) }
             #expect(try await other.cards.open(try #require(card)).pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
         }
         #expect(try await vault.runtime.audit.verify(actor: actor) != .intact(rows: 0))
@@ -110,7 +110,7 @@ struct KeyRotationTests {
         let directory = KeyDirectory(path: vault.keysDirectory)
         // Simulate a crash after the commit and before the rename: the database already uses
         // the successor, which still sits in master.key.new.
-        let successor = SymmetricKey.generate()
+        let successor = (try! SymmetricKey.generate())
         try directory.writePendingMasterKey(successor)
         let old = try vault.runtime.keys.masterKey()
         try await vault.runtime.store.write { tx in

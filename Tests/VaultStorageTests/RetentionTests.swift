@@ -27,7 +27,7 @@ struct RetentionTests {
         _ = try await cards.attach(ReferenceInput(value: "crd_RETAINED01"), kind: .iokaCard, to: explicit, caller: caller, idempotencyKey: nil)
         let meta = try JSONSerialization.jsonObject(with: Data(try await cards.metadata(of: defaulted, caller: caller).body)) as? [String: Any]
         #expect((meta?["retain_until"] as? String)?.hasPrefix(String(Self.iso(now.addingTimeInterval(30 * day)).prefix(10))) == true)
-        let ciphertext = try #require(try await vault.runtime.store.read { try $0.card(token: CardToken(explicit)!) }).box.ciphertext
+        let ciphertext = try #require(try await vault.runtime.store.read { try $0.card(token: CardToken(explicit)!, tenant: .default) }).box.ciphertext
 
         // Nothing has expired yet.
         #expect(try await cards.sweepExpired(now: now) == 0)
@@ -36,7 +36,7 @@ struct RetentionTests {
         #expect(try await cards.sweepExpired(now: now.addingTimeInterval(7200)) == 1)
         #expect(vault.runtime.codes.count == 0)
         await #expect(throws: VaultError.self) { _ = try await cards.metadata(of: explicit, caller: caller) }
-        #expect(try await vault.runtime.store.read { try $0.references(token: CardToken(explicit)!) }.isEmpty)
+        #expect(try await vault.runtime.store.read { try $0.references(token: CardToken(explicit)!, tenant: .default) }.isEmpty)
         for (name, bytes) in vault.databaseFiles() {
             let lingers = LeakScanner.contains(bytes, Array(ciphertext.prefix(32)))
             #expect(!lingers, "ciphertext still in \(name)")

@@ -12,7 +12,7 @@ public struct AuditChain: Sendable {
         var entry = AuditEntry(
             seq: (previous?.seq ?? 0) + 1, at: Self.timestamp(date), client: event.actor.client,
             action: event.action, subject: event.subject, outcome: event.outcome.rawValue,
-            requestID: event.actor.requestID, source: event.actor.source, hash: [])
+            requestID: event.actor.requestID, source: event.actor.source, hash: [], tenant: event.actor.tenant)
         entry.hash = hash(entry, previousHash: previous?.hash ?? [])
         return entry
     }
@@ -31,6 +31,8 @@ public struct AuditChain: Sendable {
         message.append(contentsOf: previousHash)
         field(String(entry.seq)); field(entry.at); field(entry.client); field(entry.action)
         field(entry.subject); field(entry.outcome); field(entry.requestID); field(entry.source)
+        // Rows without a tenant (all rows written before tenants existed) hash as they did.
+        if let tenant = entry.tenant { field(tenant) }
         return KeyedHash.hash(message, key: key, length: 32)
     }
 

@@ -14,9 +14,13 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var requestID: String?
     public var source: String?
     public var hash: [UInt8]
+    /// The tenant of the client that acted; nil for operators, the system, unauthenticated
+    /// callers, and rows written before tenants existed.
+    public var tenant: String?
 
     public init(seq: Int64, at: String, client: String?, action: String, subject: String?, outcome: String,
-                requestID: String?, source: String?, hash: [UInt8]) {
+                requestID: String?, source: String?, hash: [UInt8], tenant: String? = nil) {
+        self.tenant = tenant
         self.seq = seq
         self.at = at
         self.client = client
@@ -29,7 +33,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case seq, at, client, action, subject, outcome, source
+        case seq, at, client, tenant, action, subject, outcome, source
         case requestID = "request_id"
         case hash
     }
@@ -39,6 +43,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         try c.encode(seq, forKey: .seq)
         try c.encode(at, forKey: .at)
         try c.encodeIfPresent(client, forKey: .client)
+        try c.encodeIfPresent(tenant, forKey: .tenant)
         try c.encode(action, forKey: .action)
         try c.encodeIfPresent(subject, forKey: .subject)
         try c.encode(outcome, forKey: .outcome)

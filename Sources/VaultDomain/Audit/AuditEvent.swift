@@ -4,9 +4,12 @@ public struct AuditActor: Sendable, Equatable {
     public var client: String?
     public var requestID: String?
     public var source: String?
+    /// The client's tenant, for clients' actions.
+    public var tenant: String?
 
-    public init(client: String?, requestID: String?, source: String?) {
+    public init(client: String?, requestID: String?, source: String?, tenant: String? = nil) {
         self.client = client
+        self.tenant = tenant
         self.requestID = requestID
         self.source = source
     }

@@ -16,12 +16,12 @@ extension CardVault {
                                  alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [CardToken: ProviderCard] {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
-        let actor = caller.actor
+        let (actor, tenant) = (caller.actor, caller.tenant)
         let cards = try await store.write { tx -> [SealedCard]? in
             guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
             var found: [SealedCard] = []
             for token in tokens {
-                let card = try tx.card(token: token)
+                let card = try tx.card(token: token, tenant: tenant)
                 try tx.appendAudit(AuditEvent(action: action, subject: token.rawValue, outcome: card == nil ? .failure : .success, actor: actor), chain: chain, at: now)
                 if let card { found.append(card) }
             }
@@ -44,7 +44,7 @@ extension CardVault {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let actor = caller.actor
-        try await store.write { tx in
+        try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx in
             try alongside?(tx)
             _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: outcome, actor: actor), chain: chain, at: now)
         }
@@ -59,8 +59,8 @@ extension CardVault {
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let keys = self.keys
         let actor = caller.actor
-        try await store.write { tx in
-            guard try tx.card(token: card) != nil else { return }
+        try await writeConfirmed(caller, action: "\(provider).token.capture", chain: chain, at: now) { tx in
+            guard try tx.card(token: card, tenant: caller.tenant) != nil else { return }
             try tx.save(SealedProviderToken.seal(value, card: card, provider: provider, key: try keys.activeKey(), at: now))
             try tx.appendAudit(AuditEvent(action: "\(provider).token.capture", subject: card.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
         }
@@ -72,8 +72,8 @@ extension CardVault {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let actor = caller.actor
-        let sealed = try await store.write { tx -> SealedProviderToken? in
-            let sealed = try tx.providerToken(card: card, provider: provider)
+        let sealed = try await writeConfirmed(caller, action: "\(provider).token.use", chain: chain, at: now) { tx -> SealedProviderToken? in
+            let sealed = try tx.providerToken(card: card, provider: provider, tenant: caller.tenant)
             try tx.appendAudit(AuditEvent(action: "\(provider).token.use", subject: card.rawValue, outcome: sealed == nil ? .failure : .success, actor: actor), chain: chain, at: now)
             return sealed
         }

@@ -28,7 +28,9 @@ extension CardVault {
                                 idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
-        let blind = reference.blindIndex(key: derived.providerReference)
+        let tenant = caller.tenant
+        let indexKey = try derived.tenant(tenant).providerReference
+        let blind = reference.blindIndex(key: indexKey)
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let operation = target == nil ? "POST /v1/\(reference.kind.rawValue)" : "PUT /v1/cards/\(reference.kind.rawValue)"
         let requestHash = idempotencyKey.map { _ in
@@ -36,7 +38,6 @@ extension CardVault {
                                        key: derived.idempotency)
         }
         let (client, keys, actor, chain) = (caller.client.id, self.keys, caller.actor, AuditChain(key: derived.audit))
-        let indexKey = derived.providerReference
         let codes = self.codes
         let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
         try await refreshKeys()
@@ -46,12 +47,12 @@ extension CardVault {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                     return .success(CardAnswer(stored))
                 }
-                let existing = try tx.reference(kind: reference.kind, blindIndex: blind)
+                let existing = try tx.reference(kind: reference.kind, blindIndex: blind, tenant: tenant)
                 let token: CardToken
                 var status = 200
                 var event = action
                 if let target {
-                    guard try tx.card(token: target) != nil || !tx.references(token: target).isEmpty else {
+                    guard try tx.card(token: target, tenant: tenant) != nil || !tx.references(token: target, tenant: tenant).isEmpty else {
                         try tx.appendAudit(AuditEvent(action: action, subject: target.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
                         return .failure(.cardNotFound)
                     }
@@ -73,10 +74,10 @@ extension CardVault {
                         try tx.save(existing)
                     }
                 } else {
-                    try tx.save(SealedProviderReference.seal(reference, token: token, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
+                    try tx.save(SealedProviderReference.seal(reference, token: token, tenant: tenant, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
                 }
                 try tx.appendAudit(AuditEvent(action: event, subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
-                let answer = CardAnswer(status: status, body: try Self.metadataBytes(of: token, tx: tx, keys: keys, codes: codes, now: now))
+                let answer = CardAnswer(status: status, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now))
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
                 }
@@ -87,9 +88,9 @@ extension CardVault {
     }
 
     /// A token's metadata inside a transaction (its card opened with a loaded key version).
-    static func metadataBytes(of token: CardToken, tx: any VaultReader, keys: KeyRing, codes: SecurityCodeVault, now: Date) throws -> [UInt8] {
-        let references = try tx.references(token: token)
-        if let card = try tx.card(token: token) {
+    static func metadataBytes(of token: CardToken, tenant: Tenant, tx: any VaultReader, keys: KeyRing, codes: SecurityCodeVault, now: Date) throws -> [UInt8] {
+        let references = try tx.references(token: token, tenant: tenant)
+        if let card = try tx.card(token: token, tenant: tenant) {
             let data = try card.open(with: keys.key(version: card.keyVersion))
             return CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: token, now: now), references: references).jsonBytes
         }
@@ -120,18 +121,18 @@ extension CardVault {
                                       alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [String: String] {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
-        let actor = caller.actor
+        let (actor, tenant) = (caller.actor, caller.tenant)
         let found = try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> Result<[(String, SealedProviderReference)], VaultError> in
             var found: [(String, SealedProviderReference)] = []
             var failure: VaultError?
             for need in needs {
-                let references = try tx.references(token: need.token)
+                let references = try tx.references(token: need.token, tenant: tenant)
                 let match = references.first { $0.kind == need.kind }
                 try tx.appendAudit(AuditEvent(action: action, subject: need.token.rawValue, outcome: match == nil ? .failure : .success, actor: actor), chain: chain, at: now)
                 if let match {
                     found.append((need.field, match))
                 } else if failure == nil {
-                    let unknown = try references.isEmpty && tx.card(token: need.token) == nil
+                    let unknown = try references.isEmpty && tx.card(token: need.token, tenant: tenant) == nil
                     failure = unknown
                         ? VaultError(.notFound, code: "card_not_found", message: "no token \(need.field) names exists in the vault", field: need.field)
                         : .invalid(need.field, code: need.kind.missingCode, "the token in \(need.field) holds no \(need.kind.rawValue) reference")
@@ -156,14 +157,15 @@ extension CardVault {
         guard !sightings.isEmpty else { return [:] }
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
-        let (keys, actor, chain, indexKey) = (self.keys, caller.actor, AuditChain(key: derived.audit), derived.providerReference)
+        let tenant = caller.tenant
+        let (keys, actor, chain, indexKey) = (self.keys, caller.actor, AuditChain(key: derived.audit), try derived.tenant(tenant).providerReference)
         let unique = Array(Set(sightings))
         return try await withKeyRetry {
             try await writeConfirmed(caller, action: source, chain: chain, at: now) { tx -> [ProviderReference: CardToken] in
                 var tokens: [ProviderReference: CardToken] = [:]
                 for sighting in unique {
                     let blind = sighting.reference.blindIndex(key: indexKey)
-                    if var existing = try tx.reference(kind: sighting.reference.kind, blindIndex: blind) {
+                    if var existing = try tx.reference(kind: sighting.reference.kind, blindIndex: blind, tenant: tenant) {
                         let merged = existing.details.merged(with: sighting.details)
                         if merged != existing.details {
                             existing.details = merged
@@ -173,7 +175,7 @@ extension CardVault {
                         tokens[sighting.reference] = existing.token
                     } else {
                         let token = CardToken.generate()
-                        try tx.save(SealedProviderReference.seal(sighting.reference, token: token, details: sighting.details,
+                        try tx.save(SealedProviderReference.seal(sighting.reference, token: token, tenant: tenant, details: sighting.details,
                                                                  key: try keys.activeKey(), indexKey: indexKey, at: now))
                         try tx.appendAudit(AuditEvent(action: "\(sighting.reference.kind.rawValue).register", subject: "\(token.rawValue)|source=\(source)",
                                                       outcome: .success, actor: actor), chain: chain, at: now)

@@ -16,13 +16,15 @@ extension CardVault {
         var total = 0
         while true {
             let deleted = try await store.write { tx -> [CardToken] in
-                let tokens = try tx.cards(expiringBy: now, limit: batchSize)
-                for token in tokens {
-                    _ = try tx.deleteCard(token: token)
-                    _ = try tx.deleteReferences(token: token)
-                    try tx.appendAudit(AuditEvent(action: "card.expire", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
+                let cards = try tx.cards(expiringBy: now, limit: batchSize)
+                for card in cards {
+                    _ = try tx.deleteCard(token: card.token, tenant: card.tenant)
+                    _ = try tx.deleteReferences(token: card.token, tenant: card.tenant)
+                    var owner = actor
+                    owner.tenant = card.tenant.rawValue
+                    try tx.appendAudit(AuditEvent(action: "card.expire", subject: card.token.rawValue, outcome: .success, actor: owner), chain: chain, at: now)
                 }
-                return tokens
+                return cards.map(\.token)
             }
             for token in deleted { codes.discard(for: token) }
             total += deleted.count

@@ -10,13 +10,16 @@ public struct CardVault: Sendable {
     public let clock: @Sendable () -> Date
     /// Retention given to a card created without `retain_until`; nil keeps it until deleted.
     public let defaultRetention: TimeInterval?
+    /// Rate limit and enumeration guard on tokenize (the server's; none for in-process tools).
+    public let limits: TokenizeLimits
 
     public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                limits: TokenizeLimits = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.keys = keys
         self.codes = codes
         self.defaultRetention = defaultRetention
+        self.limits = limits
         self.clock = clock
     }
 
@@ -25,7 +28,12 @@ public struct CardVault: Sendable {
     /// Vaults a card: 201 with a new token, or 200 with the existing token when the same PAN is
     /// already vaulted (its expiry and holder updated). A security code, if given, is kept in
     /// memory only.
+    ///
+    /// Refused with `rate_limited` over the client's rate, and with `enumeration_suspected`
+    /// (audited, nothing stored) when the client already tokenized `enumerationLimit` other
+    /// cards with the same first six and last four digits within the window.
     public func tokenize(_ input: CardInput, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+        if let wait = limits.rate?.take(caller.client.id) { throw TokenizeLimits.rateLimited(retryAfter: wait) }
         let now = clock()
         let actor = caller.actor
         var v = FieldValidator()
@@ -39,37 +47,56 @@ public struct CardVault: Sendable {
             return try CardExpiry.validating(month: m, year: y, now: now)
         }
         let holder = v.check { () throws(VaultError) -> CardHolder? in try input.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
-        let code = v.check { () throws(VaultError) -> SecurityCode? in
-            guard let raw = input.verificationValue else { return nil }
-            return try SecurityCode(validating: raw, brand: pan?.brand ?? .unknown)
-        } ?? nil
+        _ = v.check { () throws(VaultError) in
+            if let raw = input.verificationValue { try SecurityCode.validate(raw, brand: pan?.brand ?? .unknown) }
+        }
         let retainUntil = v.check { () throws(VaultError) -> Date? in try input.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
         let defaultRetainUntil = defaultRetention.map { now.addingTimeInterval($0) }
         guard let pan, let expiry else { throw VaultError.invalid("number", code: "invalid_card", "invalid card") }
+        // The code's slot is taken before anything is written: a full slab refuses the whole
+        // request (503), and a failed write releases the slot with the value.
+        let code = try input.verificationValue.map { raw throws(VaultError) in try self.codes.seal(raw, brand: pan.brand) }
         let data = CardData(pan: pan, expiry: expiry, holder: holder)
         let derived = try await loadedKeys().derivedKeys()
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
-        let fingerprint = CardFingerprint(pan: pan, key: derived.fingerprint)
+        let tenant = caller.tenant
+        let fingerprint = CardFingerprint(pan: pan, key: try derived.tenant(tenant).fingerprint)
         let codeExpiry = code == nil ? nil : now.addingTimeInterval(codes.timeToLive)
         let requestHash = idempotencyKey.map { _ in Self.requestHash(data, hasCode: code != nil, retainUntil: input.retainUntil, key: derived.idempotency) }
         let client = caller.client.id
         let codes = self.codes
         let keys = self.keys
         let chain = AuditChain(key: derived.audit)
+        let enumeration = limits.enumerationLimit.map { limit in
+            (limit: limit, since: now.addingTimeInterval(-limits.enumerationWindow),
+             hashes: EnumerationGuard.hashes(of: pan, client: client, key: derived.enumerationGuard))
+        }
 
         let outcome = try await withKeyRetry {
-            try await writeConfirmed(caller, action: "card.create", chain: chain, at: now) { tx -> (CardAnswer, CardToken?) in
+            try await writeConfirmed(caller, action: "card.create", chain: chain, at: now) { tx -> (CardAnswer?, CardToken?) in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                     return (CardAnswer(stored), nil)
                 }
+                if let enumeration {
+                    let (bucket, cardHash) = enumeration.hashes
+                    let past = try tx.enumerationGuard(client: client, bucket: bucket, card: cardHash, since: enumeration.since)
+                    if !past.seen {
+                        guard past.distinct < enumeration.limit else {
+                            // Returned, not thrown: the refusal's audit row commits, nothing else.
+                            try tx.appendAudit(AuditEvent(action: "card.enumeration_suspected", subject: "distinct=\(past.distinct)",
+                                                          outcome: .denied, actor: actor), chain: chain, at: now)
+                            return (nil, nil)
+                        }
+                        try tx.recordEnumeration(client: client, bucket: bucket, card: cardHash, at: now)
+                    }
+                }
                 let key = try keys.activeKey()
                 let card: SealedCard
                 let created: Bool
-                if var existing = try tx.card(fingerprint: fingerprint) {
-                    existing.keyVersion = key.version
-                    existing.box = SealedCard.seal(data, token: existing.token, key: key)
+                if var existing = try tx.card(fingerprint: fingerprint, tenant: tenant) {
+                    existing.reseal(data, key: key)
                     existing.updatedAt = now
                     // An explicit date replaces the retention; the default only extends it.
                     if let retainUntil {
@@ -82,8 +109,8 @@ public struct CardVault: Sendable {
                     created = false
                 } else {
                     let token = CardToken.generate()
-                    card = SealedCard(token: token, fingerprint: fingerprint, keyVersion: key.version,
-                                      box: SealedCard.seal(data, token: token, key: key), createdAt: now, updatedAt: now,
+                    card = SealedCard(token: token, tenant: tenant, fingerprint: fingerprint, keyVersion: key.version,
+                                      box: SealedCard.seal(data, token: token, tenant: tenant, key: key), createdAt: now, updatedAt: now,
                                       retainUntil: retainUntil ?? defaultRetainUntil)
                     try tx.insert(card)
                     created = true
@@ -91,7 +118,7 @@ public struct CardVault: Sendable {
                 try tx.appendAudit(AuditEvent(action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
                                               outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
-                                            references: created ? [] : try tx.references(token: card.token))
+                                            references: created ? [] : try tx.references(token: card.token, tenant: tenant))
                 let answer = CardAnswer(status: created ? 201 : 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now),
@@ -100,10 +127,11 @@ public struct CardVault: Sendable {
                 return (answer, card.token)
             }
         }
+        guard let answer = outcome.0 else { throw TokenizeLimits.enumerationSuspected }
         if let code, let token = outcome.1, let codeExpiry {
             codes.put(code, for: token, expiresAt: codeExpiry)
         }
-        return outcome.0
+        return answer
     }
 
     // MARK: read
@@ -114,10 +142,10 @@ public struct CardVault: Sendable {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let token = CardToken(tokenText)
-        let actor = caller.actor
+        let (actor, tenant) = (caller.actor, caller.tenant)
         let found = try await writeConfirmed(caller, action: "card.read", chain: chain, at: now) { tx -> (SealedCard?, [SealedProviderReference]) in
-            let card = try token.flatMap { try tx.card(token: $0) }
-            let references = try token.map { try tx.references(token: $0) } ?? []
+            let card = try token.flatMap { try tx.card(token: $0, tenant: tenant) }
+            let references = try token.map { try tx.references(token: $0, tenant: tenant) } ?? []
             try tx.appendAudit(AuditEvent(action: "card.read", subject: token?.rawValue, outcome: card == nil && references.isEmpty ? .failure : .success,
                                           actor: actor), chain: chain, at: now)
             return (card, references)
@@ -169,7 +197,7 @@ public struct CardVault: Sendable {
             canonical.append(changes.verificationValue == nil ? 0x30 : 0x31)
             return StoredResponse.requestHash(operation: "PATCH /v1/cards", canonical: canonical, key: derived.idempotency)
         }
-        let client = caller.client.id
+        let (client, tenant) = (caller.client.id, caller.tenant)
         let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
         // Make sure every version a card may be under is loaded before entering the writer.
         try await refreshKeys()
@@ -180,7 +208,7 @@ public struct CardVault: Sendable {
                     guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                     return (CardAnswer(stored), nil)
                 }
-                guard var card = try tx.card(token: token) else {
+                guard var card = try tx.card(token: token, tenant: tenant) else {
                     try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
                     return (nil, nil)
                 }
@@ -194,18 +222,18 @@ public struct CardVault: Sendable {
                 }
                 if let holder { data.holder = holder }
                 if let retainUntil { card.retainUntil = retainUntil }
-                let code = v.check { () throws(VaultError) -> SecurityCode? in
-                    try changes.verificationValue.map { c throws(VaultError) in try SecurityCode(validating: c, brand: data.pan.brand) }
-                } ?? nil
+                _ = v.check { () throws(VaultError) in
+                    if let raw = changes.verificationValue { try SecurityCode.validate(raw, brand: data.pan.brand) }
+                }
                 try v.finish()
-                let key = try keys.activeKey()
-                card.keyVersion = key.version
-                card.box = SealedCard.seal(data, token: card.token, key: key)
+                // Refused whole (the transaction rolls back) when the code slab is full.
+                let code = try changes.verificationValue.map { raw throws(VaultError) in try codes.seal(raw, brand: data.pan.brand) }
+                card.reseal(data, key: try keys.activeKey())
                 card.updatedAt = now
                 try tx.update(card)
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
-                                            references: try tx.references(token: token))
+                                            references: try tx.references(token: token, tenant: tenant))
                 let answer = CardAnswer(status: 200, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
                     try tx.save(StoredResponse(requestHash: requestHash, status: 200, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
@@ -231,14 +259,14 @@ public struct CardVault: Sendable {
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: "DELETE /v1/cards", canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
-        let client = caller.client.id
+        let (client, tenant) = (caller.client.id, caller.tenant)
         let answer = try await writeConfirmed(caller, action: "card.delete", chain: chain, at: now) { tx -> CardAnswer? in
             if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
                 guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
                 return CardAnswer(stored)
             }
-            let removedCard = try tx.deleteCard(token: token)
-            let deleted = try tx.deleteReferences(token: token) > 0 || removedCard
+            let removedCard = try tx.deleteCard(token: token, tenant: tenant)
+            let deleted = try tx.deleteReferences(token: token, tenant: tenant) > 0 || removedCard
             try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
             guard deleted else { return nil }
             let answer = CardAnswer(status: 204, body: [])
@@ -250,6 +278,14 @@ public struct CardVault: Sendable {
         codes.discard(for: token)
         guard let answer else { throw VaultError.cardNotFound }
         return answer
+    }
+
+    /// Confirms the caller's credential against storage now (a revoked or rotated secret is
+    /// audited and answered 401), for an operation whose first storage access would otherwise
+    /// come only after a provider call.
+    public func confirm(_ caller: Caller, action: String) async throws {
+        let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
+        try await writeConfirmed(caller, action: action, chain: chain, at: clock()) { _ in () }
     }
 
     /// Runs `body` in a write transaction after confirming the caller's credential there. A

@@ -2,10 +2,13 @@ import Foundation
 import VaultCrypto
 
 /// A card as stored: token, fingerprint, and the AEAD ciphertext of its `CardData` under one
-/// data-key version. The associated data binds the ciphertext to the token and the version, so a
-/// ciphertext moved to another row or relabelled with another version does not decrypt.
+/// data-key version. The associated data binds the ciphertext to the token, the version and
+/// (outside the `default` tenant) the tenant, so a ciphertext moved to another row, relabelled
+/// with another version or handed to another tenant does not decrypt.
 public struct SealedCard: Sendable, Equatable {
     public var token: CardToken
+    /// The tenant that owns the card; every look-up is scoped to it.
+    public let tenant: Tenant
     public var fingerprint: CardFingerprint
     public var keyVersion: Int
     public var box: SealedBox
@@ -14,9 +17,10 @@ public struct SealedCard: Sendable, Equatable {
     /// When the retention sweeper deletes the card; nil keeps it until deleted.
     public var retainUntil: Date?
 
-    public init(token: CardToken, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date,
+    public init(token: CardToken, tenant: Tenant, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date,
                 retainUntil: Date? = nil) {
         self.token = token
+        self.tenant = tenant
         self.fingerprint = fingerprint
         self.keyVersion = keyVersion
         self.box = box
@@ -25,19 +29,27 @@ public struct SealedCard: Sendable, Equatable {
         self.retainUntil = retainUntil
     }
 
-    static func associatedData(token: CardToken, keyVersion: Int) -> [UInt8] {
-        Array("cardvault.card.v1|\(token.rawValue)|\(keyVersion)".utf8)
+    /// Cards of the `default` tenant keep the form they had before tenants existed.
+    static func associatedData(token: CardToken, tenant: Tenant, keyVersion: Int) -> [UInt8] {
+        let base = "cardvault.card.v1|\(token.rawValue)|\(keyVersion)"
+        return Array((tenant == .default ? base : base + "|tenant=" + tenant.rawValue).utf8)
     }
 
-    static func seal(_ data: CardData, token: CardToken, key: DataKey) -> SealedBox {
-        data.withPlaintext { XChaCha20Poly1305.seal($0, associatedData: associatedData(token: token, keyVersion: key.version), key: key.key) }
+    static func seal(_ data: CardData, token: CardToken, tenant: Tenant, key: DataKey) -> SealedBox {
+        data.withPlaintext { XChaCha20Poly1305.seal($0, associatedData: associatedData(token: token, tenant: tenant, keyVersion: key.version), key: key.key) }
+    }
+
+    /// Seals `data` again for this card's row under `key`.
+    mutating func reseal(_ data: CardData, key: DataKey) {
+        box = Self.seal(data, token: token, tenant: tenant, key: key)
+        keyVersion = key.version
     }
 
     func open(with key: DataKey) throws(VaultError) -> CardData {
         guard key.version == keyVersion else { throw VaultError.keyUnavailable }
         let data: Result<CardData, VaultError>
         do {
-            data = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, keyVersion: keyVersion), key: key.key) { plaintext in
+            data = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, tenant: tenant, keyVersion: keyVersion), key: key.key) { plaintext in
                 Result { () throws(VaultError) in try CardData(plaintext: plaintext) }
             }
         } catch {

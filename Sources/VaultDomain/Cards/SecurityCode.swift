@@ -1,20 +1,25 @@
 import VaultCrypto
 
-/// A card security code (CVV2/CVC2/CID). Held only in guarded memory, never encoded,
-/// logged or stored. `description` is `<redacted>`.
+/// A card security code (CVV2/CVC2/CID). Held only in one slot of the pending-code slab
+/// (guarded, locked memory), never encoded, logged or stored. `description` is `<redacted>`.
+/// Made by `SecurityCodeVault.seal`, which refuses cleanly when the slab is full.
 public struct SecurityCode: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let bytes: SecureBytes
+    public let bytes: GuardedSlot
 
-    /// Three digits, or four for American Express.
-    public init(validating raw: String, brand: CardBrand) throws(VaultError) {
-        let utf8 = Array(raw.utf8)
+    init(bytes: GuardedSlot) { self.bytes = bytes }
+
+    /// Three digits, or four for American Express. Checks the text only; nothing is kept.
+    public static func validate(_ raw: String, brand: CardBrand) throws(VaultError) {
+        let utf8 = raw.utf8
         guard utf8.count == brand.securityCodeLength, utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
             throw .invalid(
                 "verification_value", code: "invalid_verification_value",
                 brand == .amex ? "verification_value must be 4 digits" : "verification_value must be 3 digits")
         }
-        bytes = SecureBytes(copying: utf8)
     }
+
+    /// The code as text, for the one provider body that carries it.
+    public var text: String { bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }

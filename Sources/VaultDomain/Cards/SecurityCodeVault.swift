@@ -5,18 +5,52 @@ import VaultCrypto
 /// Pending security codes, in guarded memory only: never on disk, gone after a restart.
 /// Each code has a time-to-live, is handed out at most once (`take`), and is wiped on use,
 /// replacement, deletion of its card, or expiry.
+///
+/// Every code lives in one slot of a single guarded region sized at start (`capacity`): a
+/// flood of codes fills the region and is then refused with `verification_value_capacity`
+/// (503) while everything else keeps working; the process never runs out of lockable memory.
+/// A code taken for a provider call keeps its slot until the call is done with it.
 public final class SecurityCodeVault: Sendable {
     struct Pending: Sendable {
         let code: SecurityCode
         let expiresAt: Date
     }
 
+    public static let defaultCapacity = 100_000
+
     public let timeToLive: TimeInterval
+    private let slab: GuardedSlab
     private let pending = Mutex<[CardToken: Pending]>([:])
 
-    public init(timeToLive: TimeInterval = 15 * 60) {
+    public init(timeToLive: TimeInterval = 15 * 60, capacity: Int = SecurityCodeVault.defaultCapacity) throws(VaultError) {
         self.timeToLive = timeToLive
+        do {
+            // A slot holds up to 7 bytes: codes are 3 or 4 digits.
+            slab = try GuardedSlab(capacity: capacity, slotSize: 7)
+        } catch {
+            throw VaultError(.failedPrecondition, code: "secure_memory_unavailable",
+                             message: "cannot reserve locked memory for \(capacity) pending security codes")
+        }
     }
+
+    public static let capacityReached = VaultError(
+        .unavailable, code: "verification_value_capacity",
+        message: "too many security codes are pending; retry later, or send the card without verification_value")
+
+    /// Checks `raw` for `brand` and moves it into a slot. Refused with `capacityReached` when
+    /// every slot is taken.
+    public func seal(_ raw: String, brand: CardBrand) throws(VaultError) -> SecurityCode {
+        try SecurityCode.validate(raw, brand: brand)
+        do {
+            return SecurityCode(bytes: try slab.store(raw.utf8))
+        } catch {
+            throw Self.capacityReached
+        }
+    }
+
+    /// How many slots the vault has, and how many are held (pending or in a provider call).
+    public var capacity: Int { slab.capacity }
+    public var slotsInUse: Int { slab.inUse }
 
     /// Stores `code` for `token`, replacing (and wiping) any earlier one.
     public func put(_ code: SecurityCode, for token: CardToken, expiresAt: Date) {
@@ -59,5 +93,6 @@ public final class SecurityCodeVault: Sendable {
         return expired.count
     }
 
+    /// Codes pending (not taken, possibly expired but not yet swept).
     public var count: Int { pending.withLock { $0.count } }
 }

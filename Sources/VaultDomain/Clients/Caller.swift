@@ -20,7 +20,10 @@ public struct Caller: Sendable {
     }
 
     /// How this caller appears in audit rows.
-    public var actor: AuditActor { AuditActor(client: client.name, requestID: requestID, source: source) }
+    public var actor: AuditActor { AuditActor(client: client.name, requestID: requestID, source: source, tenant: client.tenant.rawValue) }
+
+    /// The tenant every card look-up of this caller is scoped to.
+    public var tenant: Tenant { client.tenant }
 
     /// For in-process callers (tests, tools) that act as a given client without a secret;
     /// `confirm` still checks the client is active.
@@ -61,6 +64,7 @@ extension VaultTransaction {
         caller.cache?.evict(caller.secretHash)
         var actor = caller.actor
         actor.client = nil
+        actor.tenant = nil
         try appendAudit(AuditEvent(action: "auth.denied", subject: "stale_secret:\(action)", outcome: .denied, actor: actor), chain: chain, at: date)
         return false
     }

@@ -8,8 +8,11 @@ public struct Client: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var revokedAt: Date?
     public var secretRotatedAt: Date?
+    /// The tenant whose cards the client sees and touches; fixed at `clients add`.
+    public var tenant: Tenant
 
-    public init(id: String, name: String, scopes: Set<Scope>, createdAt: Date, revokedAt: Date?, secretRotatedAt: Date?) {
+    public init(id: String, name: String, scopes: Set<Scope>, createdAt: Date, revokedAt: Date?, secretRotatedAt: Date?, tenant: Tenant) {
+        self.tenant = tenant
         self.id = id
         self.name = name
         self.scopes = scopes
@@ -21,7 +24,7 @@ public struct Client: Sendable, Equatable, Codable {
     public var isActive: Bool { revokedAt == nil }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, scopes
+        case id, name, scopes, tenant
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
         case secretRotatedAt = "secret_rotated_at"
@@ -31,6 +34,7 @@ public struct Client: Sendable, Equatable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(name, forKey: .name)
+        try c.encode(tenant, forKey: .tenant)
         try c.encode(scopes.sorted(), forKey: .scopes)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encodeIfPresent(revokedAt, forKey: .revokedAt)

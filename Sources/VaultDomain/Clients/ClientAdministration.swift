@@ -13,7 +13,8 @@ public struct ClientAdministration: Sendable {
     }
 
     /// Registers a client and returns its secret, which is shown only this once.
-    public func add(name: String, scopes: [String], actor: AuditActor) async throws -> (Client, ClientSecret) {
+    public func add(name: String, scopes: [String], tenant: String = Tenant.default.rawValue, actor: AuditActor) async throws -> (Client, ClientSecret) {
+        let tenant = try Tenant(validating: tenant.trimmingWhitespace())
         let name = name.trimmingWhitespace()
         // Names appear in audit rows and logs: they start with a letter and hold no long digit
         // run, so a card number can never be one.
@@ -31,14 +32,15 @@ public struct ClientAdministration: Sendable {
         let hash = ClientSecret.lookupHash(of: secret.revealed, key: derived.clientSecret)
         let now = clock()
         let client = Client(id: "cli_" + String(CardToken.generate().rawValue.dropFirst(4)), name: name, scopes: parsed,
-                            createdAt: now, revokedAt: nil, secretRotatedAt: nil)
+                            createdAt: now, revokedAt: nil, secretRotatedAt: nil, tenant: tenant)
         let frozen = client
         try await store.write { tx in
             guard try tx.client(name: name) == nil else {
                 throw VaultError(.conflict, code: "client_exists", message: "a client with this name exists", field: "name")
             }
             try tx.insert(frozen, secretHash: hash)
-            try tx.appendAudit(AuditEvent(action: "client.add", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+            try tx.appendAudit(AuditEvent(action: "client.add", subject: "\(name)|tenant=\(tenant.rawValue)", outcome: .success, actor: actor),
+                               chain: AuditChain(key: derived.audit), at: now)
         }
         return (client, secret)
     }

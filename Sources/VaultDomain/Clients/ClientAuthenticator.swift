@@ -44,6 +44,7 @@ public struct ClientAuthenticator: Sendable {
         guard client.scopes.contains(scope) else {
             var named = actor
             named.client = client.name
+            named.tenant = client.tenant.rawValue
             try await deny(AuditEvent(action: "auth.forbidden", subject: scope.rawValue, outcome: .denied, actor: named), derived)
             throw VaultError(.forbidden, code: "missing_scope", message: "this client lacks the scope \(scope.rawValue)")
         }

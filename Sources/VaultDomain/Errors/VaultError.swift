@@ -19,6 +19,8 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case badGateway
         /// A provider did not answer in time (504).
         case gatewayTimeout
+        /// The caller is over a limit (429); `retryAfter` says when to come back.
+        case tooManyRequests
     }
 
     public let kind: Kind
@@ -27,6 +29,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String?
     /// Every offending field, when more than one is wrong.
     public internal(set) var details: [FieldIssue] = []
+    /// Seconds after which a refused request may be retried (sent as `Retry-After`).
+    public internal(set) var retryAfter: Int?
+    /// For `outcome_unknown`: the provider reference the first request was sent with.
+    public internal(set) var reference: [String: String]?
 
     public init(_ kind: Kind, code: String, message: String, field: String? = nil) {
         self.kind = kind

@@ -1,23 +1,76 @@
+import Synchronization
 import VaultCrypto
 
 /// Purpose keys derived from the index key, so that no two uses share a key.
 public struct DerivedKeys: Sendable {
-    /// Card fingerprints (blind index of the PAN).
-    public let fingerprint: SymmetricKey
+    /// Card fingerprints (blind index of the PAN) of the `default` tenant; other tenants derive
+    /// their own from it (`tenant(_:)`).
+    let fingerprint: SymmetricKey
     /// The audit log's hash chain.
     public let audit: SymmetricKey
     /// Look-up hashes of client secrets.
     public let clientSecret: SymmetricKey
     /// Request hashes behind `Idempotency-Key`.
     public let idempotency: SymmetricKey
-    /// Blind indexes of provider references (ioka card ids and the like).
-    public let providerReference: SymmetricKey
+    /// Blind indexes of provider references of the `default` tenant (see `tenant(_:)`).
+    let providerReference: SymmetricKey
+    /// Keyed hashes of the enumeration guard (card buckets and cards seen per client).
+    public let enumerationGuard: SymmetricKey
+    private let tenants: TenantKeyCache
 
-    init(index: SymmetricKey) {
-        fingerprint = KeyDerivation.derive(from: index, id: 1, context: "cvfinger")
-        audit = KeyDerivation.derive(from: index, id: 2, context: "cvauditl")
-        clientSecret = KeyDerivation.derive(from: index, id: 3, context: "cvclient")
-        idempotency = KeyDerivation.derive(from: index, id: 4, context: "cvidempo")
-        providerReference = KeyDerivation.derive(from: index, id: 5, context: "cvprovrf")
+    init(index: SymmetricKey) throws(VaultError) {
+        do {
+            fingerprint = try KeyDerivation.derive(from: index, id: 1, context: "cvfinger")
+            audit = try KeyDerivation.derive(from: index, id: 2, context: "cvauditl")
+            clientSecret = try KeyDerivation.derive(from: index, id: 3, context: "cvclient")
+            idempotency = try KeyDerivation.derive(from: index, id: 4, context: "cvidempo")
+            providerReference = try KeyDerivation.derive(from: index, id: 5, context: "cvprovrf")
+            enumerationGuard = try KeyDerivation.derive(from: index, id: 6, context: "cvenumgd")
+        } catch {
+            throw VaultError.keyUnavailable
+        }
+        tenants = TenantKeyCache(base: TenantKeys(fingerprint: fingerprint, providerReference: providerReference))
+    }
+
+    /// The blind-index keys of one tenant. The `default` tenant keeps the keys vaults had before
+    /// tenants existed, so its fingerprints and reference indexes stay valid; every other tenant
+    /// gets keys derived from those with its name (keyed BLAKE2b), so the same PAN has unrelated
+    /// fingerprints in two tenants and nothing one tenant sees links to another's cards.
+    public func tenant(_ tenant: Tenant) throws(VaultError) -> TenantKeys {
+        try tenants.keys(for: tenant)
+    }
+}
+
+/// The blind-index keys of one tenant.
+public struct TenantKeys: Sendable {
+    public let fingerprint: SymmetricKey
+    public let providerReference: SymmetricKey
+}
+
+/// Derived tenant keys, kept for the life of a key-ring load (each is guarded memory: deriving
+/// one per request would cost a `sodium_malloc`). Bounded: tenants are created by operators.
+final class TenantKeyCache: Sendable {
+    private let base: TenantKeys
+    private let cache = Mutex<[Tenant: TenantKeys]>([:])
+    static let capacity = 4096
+
+    init(base: TenantKeys) { self.base = base }
+
+    func keys(for tenant: Tenant) throws(VaultError) -> TenantKeys {
+        if tenant == .default { return base }
+        if let known = cache.withLock({ $0[tenant] }) { return known }
+        let label = Array("cardvault.tenant.v1|\(tenant.rawValue)".utf8)
+        let keys: TenantKeys
+        do {
+            keys = TenantKeys(fingerprint: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.fingerprint, length: 32))),
+                              providerReference: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.providerReference, length: 32))))
+        } catch {
+            throw VaultError.keyUnavailable
+        }
+        cache.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll() }
+            entries[tenant] = keys
+        }
+        return keys
     }
 }

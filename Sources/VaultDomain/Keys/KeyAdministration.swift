@@ -60,19 +60,19 @@ public struct KeyAdministration: Sendable {
             master = try directory.loadMasterKey()
             result = .createdWithExistingMasterKey
         } else {
-            master = SymmetricKey.generate()
+            master = try SymmetricKey.generate()
             try directory.writeMasterKey(master)
             result = .created
         }
         let kek = master.checkValue
         let now = clock()
-        let index = SymmetricKey.generate()
+        let index = try SymmetricKey.generate()
         let wrappedIndex = WrappedIndexKey(kekID: kek, box: KeyWrap.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kek), master: master), createdAt: now)
-        let dek = SymmetricKey.generate()
+        let dek = try SymmetricKey.generate()
         let wrappedDEK = WrappedDataKey(version: 1, state: .active, kekID: kek,
                                         box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kek), master: master),
                                         createdAt: now, retiredAt: nil)
-        let chain = AuditChain(key: DerivedKeys(index: index).audit)
+        let chain = AuditChain(key: try DerivedKeys(index: index).audit)
         try await store.write { tx in
             guard try !tx.keySnapshot().isInitialised else {
                 throw VaultError(.conflict, code: "keys_already_initialised", message: "another process initialised the keys first")
@@ -105,7 +105,7 @@ public struct KeyAdministration: Sendable {
         let master = try keys.masterKey()
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let now = clock()
-        let dek = SymmetricKey.generate()
+        let dek = try SymmetricKey.generate()
         let version = try await store.write { tx in
             let snapshot = try tx.keySnapshot()
             guard snapshot.isInitialised else { throw VaultError.keysNotInitialised }
@@ -145,8 +145,7 @@ public struct KeyAdministration: Sendable {
                 let batch = try tx.cards(notUnderVersion: active.version, limit: batchSize)
                 for var card in batch {
                     let data = try card.open(with: keys.key(version: card.keyVersion))
-                    card.box = SealedCard.seal(data, token: card.token, key: active)
-                    card.keyVersion = active.version
+                    card.reseal(data, key: active)
                     try tx.update(card)
                 }
                 // Provider tokens, then provider references, follow once every card is done.
@@ -224,7 +223,7 @@ public struct KeyAdministration: Sendable {
     public func rotateMaster(actor: AuditActor) async throws -> String {
         try await load()
         let old = try keys.masterKey()
-        let new = SymmetricKey.generate()
+        let new = try SymmetricKey.generate()
         try directory.writePendingMasterKey(new)
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let now = clock()

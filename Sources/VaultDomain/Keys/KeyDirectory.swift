@@ -52,7 +52,7 @@ public struct KeyDirectory: Sendable {
         }
         defer { close(fd) }
         var readOK = true
-        let bytes = SecureBytes(count: SymmetricKey.byteCount) { buffer in
+        let secure = try? SecureBytes(count: SymmetricKey.byteCount) { buffer in
             var done = 0
             while done < buffer.count {
                 let n = read(fd, buffer.baseAddress! + done, buffer.count - done)
@@ -60,10 +60,10 @@ public struct KeyDirectory: Sendable {
                 done += n
             }
         }
-        guard readOK else {
+        guard readOK, let secure, let key = try? SymmetricKey(secure) else {
             throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
         }
-        return try! SymmetricKey(bytes)
+        return key
     }
 
     /// Creates the directory (0700) when missing.

@@ -39,7 +39,7 @@ public final class KeyRing: Sendable {
             let key = try KeyWrap.unwrap(box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: unwrapMaster)
             dataKeys[wrapped.version] = DataKey(version: wrapped.version, key: key)
         }
-        let next = Loaded(snapshot: snapshot, master: master, dataKeys: dataKeys, active: active, derived: DerivedKeys(index: indexKey))
+        let next = Loaded(snapshot: snapshot, master: master, dataKeys: dataKeys, active: active, derived: try DerivedKeys(index: indexKey))
         loaded.withLock { $0 = next }
     }
 

@@ -3,9 +3,10 @@ import VaultCrypto
 
 /// A provider reference as stored: the vault token it belongs to, its kind, a keyed blind index
 /// to find it by value, and the value AEAD-encrypted under a data-key version. The associated
-/// data binds the ciphertext to its token, kind and version.
+/// data binds the ciphertext to its token, kind, version and (outside `default`) tenant.
 public struct SealedProviderReference: Sendable, Equatable {
     public var token: CardToken
+    public let tenant: Tenant
     public var kind: ProviderReferenceKind
     public var blindIndex: [UInt8]
     public var keyVersion: Int
@@ -14,9 +15,10 @@ public struct SealedProviderReference: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(token: CardToken, kind: ProviderReferenceKind, blindIndex: [UInt8], keyVersion: Int, box: SealedBox,
+    public init(token: CardToken, tenant: Tenant, kind: ProviderReferenceKind, blindIndex: [UInt8], keyVersion: Int, box: SealedBox,
                 details: ReferenceDetails, createdAt: Date, updatedAt: Date) {
         self.token = token
+        self.tenant = tenant
         self.kind = kind
         self.blindIndex = blindIndex
         self.keyVersion = keyVersion
@@ -26,26 +28,27 @@ public struct SealedProviderReference: Sendable, Equatable {
         self.updatedAt = updatedAt
     }
 
-    static func associatedData(token: CardToken, kind: ProviderReferenceKind, keyVersion: Int) -> [UInt8] {
-        Array("cardvault.provider-reference.v1|\(kind.rawValue)|\(token.rawValue)|\(keyVersion)".utf8)
+    static func associatedData(token: CardToken, tenant: Tenant, kind: ProviderReferenceKind, keyVersion: Int) -> [UInt8] {
+        let base = "cardvault.provider-reference.v1|\(kind.rawValue)|\(token.rawValue)|\(keyVersion)"
+        return Array((tenant == .default ? base : base + "|tenant=" + tenant.rawValue).utf8)
     }
 
-    static func seal(_ reference: ProviderReference, token: CardToken, details: ReferenceDetails, key: DataKey,
+    static func seal(_ reference: ProviderReference, token: CardToken, tenant: Tenant, details: ReferenceDetails, key: DataKey,
                      indexKey: SymmetricKey, at date: Date) -> SealedProviderReference {
-        SealedProviderReference(token: token, kind: reference.kind, blindIndex: reference.blindIndex(key: indexKey), keyVersion: key.version,
-                                box: key.sealText(reference.value, associatedData: associatedData(token: token, kind: reference.kind, keyVersion: key.version)),
+        SealedProviderReference(token: token, tenant: tenant, kind: reference.kind, blindIndex: reference.blindIndex(key: indexKey), keyVersion: key.version,
+                                box: key.sealText(reference.value, associatedData: associatedData(token: token, tenant: tenant, kind: reference.kind, keyVersion: key.version)),
                                 details: details, createdAt: date, updatedAt: date)
     }
 
     func open(with key: DataKey) throws(VaultError) -> String {
-        try key.openText(box, version: keyVersion, associatedData: Self.associatedData(token: token, kind: kind, keyVersion: keyVersion),
+        try key.openText(box, version: keyVersion, associatedData: Self.associatedData(token: token, tenant: tenant, kind: kind, keyVersion: keyVersion),
                          unreadable: VaultError(.unavailable, code: "reference_unreadable", message: "a stored provider reference failed its integrity check"))
     }
 
     /// The same reference sealed under `key` (rewrap).
     func resealed(with key: DataKey, from old: DataKey) throws(VaultError) -> SealedProviderReference {
         var copy = self
-        copy.box = key.sealText(try open(with: old), associatedData: Self.associatedData(token: token, kind: kind, keyVersion: key.version))
+        copy.box = key.sealText(try open(with: old), associatedData: Self.associatedData(token: token, tenant: tenant, kind: kind, keyVersion: key.version))
         copy.keyVersion = key.version
         return copy
     }

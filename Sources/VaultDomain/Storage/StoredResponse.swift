@@ -52,13 +52,35 @@ public struct StoredResponse: Sendable, Equatable {
     /// A claim taken before a provider call; replaced by the answer when it arrives.
     public var isPending: Bool { status == 0 }
 
-    public static func pending(requestHash: [UInt8], at date: Date) -> StoredResponse {
-        StoredResponse(requestHash: requestHash, status: 0, body: [], createdAt: date)
+    /// A claim; `reference` is what the provider can be asked about the call (its
+    /// `tracking_id`, an order id), kept so that a retry whose outcome is unknown can name it.
+    public static func pending(requestHash: [UInt8], at date: Date, reference: [String: String] = [:]) -> StoredResponse {
+        StoredResponse(requestHash: requestHash, status: 0, body: reference.isEmpty ? [] : VaultJSON.encode(reference), createdAt: date)
+    }
+
+    /// The provider reference a pending claim was sent with.
+    public var pendingReference: [String: String] {
+        guard isPending, !body.isEmpty else { return [:] }
+        return VaultJSON.decode([String: String].self, from: body) ?? [:]
     }
 
     public static let inFlight = VaultError(
         .conflict, code: "request_in_flight",
         message: "a request with this Idempotency-Key is still being processed")
+
+    /// A retry of a money-moving call that was sent, but whose answer never arrived (a timeout,
+    /// a lost connection, a crash of the vault). The vault never sends it again.
+    public static func outcomeUnknown(reference: [String: String]) -> VaultError {
+        var error = VaultError(.conflict, code: "outcome_unknown",
+                               message: "the first request with this Idempotency-Key was sent to the provider but its outcome is unknown; "
+                                   + "ask the provider by the reference given, and use a new key only if it did not happen")
+        error.reference = reference.isEmpty ? nil : reference
+        return error
+    }
+
+    public static let keyRequired = VaultError(
+        .malformedRequest, code: "idempotency_key_required",
+        message: "this route moves money: send an Idempotency-Key header (1 to 255 visible ASCII characters)", field: "Idempotency-Key")
 
     public static let conflict = VaultError(
         .conflict, code: "idempotency_conflict",

@@ -14,26 +14,28 @@ public protocol VaultStore: Sendable {
     func checkpoint() async throws
 }
 
-/// Read access within a transaction or snapshot.
+/// Read access within a transaction or snapshot. Every look-up of a card, reference, provider
+/// token or provider call by what a caller sent is scoped to a tenant: a row of another tenant
+/// is never returned.
 public protocol VaultReader {
-    func card(token: CardToken) throws -> SealedCard?
-    func card(fingerprint: CardFingerprint) throws -> SealedCard?
+    func card(token: CardToken, tenant: Tenant) throws -> SealedCard?
+    func card(fingerprint: CardFingerprint, tenant: Tenant) throws -> SealedCard?
     /// Number of cards sealed under each data-key version.
     func cardCountsByKeyVersion() throws -> [Int: Int]
     func cardCount() throws -> Int
     /// Number of stored provider tokens under each data-key version.
     func providerTokenCountsByKeyVersion() throws -> [Int: Int]
-    func providerToken(card: CardToken, provider: String) throws -> SealedProviderToken?
+    func providerToken(card: CardToken, provider: String, tenant: Tenant) throws -> SealedProviderToken?
     /// The provider references a vault token holds (at most one of each kind).
-    func references(token: CardToken) throws -> [SealedProviderReference]
+    func references(token: CardToken, tenant: Tenant) throws -> [SealedProviderReference]
     /// The reference with this blind index, if any.
-    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8]) throws -> SealedProviderReference?
+    func reference(kind: ProviderReferenceKind, blindIndex: [UInt8], tenant: Tenant) throws -> SealedProviderReference?
     /// Number of stored provider references under each data-key version.
     func providerReferenceCountsByKeyVersion() throws -> [Int: Int]
 
     /// The vault cards (by card key: `credit_card`, `recipient_card`) a provider transaction or
     /// async job was started with, so a later result or notification can name them.
-    func providerCallCards(provider: String, reference: String) throws -> [String: CardLabel]?
+    func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]?
 
     func keySnapshot() throws -> KeySnapshot
 
@@ -50,6 +52,10 @@ public protocol VaultReader {
     func latestAuditEntries(limit: Int) throws -> [AuditEntry]
 
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse?
+
+    /// How many distinct cards of one bucket (keyed hash of BIN and last four) `client` has
+    /// tokenized since `date`, and whether `card` (keyed hash of the PAN) is one of them.
+    func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool)
 }
 
 /// Write access within a transaction.
@@ -57,9 +63,9 @@ public protocol VaultTransaction: VaultReader {
     func insert(_ card: SealedCard) throws
     func update(_ card: SealedCard) throws
     /// Returns whether a row was deleted.
-    func deleteCard(token: CardToken) throws -> Bool
-    /// Tokens of cards whose retention ended at or before `date`, oldest first, at most `limit`.
-    func cards(expiringBy date: Date, limit: Int) throws -> [CardToken]
+    func deleteCard(token: CardToken, tenant: Tenant) throws -> Bool
+    /// Cards whose retention ended at or before `date`, oldest first, at most `limit`.
+    func cards(expiringBy date: Date, limit: Int) throws -> [(token: CardToken, tenant: Tenant)]
     /// Cards sealed under a version other than `version`, at most `limit`.
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard]
     /// Inserts or replaces the token of `card` at its provider.
@@ -68,10 +74,10 @@ public protocol VaultTransaction: VaultReader {
     /// Inserts or replaces the reference of its kind for its token.
     func save(_ reference: SealedProviderReference) throws
     /// Removes every reference a token holds; returns how many.
-    func deleteReferences(token: CardToken) throws -> Int
+    func deleteReferences(token: CardToken, tenant: Tenant) throws -> Int
     func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference]
 
-    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, at date: Date) throws
+    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws
     /// Removes provider-call records created before `date`; returns how many.
     func purgeProviderCalls(before date: Date) throws -> Int
 
@@ -88,6 +94,13 @@ public protocol VaultTransaction: VaultReader {
     /// Inserts or overwrites (completing a pending claim).
     func replace(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
     func deleteIdempotency(client: String, key: IdempotencyKey) throws
-    /// Removes idempotency records created before `date`; returns how many.
+    /// Removes answered idempotency records created before `date`; returns how many. A claim
+    /// whose outcome is unknown (still pending) is never purged: purging it would let the same
+    /// key move money twice.
     func purgeIdempotency(before date: Date) throws -> Int
+
+    /// Records that `client` tokenized `card` (keyed hashes only) in `bucket` at `date`.
+    func recordEnumeration(client: String, bucket: [UInt8], card: [UInt8], at date: Date) throws
+    /// Removes enumeration-guard rows older than `date`; returns how many.
+    func purgeEnumerationGuard(before date: Date) throws -> Int
 }

@@ -8,6 +8,11 @@ public enum VaultJSON {
         Array(try! makeEncoder().encode(value))
     }
 
+    /// Decodes bytes the vault wrote itself; nil when they do not parse.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) -> T? {
+        try? makeDecoder().decode(type, from: Data(bytes))
+    }
+
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

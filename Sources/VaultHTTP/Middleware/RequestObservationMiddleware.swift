@@ -17,7 +17,7 @@ struct RequestObservationMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = Self.response(for: error, request: request, context: context)
+            response = Self.response(for: error, request: request, context: context, metrics: metrics)
         }
         response.headers[.init("X-Request-Id")!] = context.requestID
         let route = context.endpointPath ?? "unmatched"
@@ -25,7 +25,7 @@ struct RequestObservationMiddleware: RouterMiddleware {
         return response
     }
 
-    static func response(for error: any Error, request: Request, context: Context) -> Response {
+    static func response(for error: any Error, request: Request, context: Context, metrics: HTTPMetrics) -> Response {
         let apiError: APIError
         switch error {
         case let e as APIError: apiError = e
@@ -42,6 +42,7 @@ struct RequestObservationMiddleware: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             return Response(status: .internalServerError)
         }
+        metrics.refused(code: apiError.code)
         if apiError.status.code >= 500 {
             context.logger.warning("request failed", metadata: ["code": "\(apiError.code)", "request_id": "\(context.requestID)"])
         }

@@ -6,14 +6,18 @@ import VaultStorage
 
 /// Housekeeping inside the server: wipes expired security codes every second; once a minute
 /// deletes cards past their `retain_until` (audited, then a WAL checkpoint) and drops
-/// idempotency records and provider-call records older than their retention.
+/// answered idempotency records, provider-call records and enumeration-guard rows older than
+/// their retention. A failed purge is logged and counted, and tried again a minute later.
 struct MaintenanceService: Service {
     let runtime: VaultRuntime
     let idempotencyRetention: TimeInterval
     let logger: Logger
+    let metrics: HTTPMetrics
     /// How long the cards of a provider transaction or job are remembered for its results and
     /// notifications.
     static let providerCallRetention: TimeInterval = 7 * 24 * 3600
+    /// The enumeration guard looks back 24 hours; older rows are dropped.
+    static let enumerationGuardRetention: TimeInterval = 24 * 3600
 
     func run() async throws {
         var ticks = 0
@@ -25,12 +29,20 @@ struct MaintenanceService: Service {
                     let expired = try await runtime.cards.sweepExpired(now: Date())
                     if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
                 } catch {
+                    metrics.maintenanceFailed("retention_sweep")
                     logger.error("retention sweep failed", metadata: ["error_code": "\((error as? VaultError)?.code ?? "storage")"])
                 }
                 let calls = Date().addingTimeInterval(-Self.providerCallRetention)
-                _ = try? await runtime.store.write { tx in
-                    _ = try tx.purgeIdempotency(before: cutoff)
-                    _ = try tx.purgeProviderCalls(before: calls)
+                let guardRows = Date().addingTimeInterval(-Self.enumerationGuardRetention)
+                do {
+                    try await runtime.store.write { tx in
+                        _ = try tx.purgeIdempotency(before: cutoff)
+                        _ = try tx.purgeProviderCalls(before: calls)
+                        _ = try tx.purgeEnumerationGuard(before: guardRows)
+                    }
+                } catch {
+                    metrics.maintenanceFailed("purge")
+                    logger.error("purge failed", metadata: ["error_code": "\((error as? VaultError)?.code ?? "storage")"])
                 }
             }
             ticks += 1

@@ -9,12 +9,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let code: String
     public let message: String
     public let fields: [FieldIssue]
+    /// Seconds, for `Retry-After`.
+    public var retryAfter: Int?
+    /// The provider reference of an `outcome_unknown` call.
+    public var reference: [String: String]?
 
-    public init(status: HTTPResponse.Status, code: String, message: String, fields: [FieldIssue] = []) {
+    public init(status: HTTPResponse.Status, code: String, message: String, fields: [FieldIssue] = [], retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.retryAfter = retryAfter
     }
 
     public init(_ error: VaultError) {
@@ -29,8 +34,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .unavailable: .serviceUnavailable
         case .badGateway: .badGateway
         case .gatewayTimeout: .gatewayTimeout
+        case .tooManyRequests: .tooManyRequests
         }
-        self.init(status: status, code: error.code, message: error.message, fields: error.fieldIssues)
+        self.init(status: status, code: error.code, message: error.message, fields: error.fieldIssues, retryAfter: error.retryAfter)
+        reference = error.reference
     }
 
     struct Body: Encodable {
@@ -38,17 +45,19 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             let code: String
             let message: String
             let fields: [FieldIssue]?
+            let reference: [String: String]?
         }
         let error: Detail
     }
 
     var bodyBytes: [UInt8] {
-        VaultJSON.encode(Body(error: .init(code: code, message: message, fields: fields.isEmpty ? nil : fields)))
+        VaultJSON.encode(Body(error: .init(code: code, message: message, fields: fields.isEmpty ? nil : fields, reference: reference)))
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
     }
 

@@ -1,14 +1,24 @@
 import Hummingbird
 import Prometheus
 import Synchronization
+import VaultDomain
 
 /// Request counts and latencies per method, route template and status, in Prometheus text
 /// format. Labels are route templates such as `/v1/cards/{token}`, never concrete paths, so no
-/// token or card data can become a label.
+/// token or card data can become a label. Refusals are counted by their error code (a fixed
+/// string from the vault, never input); pending security codes are a gauge.
 public final class HTTPMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Counter]>([:])
     private let histograms = Mutex<[String: DurationHistogram]>([:])
+    private let codes: SecurityCodeVault?
+    private let pendingCodes: Gauge
+    private let codeSlots: Gauge
+
+    /// Error codes counted in `cardvault_refusals_total`: the limits that protect the vault.
+    static let countedRefusals: Set<String> = [
+        "rate_limited", "enumeration_suspected", "verification_value_capacity", "idempotency_key_required", "outcome_unknown",
+    ]
 
     static let buckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -16,8 +26,37 @@ public final class HTTPMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), codes: SecurityCodeVault? = nil) {
         self.registry = registry
+        self.codes = codes
+        pendingCodes = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "pending_security_codes",
+                                                            helpText: "Security codes pending in guarded memory"))
+        codeSlots = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "security_code_slots",
+                                                         helpText: "Slots of the guarded security-code region"))
+    }
+
+    /// Counts a refusal by one of the vault's limits.
+    func refused(code: String) {
+        guard Self.countedRefusals.contains(code) else { return }
+        counter(key: "refusal \(code)", descriptor: .init(namespace: "cardvault", metricName: "refusals", unitName: "total",
+                                                         helpText: "Requests refused by a limit, by error code"),
+                labels: [("code", code)]).increment()
+    }
+
+    /// Counts a failed housekeeping step (`retention_sweep`, `purge`).
+    func maintenanceFailed(_ task: String) {
+        counter(key: "maintenance \(task)", descriptor: .init(namespace: "cardvault", metricName: "maintenance_failures", unitName: "total",
+                                                             helpText: "Housekeeping steps that failed"),
+                labels: [("task", task)]).increment()
+    }
+
+    private func counter(key: String, descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Counter {
+        counters.withLock { cache in
+            if let c = cache[key] { return c }
+            let c = registry.makeCounter(descriptor: descriptor, labels: labels)
+            cache[key] = c
+            return c
+        }
     }
 
     func record(method: String, route: String, status: Int, duration: Duration) {
@@ -43,5 +82,11 @@ public final class HTTPMetrics: Sendable {
         histogram.record(duration)
     }
 
-    func render() -> [UInt8] { registry.emitToBuffer() }
+    func render() -> [UInt8] {
+        if let codes {
+            pendingCodes.set(Double(codes.count))
+            codeSlots.set(Double(codes.capacity))
+        }
+        return registry.emitToBuffer()
+    }
 }

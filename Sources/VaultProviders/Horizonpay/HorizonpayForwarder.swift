@@ -15,12 +15,15 @@ public struct HorizonpayForwarder: Sendable {
     let client: ProviderHTTPClient
     let cards: CardVault
     let logger: Logger
+    let inFlight: InFlightClaims
 
-    public init(configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger) {
+    public init(configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger,
+                inFlight: InFlightClaims = InFlightClaims()) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
         self.logger = logger
+        self.inFlight = inFlight
     }
 
     public typealias Answer = ProviderAnswer
@@ -31,6 +34,9 @@ public struct HorizonpayForwarder: Sendable {
     // MARK: forwarding
 
     public func forward(_ route: HorizonpayRoute, body: [UInt8], caller: Caller, idempotencyKey given: IdempotencyKey?) async throws -> Answer {
+        // Money moves only with a key: without one a lost answer could not be told from a
+        // failure, and a retry would pay twice.
+        if route.isTransfer && given == nil { throw StoredResponse.keyRequired }
         guard var document = JSONValue.parse(body), document.isObject else {
             throw VaultError.malformed(nil, "the request body must be a JSON object")
         }
@@ -74,8 +80,21 @@ public struct HorizonpayForwarder: Sendable {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
         }
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
-        let idempotency = try ProviderIdempotency(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, given: given, caller: caller, cards: cards)
+        let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
+        let idempotency = try ProviderIdempotency(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, given: given, caller: caller,
+                                                  cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking)
         if let replayed = try await idempotency.replay() { return replayed }
+        return try await idempotency.holding {
+            try await send(route, document: document, request: request, named: named, holders: holders, useSaved: useSaved,
+                           idempotency: idempotency, caller: caller)
+        }
+    }
+
+    /// Steps 3 to 7 of `forward`, while this call holds the idempotency claim.
+    private func send(_ route: HorizonpayRoute, document: JSONValue, request: JSONValue, named: [String: CardToken], holders: [String: String],
+                      useSaved: Set<String>, idempotency: ProviderIdempotency, caller: Caller) async throws -> Answer {
+        var document = document
+        var request = request
 
         // 3. The cards, read and audited, and the idempotency key claimed in the same commit,
         //    before anything leaves the vault.
@@ -149,7 +168,7 @@ public struct HorizonpayForwarder: Sendable {
                 try await idempotency.release()
             } else {
                 taken?.bytes.wipe()
-                try await idempotency.fail(error.vaultError)
+                try await idempotency.fail(error)
             }
             try await audit(route, named, status: nil, uid: nil, outcome: .failure, caller: caller)
             throw error.vaultError
@@ -161,7 +180,7 @@ public struct HorizonpayForwarder: Sendable {
         do {
             answer = try reply.document()
         } catch {
-            try await idempotency.fail(error.vaultError)
+            try await idempotency.fail(error)
             try await audit(route, named, status: reply.status, uid: nil, outcome: .failure, caller: caller)
             throw error.vaultError
         }
@@ -177,7 +196,7 @@ public struct HorizonpayForwarder: Sendable {
         let record = idempotency.record(redacted)
         try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
             try record?(tx)
-            for reference in references { try tx.saveProviderCallCards(labels, provider: Self.provider, reference: reference, at: now) }
+            for reference in references { try tx.saveProviderCallCards(labels, provider: Self.provider, reference: reference, tenant: caller.tenant, at: now) }
         }
         return redacted
     }
@@ -185,6 +204,7 @@ public struct HorizonpayForwarder: Sendable {
     /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer.
     public func job(_ id: String, caller: Caller) async throws -> Answer {
         guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else { throw VaultError.invalid("job_id", code: "invalid_job_id", "job_id is not valid") }
+        try await cards.confirm(caller, action: "horizonpay.job")
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
         let reply: ProviderHTTPClient.Reply
         do {
@@ -198,7 +218,7 @@ public struct HorizonpayForwarder: Sendable {
         } catch {
             throw error.vaultError
         }
-        let labels = try await callCards(id)
+        let labels = try await callCards(id, caller: caller)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
@@ -209,6 +229,7 @@ public struct HorizonpayForwarder: Sendable {
     /// configured), Horizonpay card tokens captured for the transaction's cards, and the body
     /// returned redacted.
     public func notification(body: [UInt8], signature: String?, caller: Caller) async throws -> Answer {
+        try await cards.confirm(caller, action: "horizonpay.notification")
         if let verifier = configuration.webhookKey {
             do {
                 try verifier.verify(body: body, signature: signature)
@@ -222,7 +243,7 @@ public struct HorizonpayForwarder: Sendable {
         }
         let uid = document["transaction"]?["uid"]?.stringValue
         var labels: [String: CardLabel] = [:]
-        if let uid { labels = try await callCards(uid) }
+        if let uid { labels = try await callCards(uid, caller: caller) }
         let captured = try await capture(document, cards: labels, caller: caller)
         let redacted = Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
@@ -239,10 +260,12 @@ public struct HorizonpayForwarder: Sendable {
         (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text)) && !ReferenceDetails.hasDigitRun(text, atLeast: 12)
     }
 
-    /// The vault cards a transaction or job was started with; empty when unknown.
-    func callCards(_ reference: String) async throws -> [String: CardLabel] {
+    /// The vault cards a transaction or job of the caller's tenant was started with; empty when
+    /// unknown (or another tenant's).
+    func callCards(_ reference: String, caller: Caller) async throws -> [String: CardLabel] {
         guard Self.isCallReference(reference) else { return [:] }
-        return try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference) } ?? [:]
+        let tenant = caller.tenant
+        return try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference, tenant: tenant) } ?? [:]
     }
 
     /// Text from outside (a job id, a transaction uid) as it may appear in an audit row: at most

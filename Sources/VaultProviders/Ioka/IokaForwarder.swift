@@ -12,11 +12,13 @@ public struct IokaForwarder: Sendable {
     public let configuration: IokaConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
+    let inFlight: InFlightClaims
 
-    public init(configuration: IokaConfiguration, client: ProviderHTTPClient, cards: CardVault) {
+    public init(configuration: IokaConfiguration, client: ProviderHTTPClient, cards: CardVault, inFlight: InFlightClaims = InFlightClaims()) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
+        self.inFlight = inFlight
     }
 
     // MARK: routes
@@ -27,7 +29,9 @@ public struct IokaForwarder: Sendable {
             throw VaultError.malformed(nil, "the request body must be a JSON object")
         }
         let receiver = try Self.token(in: document, field: "receiver_id")
-        let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders", canonical: body, given: idempotencyKey, caller: caller, cards: cards)
+        let external = document["external_id"]?.stringValue.map { ["external_id": $0] } ?? [:]
+        let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders", canonical: body, given: idempotencyKey, caller: caller,
+                                                  cards: cards, inFlight: inFlight, movesMoney: true, reference: external)
         return try await call(.POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
                               needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller) { values in
             var upstream = document
@@ -39,6 +43,7 @@ public struct IokaForwarder: Sendable {
     /// `GET /v2/transfer-orders/{id}`.
     public func order(_ id: String, caller: Caller) async throws -> ProviderAnswer {
         let id = try Self.orderID(id)
+        try await cards.confirm(caller, action: "ioka.transfer_order.read")
         return try await call(.GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", needs: [], idempotency: nil, caller: caller) { _ in nil }
     }
 
@@ -53,7 +58,8 @@ public struct IokaForwarder: Sendable {
         }
         let sender = try Self.token(in: document, field: "sender_id")
         let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders/topup", canonical: Array(id.utf8) + [0] + body,
-                                                  given: idempotencyKey, caller: caller, cards: cards)
+                                                  given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
+                                                  movesMoney: true, reference: ["order_id": id])
         return try await call(.POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
                               needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller) { values in
             JSONValue.object([("sender_id", .string(values["sender_id"] ?? ""))]).bytes
@@ -63,6 +69,7 @@ public struct IokaForwarder: Sendable {
     /// An ioka notification passed on by the edge service: new sender ids registered, and the
     /// same body returned with every ioka card reference replaced by its vault token.
     public func event(body: [UInt8], caller: Caller) async throws -> ProviderAnswer {
+        try await cards.confirm(caller, action: "ioka.event")
         guard let document = JSONValue.parse(body), document.isObject else {
             throw VaultError.malformed(nil, "the event body must be a JSON object")
         }
@@ -79,6 +86,17 @@ public struct IokaForwarder: Sendable {
                       caller: Caller, body build: @Sendable ([String: String]) -> [UInt8]?) async throws -> ProviderAnswer {
         // 1. A retry replays the first answer; a duplicate still in flight is refused.
         if let replayed = try await idempotency?.replay() { return replayed }
+        guard let idempotency else {
+            return try await send(method, path: path, action: action, needs: needs, idempotency: nil, caller: caller, body: build)
+        }
+        return try await idempotency.holding {
+            try await send(method, path: path, action: action, needs: needs, idempotency: idempotency, caller: caller, body: build)
+        }
+    }
+
+    /// Steps 2 to 4 of `call`, while this call holds the idempotency claim (if any).
+    private func send(_ method: HTTPMethod, path: String, action: String, needs: [CardVault.ReferenceNeed], idempotency: ProviderIdempotency?,
+                      caller: Caller, body build: @Sendable ([String: String]) -> [UInt8]?) async throws -> ProviderAnswer {
         // 2. The references, read and audited, and the key claimed in the same commit.
         var values: [String: String] = [:]
         if !needs.isEmpty {
@@ -99,7 +117,7 @@ public struct IokaForwarder: Sendable {
             reply = try await client.send(method, url: configuration.apiURL.appending(path), headers: headers, body: upstream, timeout: configuration.timeout)
         } catch {
             // Nothing sent: the key is free again. Otherwise the failure is the answer a retry gets.
-            if error.nothingSent { try await idempotency?.release() } else { try await idempotency?.fail(error.vaultError) }
+            if error.nothingSent { try await idempotency?.release() } else { try await idempotency?.fail(error) }
             try await cards.auditProviderCall(action: action, subject: Self.subject(named, status: nil, answer: nil), outcome: .failure, caller: caller)
             throw error.vaultError
         }
@@ -109,7 +127,7 @@ public struct IokaForwarder: Sendable {
         do {
             answer = try reply.document()
         } catch {
-            try await idempotency?.fail(error.vaultError)
+            try await idempotency?.fail(error)
             try await cards.auditProviderCall(action: action, subject: Self.subject(named, status: reply.status, answer: nil), outcome: .failure, caller: caller)
             throw error.vaultError
         }

@@ -6,7 +6,8 @@ import VaultDomain
 enum IdempotencyRecord {
     static let find = "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE client = ? AND key = ?"
     static let insert = "INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-    static let purge = "DELETE FROM idempotency_keys WHERE created_at < ?"
+    /// Pending claims (status 0: sent, outcome unknown) stay: see `VaultTransaction.purgeIdempotency`.
+    static let purge = "DELETE FROM idempotency_keys WHERE created_at < ? AND status <> 0"
 
     static func response(_ row: Row) -> StoredResponse {
         StoredResponse(requestHash: [UInt8](row[0] as Data), status: row[1], body: [UInt8](row[2] as Data), createdAt: StoredDate.date(row[3]))

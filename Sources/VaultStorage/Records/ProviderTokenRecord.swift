@@ -6,7 +6,12 @@ import VaultDomain
 /// A row of `provider_tokens`: a provider's token for a card, encrypted.
 enum ProviderTokenRecord {
     static let columns = "card_token, provider, key_version, nonce, ciphertext, created_at"
-    static let find = "SELECT \(columns) FROM provider_tokens WHERE card_token = ? AND provider = ?"
+    /// Through the card row, so a token is found only within the card's tenant.
+    static let find = """
+        SELECT p.card_token, p.provider, p.key_version, p.nonce, p.ciphertext, p.created_at
+        FROM provider_tokens p JOIN cards c ON c.token = p.card_token
+        WHERE p.card_token = ? AND p.provider = ? AND c.tenant = ?
+        """
     static let notUnderVersion = "SELECT \(columns) FROM provider_tokens WHERE key_version <> ? LIMIT ?"
     static let upsert = "INSERT OR REPLACE INTO provider_tokens (\(columns)) VALUES (?, ?, ?, ?, ?, ?)"
 

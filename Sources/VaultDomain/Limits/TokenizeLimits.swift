@@ -1,0 +1,31 @@
+import Foundation
+
+/// What stops one client from using tokenize as an oracle: a rate limit, and the enumeration
+/// guard (at most `enumerationLimit` distinct cards sharing BIN and last four per client and
+/// `enumerationWindow`). The server turns both on; in-process tools run without them.
+public struct TokenizeLimits: Sendable {
+    public var rate: RateLimiter?
+    public var enumerationLimit: Int?
+    public var enumerationWindow: TimeInterval
+
+    public init(rate: RateLimiter? = nil, enumerationLimit: Int? = nil, enumerationWindow: TimeInterval = 24 * 3600) {
+        self.rate = rate
+        self.enumerationLimit = enumerationLimit
+        self.enumerationWindow = enumerationWindow
+    }
+
+    public static let none = TokenizeLimits()
+
+    public static func rateLimited(retryAfter: Duration) -> VaultError {
+        var error = VaultError(.tooManyRequests, code: "rate_limited", message: "too many cards tokenized by this client; retry later")
+        error.retryAfter = max(1, Int(retryAfter.components.seconds) + (retryAfter.components.attoseconds > 0 ? 1 : 0))
+        return error
+    }
+
+    public static let enumerationSuspected: VaultError = {
+        var error = VaultError(.tooManyRequests, code: "enumeration_suspected",
+                               message: "too many different cards with the same first six and last four digits from this client; nothing was stored")
+        error.retryAfter = 3600
+        return error
+    }()
+}
