@@ -23,6 +23,7 @@ struct ProviderIdempotency: Sendable {
     /// What the provider knows the call by (`tracking_id`, `order_id`, ...), stored with the claim.
     let reference: [String: String]
     let inFlight: InFlightClaims
+    let confirm: @Sendable () async throws -> Void
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
     init(operation: String, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
@@ -37,6 +38,7 @@ struct ProviderIdempotency: Sendable {
         self.movesMoney = movesMoney
         self.reference = reference.filter { Self.isReference($0.value) }
         self.inFlight = inFlight
+        confirm = { try await cards.confirm(caller, action: operation) }
     }
 
     /// A provider reference worth storing and echoing: short, plain, and never a card number.
@@ -53,6 +55,8 @@ struct ProviderIdempotency: Sendable {
         guard let key, let requestHash, let claimID else { return nil }
         let client = self.client
         guard let stored = try await store.read({ try $0.idempotentResponse(client: client, key: key) }) else { return nil }
+        // A replay is no transaction of its own: the credential is confirmed first.
+        try await confirm()
         guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
         if stored.isPending {
             throw inFlight.contains(claimID) ? StoredResponse.inFlight : StoredResponse.outcomeUnknown(reference: stored.pendingReference)

@@ -275,8 +275,10 @@ public struct CardVault: Sendable {
             }
             return answer
         }
-        codes.discard(for: token)
+        // Only a card this caller's tenant held and deleted loses its pending code: a token of
+        // another tenant is merely unknown here.
         guard let answer else { throw VaultError.cardNotFound }
+        codes.discard(for: token)
         return answer
     }
 
@@ -284,8 +286,7 @@ public struct CardVault: Sendable {
     /// audited and answered 401), for an operation whose first storage access would otherwise
     /// come only after a provider call.
     public func confirm(_ caller: Caller, action: String) async throws {
-        let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
-        try await writeConfirmed(caller, action: action, chain: chain, at: clock()) { _ in () }
+        try await store.confirm(caller, action: action, chain: AuditChain(key: try await loadedKeys().derivedKeys().audit), at: clock())
     }
 
     /// Runs `body` in a write transaction after confirming the caller's credential there. A

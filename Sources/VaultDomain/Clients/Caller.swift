@@ -52,6 +52,16 @@ final class ClientCache: Sendable {
     func evict(_ hash: [UInt8]) { _ = entries.withLock { $0.removeValue(forKey: hash) } }
 }
 
+extension VaultStore {
+    /// A transaction that only confirms the caller's credential (see `VaultTransaction.confirm`);
+    /// throws 401 when it is stale.
+    func confirm(_ caller: Caller, action: String, chain: AuditChain, at date: Date) async throws {
+        guard try await write({ tx in try tx.confirm(caller, action: action, chain: chain, at: date) }) else {
+            throw ClientAuthenticator.badSecret
+        }
+    }
+}
+
 extension VaultTransaction {
     /// Confirms, inside the operation's own transaction, that the caller's credential is still
     /// valid. When it is not, the denial is audited in this transaction and false is returned;

@@ -51,6 +51,13 @@ public struct ClientAuthenticator: Sendable {
         return Caller(client: client, secretHash: hash, requestID: actor.requestID, source: actor.source, cache: cache)
     }
 
+    /// Confirms `caller`'s credential against storage now: a secret revoked or rotated since it
+    /// was cached is audited and answered 401. For answers that did not come out of a
+    /// transaction that confirmed it already (refusals, replays).
+    public func confirm(_ caller: Caller, action: String) async throws {
+        try await store.confirm(caller, action: action, chain: AuditChain(key: try keys.derivedKeys().audit), at: clock())
+    }
+
     private func deny(_ event: AuditEvent, _ derived: DerivedKeys) async throws {
         let chain = AuditChain(key: derived.audit)
         let now = clock()

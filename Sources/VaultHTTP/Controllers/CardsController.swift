@@ -48,32 +48,34 @@ struct CardsController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
-        let key = try request.idempotencyKey()
-        var request = request
-        let body = try await request.decodeJSON(CreateRequest.self)
-        return .json(try await cards.tokenize(body.input, caller: caller, idempotencyKey: key))
+        try await auth.serving(request, context, scope: .cardsWrite, action: "card.create") { caller in
+            let key = try request.idempotencyKey()
+            var request = request
+            let body = try await request.decodeJSON(CreateRequest.self)
+            return .json(try await cards.tokenize(body.input, caller: caller, idempotencyKey: key))
+        }
     }
 
     @Sendable func show(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsRead, actor: context.actor())
-        let token = try context.parameters.require("token")
-        return .json(try await cards.metadata(of: token, caller: caller))
+        try await auth.serving(request, context, scope: .cardsRead, action: "card.read") { caller in
+            .json(try await cards.metadata(of: try context.parameters.require("token"), caller: caller))
+        }
     }
 
     @Sendable func update(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
-        let key = try request.idempotencyKey()
-        let token = try context.parameters.require("token")
-        var request = request
-        let body = try await request.decodeJSON(UpdateRequest.self)
-        return .json(try await cards.update(token, changes: body.changes, caller: caller, idempotencyKey: key))
+        try await auth.serving(request, context, scope: .cardsWrite, action: "card.update") { caller in
+            let key = try request.idempotencyKey()
+            let token = try context.parameters.require("token")
+            var request = request
+            let body = try await request.decodeJSON(UpdateRequest.self)
+            return .json(try await cards.update(token, changes: body.changes, caller: caller, idempotencyKey: key))
+        }
     }
 
     @Sendable func remove(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .cardsWrite, actor: context.actor())
-        let key = try request.idempotencyKey()
-        let token = try context.parameters.require("token")
-        return .json(try await cards.delete(token, caller: caller, idempotencyKey: key))
+        try await auth.serving(request, context, scope: .cardsWrite, action: "card.delete") { caller in
+            let key = try request.idempotencyKey()
+            return .json(try await cards.delete(try context.parameters.require("token"), caller: caller, idempotencyKey: key))
+        }
     }
 }

@@ -25,29 +25,32 @@ struct HorizonpayController: Sendable {
                                         message: "Horizonpay is not configured on this vault (HORIZONPAY_* settings)")
 
     func forward(_ route: HorizonpayRoute, _ request: Request, _ context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .horizonpayForward, actor: context.actor())
-        guard let forwarder else { throw Self.notConfigured }
-        let key = try request.idempotencyKey()
-        var request = request
-        let body = try await request.bodyBytes()
-        let answer = try await forwarder.forward(route, body: body, caller: caller, idempotencyKey: key)
-        return .json(.init(code: answer.status), answer.body)
+        try await auth.serving(request, context, scope: .horizonpayForward, action: route.auditAction) { caller in
+            guard let forwarder else { throw Self.notConfigured }
+            let key = try request.idempotencyKey()
+            var request = request
+            let body = try await request.bodyBytes()
+            let answer = try await forwarder.forward(route, body: body, caller: caller, idempotencyKey: key)
+            return .json(.init(code: answer.status), answer.body)
+        }
     }
 
     @Sendable func notification(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .horizonpayForward, actor: context.actor())
-        guard let forwarder else { throw Self.notConfigured }
-        let signature = request.headers[.init("Content-Signature")!]
-        var request = request
-        let body = try await request.bodyBytes()
-        let answer = try await forwarder.notification(body: body, signature: signature, caller: caller)
-        return .json(.init(code: answer.status), answer.body)
+        try await auth.serving(request, context, scope: .horizonpayForward, action: "horizonpay.notification") { caller in
+            guard let forwarder else { throw Self.notConfigured }
+            let signature = request.headers[.init("Content-Signature")!]
+            var request = request
+            let body = try await request.bodyBytes()
+            let answer = try await forwarder.notification(body: body, signature: signature, caller: caller)
+            return .json(.init(code: answer.status), answer.body)
+        }
     }
 
     @Sendable func job(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .horizonpayForward, actor: context.actor())
-        guard let forwarder else { throw Self.notConfigured }
-        let answer = try await forwarder.job(try context.parameters.require("job_id"), caller: caller)
-        return .json(.init(code: answer.status), answer.body)
+        try await auth.serving(request, context, scope: .horizonpayForward, action: "horizonpay.job") { caller in
+            guard let forwarder else { throw Self.notConfigured }
+            let answer = try await forwarder.job(try context.parameters.require("job_id"), caller: caller)
+            return .json(.init(code: answer.status), answer.body)
+        }
     }
 }

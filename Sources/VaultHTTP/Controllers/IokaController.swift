@@ -65,55 +65,62 @@ struct IokaController: Sendable {
     }
 
     func register<Body: ReferenceRequest>(_ type: Body.Type, _ kind: ProviderReferenceKind, _ request: Request, _ context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .iokaWrite, actor: context.actor())
-        let key = try request.idempotencyKey()
-        var request = request
-        let body = try await request.decodeJSON(Body.self)
-        return .json(try await cards.register(body.input, kind: kind, caller: caller, idempotencyKey: key))
+        try await auth.serving(request, context, scope: .iokaWrite, action: "\(kind.rawValue).register") { caller in
+            let key = try request.idempotencyKey()
+            var request = request
+            let body = try await request.decodeJSON(Body.self)
+            return .json(try await cards.register(body.input, kind: kind, caller: caller, idempotencyKey: key))
+        }
     }
 
     @Sendable func attachCard(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .iokaWrite, actor: context.actor())
-        let key = try request.idempotencyKey()
-        let token = try context.parameters.require("token")
-        var request = request
-        let body = try await request.decodeJSON(CardReferenceRequest.self)
-        return .json(try await cards.attach(body.input, kind: .iokaCard, to: token, caller: caller, idempotencyKey: key))
+        try await auth.serving(request, context, scope: .iokaWrite, action: "ioka.card.attach") { caller in
+            let key = try request.idempotencyKey()
+            let token = try context.parameters.require("token")
+            var request = request
+            let body = try await request.decodeJSON(CardReferenceRequest.self)
+            return .json(try await cards.attach(body.input, kind: .iokaCard, to: token, caller: caller, idempotencyKey: key))
+        }
     }
 
     @Sendable func createOrder(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let (caller, forwarder) = try await forwarding(request, context)
-        let key = try request.idempotencyKey()
-        var request = request
-        let answer = try await forwarder.createOrder(body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
-        return .json(.init(code: answer.status), answer.body)
+        try await forwarding(request, context, action: "ioka.transfer_order.create") { caller, forwarder in
+            let key = try request.idempotencyKey()
+            var request = request
+            return try await forwarder.createOrder(body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
+        }
     }
 
     @Sendable func order(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let (caller, forwarder) = try await forwarding(request, context)
-        let answer = try await forwarder.order(try context.parameters.require("order_id"), caller: caller)
-        return .json(.init(code: answer.status), answer.body)
+        try await forwarding(request, context, action: "ioka.transfer_order.read") { caller, forwarder in
+            try await forwarder.order(try context.parameters.require("order_id"), caller: caller)
+        }
     }
 
     @Sendable func topup(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let (caller, forwarder) = try await forwarding(request, context)
-        let key = try request.idempotencyKey()
-        let id = try context.parameters.require("order_id")
-        var request = request
-        let answer = try await forwarder.topup(orderID: id, body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
-        return .json(.init(code: answer.status), answer.body)
+        try await forwarding(request, context, action: "ioka.transfer_order.topup") { caller, forwarder in
+            let key = try request.idempotencyKey()
+            let id = try context.parameters.require("order_id")
+            var request = request
+            return try await forwarder.topup(orderID: id, body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
+        }
     }
 
     @Sendable func event(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        let (caller, forwarder) = try await forwarding(request, context)
-        var request = request
-        let answer = try await forwarder.event(body: try await request.bodyBytes(), caller: caller)
-        return .json(.init(code: answer.status), answer.body)
+        try await forwarding(request, context, action: "ioka.event") { caller, forwarder in
+            var request = request
+            return try await forwarder.event(body: try await request.bodyBytes(), caller: caller)
+        }
     }
 
-    private func forwarding(_ request: Request, _ context: VaultRequestContext) async throws -> (Caller, IokaForwarder) {
-        let caller = try await auth.authenticate(secret: request.bearerSecret, scope: .iokaForward, actor: context.actor())
-        guard let forwarder else { throw Self.notConfigured }
-        return (caller, forwarder)
+    /// A forwarding route: scope `ioka:forward`, 503 when ioka is not configured, the answer
+    /// with ioka's status.
+    private func forwarding(_ request: Request, _ context: VaultRequestContext, action: String,
+                            _ body: (Caller, IokaForwarder) async throws -> ProviderAnswer) async throws -> Response {
+        try await auth.serving(request, context, scope: .iokaForward, action: action) { caller in
+            guard let forwarder else { throw Self.notConfigured }
+            let answer = try await body(caller, forwarder)
+            return .json(.init(code: answer.status), answer.body)
+        }
     }
 }

@@ -26,5 +26,5 @@ public enum HorizonpayRoute: String, Sendable, CaseIterable {
     /// Transfers move money: they need the source card's security code and are never repeated.
     public var isTransfer: Bool { self == .transfer || self == .checkoutTransfer || self == .asyncTransfer }
 
-    var auditAction: String { "horizonpay." + rawValue.replacingOccurrences(of: "/", with: ".") }
+    public var auditAction: String { "horizonpay." + rawValue.replacingOccurrences(of: "/", with: ".") }
 }
