@@ -51,10 +51,11 @@ struct CLIRunner {
     }
 
     /// Starts a long-running subcommand (serve) and returns the process and its pipes.
-    func start(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+    func start(_ args: [String], vaultFlags: Bool = true, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = args + ["--database", databasePath, "--keys-dir", keysDirectory]
+        process.arguments = args + (vaultFlags ? ["--database", databasePath, "--keys-dir", keysDirectory] : [])
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.currentDirectoryURL = folder
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
