@@ -34,10 +34,10 @@ FROM=$(curl -s -X POST $V/v1/cards -H "Authorization: Bearer $S" -d '{"number":"
 TO=$(curl -s -X POST $V/v1/cards -H "Authorization: Bearer $S" -d '{"number":"4200000000000000","exp_month":2,"exp_year":2031}' | j '["token"]')
 codes+=($(curl -s -o /dev/null -w '%{http_code}' $V/v1/cards/$FROM -H "Authorization: Bearer $S"))
 codes+=($(curl -s -o /dev/null -w '%{http_code}' -X PATCH $V/v1/cards/$TO -H "Authorization: Bearer $S" -d '{"holder":"C D"}'))
-codes+=($(curl -s -o /dev/null -w '%{http_code}' -X POST $V/v1/horizonpay/p2ps -H "Authorization: Bearer $S" \
+codes+=($(curl -s -o /dev/null -w '%{http_code}' -X POST $V/v1/horizonpay/p2ps -H "Authorization: Bearer $S" -H "Idempotency-Key: wx-$$-1" \
   -d '{"request":{"amount":100,"currency":"KZT","description":"x","credit_card":{"token":"'$FROM'"},"recipient_card":{"token":"'$TO'"}}}'))
 RCV=$(curl -s -X POST $V/v1/ioka/cards -H "Authorization: Bearer $S" -d '{"card_id":"TESTCARDID"}' | j '["token"]')
-codes+=($(curl -s -o /dev/null -w '%{http_code}' -X POST $V/v1/ioka/transfer-orders -H "Authorization: Bearer $S" -d '{"amount":100,"type":"TOPUP","receiver_id":"'$RCV'"}'))
+codes+=($(curl -s -o /dev/null -w '%{http_code}' -X POST $V/v1/ioka/transfer-orders -H "Authorization: Bearer $S" -H "Idempotency-Key: wx-$$-2" -d '{"amount":100,"type":"TOPUP","receiver_id":"'$RCV'"}'))
 codes+=($(curl -s -o /dev/null -w '%{http_code}' -X DELETE $V/v1/cards/$TO -H "Authorization: Bearer $S"))
 echo "answers under W^X: ${codes[*]} (want 200 200 200 201 204)"
 if [ "${codes[*]}" = "200 200 200 201 204" ] && kill -0 $SERVER 2>/dev/null; then echo PASS; else echo FAIL; tail -5 "$WORK/server.log"; exit 1; fi

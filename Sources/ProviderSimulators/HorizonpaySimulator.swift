@@ -34,6 +34,8 @@ public final class HorizonpaySimulator: Sendable {
         public static let failed: Int64 = 4040
         /// Transfers: 3-D Secure needed, `incomplete` with `redirect_url`.
         public static let incomplete: Int64 = 3000
+        /// Transfers: a uid whose last group is 12 digits (as one UUID in ~280 has).
+        public static let digitUID: Int64 = 1212
         /// Answers after 3 seconds (timeout tests).
         public static let slow = SimulatedFault.Amount.slow
         /// Answers with a body that is not JSON.
@@ -190,7 +192,8 @@ public final class HorizonpaySimulator: Sendable {
         let source = req["credit_card"]?["number"]?.stringValue ?? ""
         var message = status == "failed" ? "Transaction declined" : "Successfully processed"
         if amount == Outcome.echoesNumber { message = "Card \(source) processed" }
-        let uid = UUID().uuidString.lowercased()
+        var uid = UUID().uuidString.lowercased()
+        if amount == Outcome.digitUID { uid = String(uid.dropLast(12)) + "401200103714" }
         var fields: [(String, JSONValue)] = [
             ("uid", .string(uid)), ("status", .string(status)), ("amount", .int(amount)),
             ("currency", req["currency"] ?? .null), ("description", req["description"] ?? .null), ("type", .string("p2p")),

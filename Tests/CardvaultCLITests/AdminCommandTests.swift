@@ -92,9 +92,16 @@ struct AdminCommandTests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("unknown scope"))
 
+        r = try cli.run(["clients", "add", "wallet", "--scopes", "cards:read", "--tenant", "Wallet 4012001037141112"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("tenant must start with a lower-case letter") && !r.stderr.contains("4012001037141112"))
+        r = try cli.run(["clients", "add", "wallet", "--scopes", "cards:read", "--tenant", "wallet-kz"])
+        #expect(r.status == 0 && r.stdout.contains("in tenant wallet-kz"), "\(r.stderr)")
+
         r = try cli.run(["clients", "list", "--json"])
         let listed = r.json as? [[String: Any]] ?? []
-        #expect(listed.map { $0["name"] as? String } == ["checkout"])
+        #expect(listed.map { $0["name"] as? String } == ["checkout", "wallet"])
+        #expect(listed.map { $0["tenant"] as? String } == ["default", "wallet-kz"])
         #expect(!r.stdout.contains(secret))
 
         r = try cli.run(["clients", "rotate-secret", "checkout", "--json"])

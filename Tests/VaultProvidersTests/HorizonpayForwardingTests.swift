@@ -130,6 +130,33 @@ struct HorizonpayForwardingTests {
         }
     }
 
+    /// Another tenant's tokens are unknown inside a forward: 404 before any provider call, and
+    /// the owner's security code stays pending. Transfers without an Idempotency-Key are refused.
+    @Test func tenantsAndKeysAreCheckedBeforeAnyProviderCall() async throws {
+        try await HorizonpayRig().run { h, c, secret, sim in
+            let (from, to) = try await HorizonpayRig.cards(c, secret)
+            let other = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward], tenant: "other")
+            let (ownFrom, _) = try await HorizonpayRig.cards(c, other)
+            for route in ["p2ps", "checkout/p2p", "checkout/async/p2p"] {
+                let stolen = try await c.send(.post, "/v1/horizonpay/\(route)", secret: other, json: HorizonpayRig.transfer(from, to), headers: freshKey())
+                #expect(stolen.status == 404 && stolen.errorCode == "card_not_found", "\(route): \(stolen.text)")
+                let mixed = try await c.send(.post, "/v1/horizonpay/\(route)", secret: other, json: HorizonpayRig.transfer(ownFrom, to), headers: freshKey())
+                #expect(mixed.status == 404, "\(route): \(mixed.text)")
+                let noKey = try await c.send(.post, "/v1/horizonpay/\(route)", secret: secret, json: HorizonpayRig.transfer(from, to))
+                #expect(noKey.status == 400 && noKey.errorCode == "idempotency_key_required" && noKey.errorFields == ["Idempotency-Key"])
+            }
+            let check = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: other,
+                                         json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(check.status == 404)
+            #expect(sim.calls("/transactions/p2ps") + sim.calls("/ctp/api/p2p") + sim.calls("/ctp/api/async/p2p") + sim.calls("/p2p-restrictions") == 0)
+            #expect(h.runtime.codes.expiry(for: CardToken(from)!, now: Date()) != nil)  // nobody spent the owner's code
+            // Restriction checks move no money: no key needed.
+            let own = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                                       json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            #expect(own.status == 200)
+        }
+    }
+
     @Test func retriedTransferReachesHorizonpayOnce() async throws {
         try await HorizonpayRig().run { _, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
@@ -398,6 +425,22 @@ extension HorizonpayNotificationTests {
             // Unknown uids still answer, redacted, without vault tokens.
             let other = try await fresh.notification(body: Array(#"{"transaction":{"uid":"unknown-uid","credit_card":{"token":"hp_tok_x"}}}"#.utf8), signature: nil, caller: caller)
             #expect(!String(decoding: other.body, as: UTF8.self).contains("hp_tok_x"))
+            // A uid whose last group is 12 digits is remembered too (stored as a keyed hash).
+            _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
+            let digitTransfer = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
+                                                 json: HorizonpayRig.transfer(from, to, amount: Int(HorizonpaySimulator.Outcome.digitUID)), headers: freshKey())
+            let digitUID = try #require((digitTransfer.json["transaction"] as? [String: Any])?["uid"] as? String)
+            #expect(digitUID.hasSuffix("401200103714"))
+            let digitNote = Array(#"{"transaction":{"uid":"\#(digitUID)","credit_card":{"token":"hp_tok_digits","last_4":"1112"}}}"#.utf8)
+            let noted = try await fresh.notification(body: digitNote, signature: nil, caller: caller)
+            let noteJSON = try #require(try JSONSerialization.jsonObject(with: Data(noted.body)) as? [String: Any])
+            #expect(((noteJSON["transaction"] as? [String: Any])?["credit_card"] as? [String: Any])?["token"] as? String == from)
+            // A caller of another tenant naming this transaction learns nothing and stores nothing.
+            let outsider = try await h.vault.caller(scopes: [.horizonpayForward], tenant: "other")
+            let foreign = Array(#"{"transaction":{"uid":"\#(uid)","credit_card":{"token":"hp_tok_foreign","last_4":"1112"}}}"#.utf8)
+            let seen = String(decoding: try await fresh.notification(body: foreign, signature: nil, caller: outsider).body, as: UTF8.self)
+            #expect(!seen.contains(from) && !seen.contains("hp_tok_foreign"))
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerTokens) == [1])
         }
     }
 }

@@ -143,6 +143,25 @@ struct IokaReferenceTests {
 
 @Suite("ioka forwarding", .serialized)
 struct IokaForwardingTests {
+    /// Another tenant's receiver or sender token is unknown: 404 before ioka is called. Order
+    /// creation and topup need an Idempotency-Key.
+    @Test func tenantsAndKeysAreCheckedBeforeIokaIsCalled() async throws {
+        try await IokaRig().run { h, c, secret, sim in
+            let (_, receiver) = try await IokaRig.receiver(c, secret, sim)
+            let other = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead, .iokaWrite, .iokaForward], tenant: "other")
+            let stolen = try await c.send(.post, "/v1/ioka/transfer-orders", secret: other, json: IokaRig.order(receiver), headers: freshKey())
+            #expect(stolen.status == 404 && stolen.errorCode == "card_not_found", "\(stolen.text)")
+            let topup = try await c.send(.post, "/v1/ioka/transfer-orders/tro_1/topup", secret: other, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
+            #expect(topup.status == 404)
+            #expect(try await c.send(.get, "/v1/cards/\(receiver)", secret: other).status == 404)
+            let noKey = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver))
+            #expect(noKey.status == 400 && noKey.errorCode == "idempotency_key_required")
+            let noKeyTopup = try await c.send(.post, "/v1/ioka/transfer-orders/tro_1/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#)
+            #expect(noKeyTopup.status == 400 && noKeyTopup.errorCode == "idempotency_key_required")
+            #expect(sim.calls("POST /v2/transfer-orders") == 0 && sim.calls("POST /v2/transfer-orders/{id}/topup") == 0)
+        }
+    }
+
     @Test func createOrderSwapsTheReceiverAndPassesTheRestThrough() async throws {
         try await IokaRig().run { h, c, secret, sim in
             let (cardID, token) = try await IokaRig.receiver(c, secret, sim)

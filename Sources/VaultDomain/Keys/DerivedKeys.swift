@@ -16,6 +16,8 @@ public struct DerivedKeys: Sendable {
     let providerReference: SymmetricKey
     /// Keyed hashes of the enumeration guard (card buckets and cards seen per client).
     public let enumerationGuard: SymmetricKey
+    /// Keyed hashes of provider transaction uids and job ids (`provider_calls.reference`).
+    let providerCall: SymmetricKey
     private let tenants: TenantKeyCache
 
     init(index: SymmetricKey) throws(VaultError) {
@@ -26,6 +28,7 @@ public struct DerivedKeys: Sendable {
             idempotency = try KeyDerivation.derive(from: index, id: 4, context: "cvidempo")
             providerReference = try KeyDerivation.derive(from: index, id: 5, context: "cvprovrf")
             enumerationGuard = try KeyDerivation.derive(from: index, id: 6, context: "cvenumgd")
+            providerCall = try KeyDerivation.derive(from: index, id: 7, context: "cvprvcal")
         } catch {
             throw VaultError.keyUnavailable
         }
@@ -38,6 +41,13 @@ public struct DerivedKeys: Sendable {
     /// fingerprints in two tenants and nothing one tenant sees links to another's cards.
     public func tenant(_ tenant: Tenant) throws(VaultError) -> TenantKeys {
         try tenants.keys(for: tenant)
+    }
+
+    /// How a provider's transaction uid or job id is stored: a keyed hash, so any value the
+    /// provider uses (a UUID whose last group happens to be 12 digits included) can be
+    /// remembered without a PAN-like string ever reaching the database.
+    public func providerCallReference(provider: String, _ reference: String) -> String {
+        "pc_" + Base64URL.encode(KeyedHash.hash(Array("\(provider)|\(reference)".utf8), key: providerCall, length: 24))
     }
 }
 

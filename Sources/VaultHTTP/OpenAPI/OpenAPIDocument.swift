@@ -7,7 +7,7 @@ public enum OpenAPIDocument {
  "info": {
   "title": "cardvault",
   "version": "1.0.0",
-  "description": "PCI-scoped card vault: tokens for PANs, the only builder of Horizonpay card payloads, the only holder of ioka card references. Every /v1 route needs `Authorization: Bearer <client secret>` and the scope named in `x-scope`."
+  "description": "PCI-scoped card vault: tokens for PANs, the only builder of Horizonpay card payloads, the only holder of ioka card references. Every /v1 route needs `Authorization: Bearer <client secret>` and the scope named in `x-scope`. A client belongs to one tenant and sees and touches only that tenant's cards and references: another tenant's token is 404 card_not_found everywhere."
  },
  "servers": [
   {
@@ -109,7 +109,7 @@ public enum OpenAPIDocument {
      "cards"
     ],
     "operationId": "tokenize",
-    "description": "201 for a new card, 200 with the existing token when the PAN is already vaulted. Scope `cards:write`.",
+    "description": "201 for a new card, 200 with the existing token when the PAN is already vaulted. Scope `cards:write`. Cards, fingerprints and deduplication are per tenant: the same PAN in two tenants gets two unrelated tokens and fingerprints, both 201.",
     "security": [
      {
       "bearer": []
@@ -171,13 +171,30 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/413"
      },
      "503": {
-      "$ref": "#/components/responses/503"
+      "description": "verification_value_capacity (the guarded security-code store is full; nothing stored), or storage_unavailable",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "409": {
       "$ref": "#/components/responses/409"
      },
      "422": {
       "$ref": "#/components/responses/422"
+     },
+     "429": {
+      "description": "rate_limited (over CARDVAULT_TOKENIZE_RATE, with Retry-After) or enumeration_suspected (too many distinct cards with the same first six and last four digits from this client in 24 h; audited, nothing stored)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      }
     }
    }
@@ -302,7 +319,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/413"
      },
      "503": {
-      "$ref": "#/components/responses/503"
+      "description": "verification_value_capacity (the guarded security-code store is full; nothing changed), or storage_unavailable",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "404": {
       "$ref": "#/components/responses/404"
@@ -552,11 +576,11 @@ public enum OpenAPIDocument {
      {
       "name": "Idempotency-Key",
       "in": "header",
-      "required": false,
+      "required": true,
       "schema": {
        "type": "string"
       },
-      "description": "1 to 255 visible ASCII characters; a retry returns the first answer"
+      "description": "1 to 255 visible ASCII characters; a retry returns the first answer Required here: this route moves money."
      }
     ],
     "requestBody": {
@@ -581,7 +605,14 @@ public enum OpenAPIDocument {
       }
      },
      "400": {
-      "$ref": "#/components/responses/Provider400"
+      "description": "malformed_request, or idempotency_key_required: this route moves money and needs an Idempotency-Key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "401": {
       "$ref": "#/components/responses/Provider401"
@@ -599,7 +630,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/Provider404"
      },
      "409": {
-      "$ref": "#/components/responses/Provider409"
+      "description": "idempotency_conflict (key used with another request), request_in_flight (the first is still running), or outcome_unknown (the first was sent but its answer was lost: ask the provider by `error.reference` and never resend under this key)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "422": {
       "$ref": "#/components/responses/Provider422"
@@ -710,11 +748,11 @@ public enum OpenAPIDocument {
      {
       "name": "Idempotency-Key",
       "in": "header",
-      "required": false,
+      "required": true,
       "schema": {
        "type": "string"
       },
-      "description": "1 to 255 visible ASCII characters; a retry returns the first answer"
+      "description": "1 to 255 visible ASCII characters; a retry returns the first answer Required here: this route moves money."
      }
     ],
     "requestBody": {
@@ -739,7 +777,14 @@ public enum OpenAPIDocument {
       }
      },
      "400": {
-      "$ref": "#/components/responses/Provider400"
+      "description": "malformed_request, or idempotency_key_required: this route moves money and needs an Idempotency-Key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "401": {
       "$ref": "#/components/responses/Provider401"
@@ -757,7 +802,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/Provider404"
      },
      "409": {
-      "$ref": "#/components/responses/Provider409"
+      "description": "idempotency_conflict (key used with another request), request_in_flight (the first is still running), or outcome_unknown (the first was sent but its answer was lost: ask the provider by `error.reference` and never resend under this key)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "422": {
       "$ref": "#/components/responses/Provider422"
@@ -868,11 +920,11 @@ public enum OpenAPIDocument {
      {
       "name": "Idempotency-Key",
       "in": "header",
-      "required": false,
+      "required": true,
       "schema": {
        "type": "string"
       },
-      "description": "1 to 255 visible ASCII characters; a retry returns the first answer"
+      "description": "1 to 255 visible ASCII characters; a retry returns the first answer Required here: this route moves money."
      }
     ],
     "requestBody": {
@@ -897,7 +949,14 @@ public enum OpenAPIDocument {
       }
      },
      "400": {
-      "$ref": "#/components/responses/Provider400"
+      "description": "malformed_request, or idempotency_key_required: this route moves money and needs an Idempotency-Key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "401": {
       "$ref": "#/components/responses/Provider401"
@@ -915,7 +974,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/Provider404"
      },
      "409": {
-      "$ref": "#/components/responses/Provider409"
+      "description": "idempotency_conflict (key used with another request), request_in_flight (the first is still running), or outcome_unknown (the first was sent but its answer was lost: ask the provider by `error.reference` and never resend under this key)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "422": {
       "$ref": "#/components/responses/Provider422"
@@ -1229,11 +1295,11 @@ public enum OpenAPIDocument {
      {
       "name": "Idempotency-Key",
       "in": "header",
-      "required": false,
+      "required": true,
       "schema": {
        "type": "string"
       },
-      "description": "1 to 255 visible ASCII characters; a retry returns the first answer"
+      "description": "1 to 255 visible ASCII characters; a retry returns the first answer Required here: this route moves money."
      }
     ],
     "requestBody": {
@@ -1258,7 +1324,14 @@ public enum OpenAPIDocument {
       }
      },
      "400": {
-      "$ref": "#/components/responses/Provider400"
+      "description": "malformed_request, or idempotency_key_required: this route moves money and needs an Idempotency-Key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "401": {
       "$ref": "#/components/responses/Provider401"
@@ -1276,7 +1349,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/Provider404"
      },
      "409": {
-      "$ref": "#/components/responses/Provider409"
+      "description": "idempotency_conflict (key used with another request), request_in_flight (the first is still running), or outcome_unknown (the first was sent but its answer was lost: ask the provider by `error.reference` and never resend under this key)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "422": {
       "$ref": "#/components/responses/Provider422"
@@ -1377,11 +1457,11 @@ public enum OpenAPIDocument {
      {
       "name": "Idempotency-Key",
       "in": "header",
-      "required": false,
+      "required": true,
       "schema": {
        "type": "string"
       },
-      "description": "1 to 255 visible ASCII characters; a retry returns the first answer"
+      "description": "1 to 255 visible ASCII characters; a retry returns the first answer Required here: this route moves money."
      }
     ],
     "requestBody": {
@@ -1406,7 +1486,14 @@ public enum OpenAPIDocument {
       }
      },
      "400": {
-      "$ref": "#/components/responses/Provider400"
+      "description": "malformed_request, or idempotency_key_required: this route moves money and needs an Idempotency-Key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "401": {
       "$ref": "#/components/responses/Provider401"
@@ -1424,7 +1511,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/Provider404"
      },
      "409": {
-      "$ref": "#/components/responses/Provider409"
+      "description": "idempotency_conflict (key used with another request), request_in_flight (the first is still running), or outcome_unknown (the first was sent but its answer was lost: ask the provider by `error.reference` and never resend under this key)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      },
      "422": {
       "$ref": "#/components/responses/Provider422"
@@ -1559,6 +1653,13 @@ public enum OpenAPIDocument {
           }
          }
         }
+       },
+       "reference": {
+        "type": "object",
+        "additionalProperties": {
+         "type": "string"
+        },
+        "description": "for outcome_unknown: the provider reference the first request was sent with (tracking_id, order_id or external_id)"
        }
       }
      }

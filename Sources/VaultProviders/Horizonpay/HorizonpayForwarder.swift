@@ -192,7 +192,9 @@ public struct HorizonpayForwarder: Sendable {
         let uid = answer["transaction"]?["uid"]?.stringValue
         // The answer recorded for retries, the cards of the transaction or job (for its later
         // result and notifications) and the audit row, in one commit.
+        let derived = try cards.keys.derivedKeys()
         let references = [uid, answer["job_id"]?.stringValue].compactMap { $0 }.filter(Self.isCallReference)
+            .map { derived.providerCallReference(provider: Self.provider, $0) }
         let record = idempotency.record(redacted)
         try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
             try record?(tx)
@@ -255,17 +257,24 @@ public struct HorizonpayForwarder: Sendable {
 
     static let provider = "horizonpay"
 
-    /// A transaction uid or job id the vault keeps: 1 to 64 characters of a uuid / token alphabet.
+    /// A transaction uid or job id the vault remembers (by keyed hash): 1 to 64 characters of a
+    /// uuid / token alphabet.
     static func isCallReference(_ text: String) -> Bool {
-        (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text)) && !ReferenceDetails.hasDigitRun(text, atLeast: 12)
+        (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text))
     }
 
     /// The vault cards a transaction or job of the caller's tenant was started with; empty when
-    /// unknown (or another tenant's).
+    /// unknown (or another tenant's). Rows written before references were hashed hold the
+    /// plain value (never one with a 12-digit run); they are found too until purged.
     func callCards(_ reference: String, caller: Caller) async throws -> [String: CardLabel] {
         guard Self.isCallReference(reference) else { return [:] }
         let tenant = caller.tenant
-        return try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference, tenant: tenant) } ?? [:]
+        let hashed = try cards.keys.derivedKeys().providerCallReference(provider: Self.provider, reference)
+        let legacy = ReferenceDetails.hasDigitRun(reference, atLeast: 12) ? nil : reference
+        return try await cards.store.read { tx in
+            try tx.providerCallCards(provider: Self.provider, reference: hashed, tenant: tenant)
+                ?? legacy.flatMap { try tx.providerCallCards(provider: Self.provider, reference: $0, tenant: tenant) }
+        } ?? [:]
     }
 
     /// Text from outside (a job id, a transaction uid) as it may appear in an audit row: at most
