@@ -54,6 +54,8 @@ public final class HorizonpaySimulator: Sendable {
 
     /// How many calls reached `path` (e.g. `/transactions/p2ps`).
     public func calls(_ path: String) -> Int { counts.withLock { $0[path] ?? 0 } }
+    /// Calls on every path together.
+    public var totalCalls: Int { counts.withLock { $0.values.reduce(0, +) } }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()

@@ -135,8 +135,11 @@ public final class IokaSimulator: Sendable {
             ("template", .null), ("checkout_url", .string("https://stage-api.ioka.kz/transfer-orders/\(id)")),
         ]
         orders.withLock { $0[id] = Order(fields: fields, amount: amount) }
-        // Order creation plays only the non-JSON fault; the others are for the topup of the order.
-        if SimulatedFault(amount: amount) == .garbage, let response = try await SimulatedFault.garbage.play() { return response }
+        // Order creation plays only the answers that are not usable JSON; the other faults are for
+        // the topup of the order.
+        if let fault = SimulatedFault(amount: amount), fault == .garbage || fault == .duplicateKeys, let response = try await fault.play() {
+            return response
+        }
         return Self.json(201, .object([("order", .object(fields)), ("order_access_token", .string("\(id)_secret_\(Self.randomID())"))]))
     }
 

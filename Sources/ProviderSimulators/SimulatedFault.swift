@@ -2,9 +2,10 @@ import Hummingbird
 import NIOCore
 
 /// Faults a simulator plays on purpose, chosen by amount, the same in every simulator: a slow
-/// answer, a body that is not JSON, a 500, and a connection reset mid-answer.
+/// answer, a body that is not JSON, a 500, a connection reset mid-answer, and JSON that two
+/// readers would read differently (a duplicate key).
 public enum SimulatedFault: Sendable {
-    case slow, garbage, serverError, reset
+    case slow, garbage, serverError, reset, duplicateKeys
 
     /// Amounts that pick a fault (minor units, in both simulators).
     public enum Amount {
@@ -16,6 +17,8 @@ public enum SimulatedFault: Sendable {
         public static let serverError: Int64 = 5030
         /// Sends the head of a 200, then closes the connection without a body.
         public static let reset: Int64 = 5055
+        /// Answers 200 with an object holding the same key twice.
+        public static let duplicateKeys: Int64 = 5022
     }
 
     public init?(amount: Int64) {
@@ -24,6 +27,7 @@ public enum SimulatedFault: Sendable {
         case Amount.garbage: self = .garbage
         case Amount.serverError: self = .serverError
         case Amount.reset: self = .reset
+        case Amount.duplicateKeys: self = .duplicateKeys
         default: return nil
         }
     }
@@ -39,6 +43,9 @@ public enum SimulatedFault: Sendable {
         case .serverError:
             return Response(status: .internalServerError, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"message":"Internal Server Error"}"#)))
+        case .duplicateKeys:
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"failed","status":"successful","transaction":{"uid":"dup"}}"#)))
         case .reset:
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init { _ in throw ResetError() })
         }

@@ -24,9 +24,15 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Parses a JSON document (RFC 8259); nil when it is not valid JSON. Hand-written: provider
-    /// answers are parsed on every forward, and JSONDecoder through Codable cost more than the
-    /// rest of the forwarding work.
+    /// Parses a JSON document strictly (RFC 8259); nil when it is not valid JSON. The one reading
+    /// of every body the vault takes in (API requests, provider answers, notifications, events),
+    /// so that a document means one thing only: no trailing commas, comments, single quotes,
+    /// `NaN`/`Infinity`, leading zeros, unescaped control characters, invalid UTF-8 or lone
+    /// surrogates, and no duplicate object keys at any depth (readers disagree on which of two
+    /// keys wins, so a second `recipient_card` could reach a provider unseen). At most 64 levels.
+    /// Hand-written: provider answers are parsed on every forward, and JSONDecoder through
+    /// Codable cost more than the rest of the forwarding work; a differential test holds it
+    /// against Foundation's reader.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
         var parser = JSONParser(bytes: bytes)
         guard let value = parser.value(depth: 0) else { return nil }
@@ -141,11 +147,19 @@ struct JSONParser {
     private mutating func object(depth: Int) -> JSONValue? {
         index += 1
         var fields: [(String, JSONValue)] = []
+        var keys: Set<String> = []
         skipSpace()
         if index < bytes.count, bytes[index] == 0x7D { index += 1; return .object(fields) }
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == 0x22, let key = string() else { return nil }
+            // A duplicate key is refused: small objects by a scan, larger ones by a set.
+            if fields.count < 8 {
+                guard !fields.contains(where: { $0.0 == key }) else { return nil }
+            } else {
+                if keys.isEmpty { keys = Set(fields.map(\.0)) }
+                guard keys.insert(key).inserted else { return nil }
+            }
             skipSpace()
             guard index < bytes.count, bytes[index] == 0x3A else { return nil }
             index += 1
@@ -231,19 +245,36 @@ struct JSONParser {
         return v
     }
 
+    /// `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`, exactly.
     private mutating func number() -> JSONValue? {
         let start = index
-        if index < bytes.count, bytes[index] == 0x2D { index += 1 }
-        var integral = true
-        while index < bytes.count {
-            let c = bytes[index]
-            if (0x30...0x39).contains(c) { index += 1 }
-            else if c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || (c == 0x2D && index > start) { integral = false; index += 1 }
-            else { break }
+        func digits() -> Int {
+            let from = index
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+            return index - from
         }
-        guard index > start else { return nil }
+        if index < bytes.count, bytes[index] == 0x2D { index += 1 }
+        guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { return nil }
+        if bytes[index] == 0x30 {
+            index += 1
+        } else {
+            _ = digits()
+        }
+        var integral = true
+        if index < bytes.count, bytes[index] == 0x2E {
+            index += 1
+            guard digits() > 0 else { return nil }
+            integral = false
+        }
+        if index < bytes.count, bytes[index] == 0x65 || bytes[index] == 0x45 {
+            index += 1
+            if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D { index += 1 }
+            guard digits() > 0 else { return nil }
+            integral = false
+        }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let i = Int64(text) { return .int(i) }
-        return Double(text).map(JSONValue.double)
+        guard let d = Double(text), d.isFinite else { return nil }
+        return .double(d)
     }
 }

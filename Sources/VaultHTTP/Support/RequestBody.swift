@@ -2,12 +2,19 @@ import Foundation
 import Hummingbird
 import NIOCore
 import VaultDomain
+import VaultProviders
 
 extension Request {
     /// Collects the body (at most 64 KiB, else 413) and decodes it as a JSON object, turning
-    /// decoding failures into 400 answers that name the field, never the value.
+    /// decoding failures into 400 answers that name the field, never the value. The bytes are
+    /// first read by the vault's one strict JSON reader (`JSONValue.parse`): Foundation's decoder
+    /// accepts trailing commas and keeps one of two duplicate keys, so it only ever sees
+    /// documents that mean one thing.
     mutating func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
         let bytes = try await bodyBytes()
+        guard JSONValue.parse(bytes)?.isObject == true else {
+            throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
