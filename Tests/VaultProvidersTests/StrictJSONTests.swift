@@ -175,6 +175,16 @@ struct StrictJSONEdgeTests {
                     #expect(r.status == 400 && r.errorCode == "malformed_request", "\(route): \(r.status) \(r.text)")
                 }
             }
+            // A transfer that names one card only is refused before anything is claimed or spent;
+            // no claim is left behind.
+            for route in ["p2ps", "checkout/p2p", "checkout/async/p2p"] {
+                let key = freshKey()
+                for (body, field) in [(#"{"request":{"amount":100,"currency":"KZT","credit_card":{"token":"\#(from)"}}}"#, "request.recipient_card"),
+                                      (#"{"request":{"amount":100,"currency":"KZT","recipient_card":{"token":"\#(to)"}}}"#, "request.credit_card")] {
+                    let r = try await c.send(.post, "/v1/horizonpay/\(route)", secret: secret, json: body, headers: key)
+                    #expect(r.status == 422 && r.errorCode == "missing_field" && r.errorFields == [field], "\(route): \(r.text)")
+                }
+            }
             #expect(sim.totalCalls == 0)
             #expect(h.runtime.codes.expiry(for: CardToken(from)!, now: Date()) != nil)  // nothing spent
             // A provider answer with a duplicate key is not passed on: 502, and never re-sent.

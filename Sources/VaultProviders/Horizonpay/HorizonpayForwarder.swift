@@ -79,6 +79,13 @@ public struct HorizonpayForwarder: Sendable {
         guard !named.isEmpty else {
             throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
         }
+        // A transfer names both cards: checked before anything is claimed, read or spent, so a
+        // request that cannot succeed never costs the sender's security code.
+        if route.isTransfer {
+            for key in Self.cardKeys where named[key] == nil {
+                throw VaultError.invalid("request.\(key)", code: "missing_field", "a transfer needs both credit_card and recipient_card, each with a vault token")
+            }
+        }
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
         let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
         let idempotency = try ProviderIdempotency(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, given: given, caller: caller,
@@ -100,9 +107,6 @@ public struct HorizonpayForwarder: Sendable {
         //    before anything leaves the vault.
         let now = idempotency.now
         let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: idempotency.claim)
-        if route.isTransfer && named["credit_card"] == nil {
-            throw VaultError.invalid("request.credit_card", code: "missing_field", "a transfer needs credit_card")
-        }
         // Saved Horizonpay tokens asked for, looked up before the code is taken; a failure here
         // frees the key again.
         var saved: [String: String] = [:]
