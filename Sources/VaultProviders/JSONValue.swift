@@ -1,4 +1,5 @@
 import Foundation
+import VaultDomain
 
 /// A JSON document kept as it came, so that fields the vault does not touch pass through to
 /// the provider and back unchanged. Integers stay integers; object key order is kept.
@@ -46,6 +47,16 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+
+    /// A number that is a card number (12 to 19 digits, Luhn-valid, sent as a JSON number)
+    /// becomes its masked form, as a string; every other value is returned as it is.
+    public var maskingCardNumber: JSONValue {
+        switch self {
+        case .int(let i): return PANScrubber.masked(i).map(JSONValue.string) ?? self
+        case .double(let d) where d.rounded() == d && d >= 1e11 && d < 1e19: return PANScrubber.masked(Int64(d)).map(JSONValue.string) ?? self
+        default: return self
+        }
+    }
     public var isObject: Bool { if case .object = self { true } else { false } }
 
     /// Sets (or adds) `key` in an object; no-op on other values.

@@ -346,7 +346,8 @@ public struct HorizonpayForwarder: Sendable {
                         }
                         out.append((k, card))
                     } else {
-                        out.append((k, walk(v, key: k)))
+                        // Keys are text from outside too.
+                        out.append((PANScrubber.scrub(k), walk(v, key: k)))
                     }
                 }
                 return .object(out)
@@ -355,7 +356,7 @@ public struct HorizonpayForwarder: Sendable {
                 // A byte search: Foundation's String.contains bridges through NSString on Linux.
                 for (pan, masked) in pans where !pan.isEmpty && s.utf8.contains(pan.utf8) { s = s.replacingOccurrences(of: pan, with: masked) }
                 return .string(PANScrubber.scrub(s))
-            default: return value
+            default: return value.maskingCardNumber
             }
         }
         return walk(value, key: nil)

@@ -73,7 +73,8 @@ enum IokaReferences {
                         // PAN from the vault that it could echo here.
                         out.append((key, item))
                     } else {
-                        out.append((key, walk(item, parent: key)))
+                        // Keys are text from outside too.
+                        out.append((PANScrubber.scrub(key), walk(item, parent: key)))
                     }
                 }
                 return .object(out)
@@ -81,7 +82,7 @@ enum IokaReferences {
             case .string(var s):
                 for (reference, token) in scrub where s.contains(reference) { s = s.replacingOccurrences(of: reference, with: token) }
                 return .string(PANScrubber.scrub(s))
-            default: return value
+            default: return value.maskingCardNumber
             }
         }
         return walk(document, parent: nil)
