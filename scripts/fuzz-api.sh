@@ -22,12 +22,12 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 HP=$(port); IO=$(port); VP=$(port)
 FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 "$CV" keys init "${FLAGS[@]}" >/dev/null
-S=$("$CV" clients add fuzz --scopes cards:write,cards:read,horizonpay:forward,ioka:write,ioka:forward --json "${FLAGS[@]}" \
+S=$("$CV" clients add fuzz --scopes cards:write,cards:read,horizonpay:forward,horizonpay:notify,ioka:write,ioka:forward,ioka:events --json "${FLAGS[@]}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 "$CV" simulate horizonpay --listen "127.0.0.1:$HP" 2>"$WORK/hp.log" & PIDS+=($!)
 "$CV" simulate ioka --listen "127.0.0.1:$IO" 2>"$WORK/ioka.log" & PIDS+=($!)
 HORIZONPAY_GATEWAY_URL="http://127.0.0.1:$HP" HORIZONPAY_CHECKOUT_URL="http://127.0.0.1:$HP" HORIZONPAY_SHOP_ID=29 \
-HORIZONPAY_SECRET_KEY=sim-secret-key HORIZONPAY_PUBLIC_KEY=sim-public-key HORIZONPAY_TIMEOUT_SECONDS=5 \
+HORIZONPAY_SECRET_KEY=sim-secret-key HORIZONPAY_PUBLIC_KEY=sim-public-key HORIZONPAY_TIMEOUT_SECONDS=5 HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1 \
 IOKA_API_URL="http://127.0.0.1:$IO" IOKA_API_KEY=sim-ioka-api-key IOKA_TIMEOUT_SECONDS=5 CARDVAULT_LOG_LEVEL=warning \
   "$CV" serve --listen "127.0.0.1:$VP" "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!; PIDS+=($SERVER)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$VP/healthz" >/dev/null && break; sleep 0.1; done

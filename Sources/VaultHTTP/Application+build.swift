@@ -53,6 +53,13 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
     // One provider client (one connection pool per provider host) for every provider.
     let providerClient = configuration.horizonpay == nil && configuration.ioka == nil ? nil : ProviderHTTPClient()
     if let providerClient { services.append(ProviderClientService(client: providerClient)) }
+    if let settings = configuration.horizonpay, settings.webhookKey == nil {
+        if settings.allowUnsignedNotifications {
+            logger.warning("Horizonpay notifications are taken WITHOUT a signature (HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1): for the simulator only")
+        } else {
+            logger.notice("Horizonpay notifications answer 503 until HORIZONPAY_WEBHOOK_PUBLIC_KEY is set")
+        }
+    }
     // One register of the idempotency claims being sent, shared by both providers.
     let inFlight = InFlightClaims()
     let horizonpay = configuration.horizonpay.flatMap { settings in

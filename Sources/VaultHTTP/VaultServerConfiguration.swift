@@ -160,7 +160,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// A Unix socket counts as loopback: it is reachable only on this host, through its file mode.
     public var isLoopback: Bool {
-        unixPath != nil || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        unixPath != nil || LoopbackHost.contains(host)
     }
 
     public var description: String {

@@ -33,7 +33,7 @@ public struct ProviderURL: Sendable, Equatable, CustomStringConvertible {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(), !host.isEmpty else {
             throw VaultError(.failedPrecondition, code: "invalid_setting", message: "\(setting) must be an absolute URL", field: setting)
         }
-        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        let loopback = LoopbackHost.contains(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
             throw VaultError(.failedPrecondition, code: "invalid_setting",
                              message: "\(setting) must use https (plain http only to a loopback host)", field: setting)

@@ -224,6 +224,19 @@ public final class AppDatabase: Sendable {
                 CREATE INDEX enumeration_guard_by_age ON enumeration_guard(seen_at);
                 """)
         }
+        migrator.registerMigration("v7-notifications") { db in
+            // Notifications already processed, by keyed hash of tenant, transaction uid and
+            // status, with the (redacted) answer given: a replay gets the same answer and
+            // changes nothing. Purged with provider calls.
+            try db.execute(sql: """
+                CREATE TABLE provider_notifications (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    answer BLOB NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX provider_notifications_by_age ON provider_notifications(created_at);
+                """)
+        }
         return migrator
     }
 }

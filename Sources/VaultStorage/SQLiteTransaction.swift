@@ -141,7 +141,17 @@ struct SQLiteTransaction: VaultTransaction {
 
     func purgeProviderCalls(before date: Date) throws -> Int {
         try execute("DELETE FROM provider_calls WHERE created_at < ?", [StoredDate.millis(date)])
-        return db.changesCount
+        let calls = db.changesCount
+        try execute("DELETE FROM provider_notifications WHERE created_at < ?", [StoredDate.millis(date)])
+        return calls + db.changesCount
+    }
+
+    func providerNotification(key: String) throws -> [UInt8]? {
+        try one("SELECT answer FROM provider_notifications WHERE key = ?", [key]) { row in [UInt8](row[0] as Data) }
+    }
+
+    func saveProviderNotification(key: String, answer: [UInt8], at date: Date) throws {
+        try execute("INSERT OR REPLACE INTO provider_notifications (key, answer, created_at) VALUES (?, ?, ?)", [key, Data(answer), StoredDate.millis(date)])
     }
 
     private func mapTriggers(_ body: () throws -> Void) throws {

@@ -16,7 +16,7 @@ struct HorizonpayRig {
     func run(timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil,
              _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void) async throws {
         let harness = try await VaultServerHarness()
-        let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward])
+        let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward, .horizonpayNotify])
         let simulator = self.simulator
         let app = Application(router: simulator.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { sim in
@@ -25,7 +25,7 @@ struct HorizonpayRig {
             try await harness.run(configure: {
                 $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: simulator.shopID,
                                                          secretKey: ProviderSecret(simulator.secretKey), publicKey: ProviderSecret(simulator.publicKey),
-                                                         timeout: timeout, webhookKey: webhookKey)
+                                                         timeout: timeout, webhookKey: webhookKey, allowUnsignedNotifications: webhookKey == nil)
             }) { c in try await test(harness, c, secret, simulator) }
         }
     }
@@ -392,6 +392,24 @@ struct HorizonpayNotificationTests {
             #expect(missing.status == 400)
             #expect(missing.errorCode == "signature_missing")
 
+            // A replay of the same notification gets the same answer, stores nothing, and is
+            // audited as a replay.
+            let tokensBefore = try await h.runtime.keyAdmin.status().versions.map(\.providerTokens)
+            let replay = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: body, headers: ["Content-Signature": signature])
+            #expect(replay.status == 200 && replay.body == good.body)
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerTokens) == tokensBefore)
+            #expect(try await h.runtime.audit.tail(limit: 5).contains { $0.action == "horizonpay.notification" && $0.subject?.hasPrefix("replay|") == true })
+            // A replayed notification carrying another token for the same transaction and
+            // status (signed, as an attacker holding an old one cannot do) changes nothing either.
+            let swapped = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "hp_tok_notified", with: "hp_tok_attacker").utf8)
+            let swappedSignature = try signer.signature(for: swapped, padding: .insecurePKCS1v1_5).rawRepresentation.base64EncodedString()
+            let again = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: swapped, headers: ["Content-Signature": swappedSignature])
+            #expect(again.status == 200 && again.body == good.body)
+            // The forwarding scope alone does not take notifications.
+            let forwarder = try await h.vault.addClient(scopes: [.horizonpayForward])
+            let refused = try await c.send(.post, "/v1/horizonpay/notifications", secret: forwarder, rawBody: body, headers: ["Content-Signature": signature])
+            #expect(refused.status == 403 && refused.errorCode == "missing_scope")
+
             // After transfer, notification and failures: no card number or Horizonpay token in
             // any answer, log line, the database or its WAL.
             let found = h.leaks(of: ["4012001037141112", "4200000000000000", "hp_tok_notified"])
@@ -401,6 +419,24 @@ struct HorizonpayNotificationTests {
 }
 
 extension HorizonpayNotificationTests {
+    /// Without a webhook key, notifications are refused unless unsigned ones are allowed on purpose.
+    @Test func unsignedNotificationsNeedAnExplicitSetting() async throws {
+        let harness = try await VaultServerHarness()
+        let secret = try await harness.vault.addClient(scopes: [.horizonpayNotify])
+        let base = try ProviderURL(validating: "http://127.0.0.1:1", setting: "test")
+        try await harness.run(configure: {
+            $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"), publicKey: ProviderSecret("y"))
+        }) { c in
+            let r = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, json: #"{"transaction":{"uid":"u1","credit_card":{"token":"hp_tok_x"}}}"#)
+            #expect(r.status == 503 && r.errorCode == "notifications_not_configured", "\(r.text)")
+        }
+        var env = ["HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:1", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:1", "HORIZONPAY_SHOP_ID": "29",
+                   "HORIZONPAY_SECRET_KEY": "x", "HORIZONPAY_PUBLIC_KEY": "y"]
+        #expect(try HorizonpayConfiguration(environment: env)?.allowUnsignedNotifications == false)
+        env["HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS"] = "1"
+        #expect(try HorizonpayConfiguration(environment: env)?.allowUnsignedNotifications == true)
+    }
+
     /// The cards of a transaction outlive the process that forwarded it: a notification handled
     /// by a fresh forwarder (as after a restart) still captures the token for the right card.
     @Test func notificationsAfterARestartStillKnowTheCards() async throws {
@@ -411,7 +447,7 @@ extension HorizonpayNotificationTests {
             let client = ProviderHTTPClient()
             let base = try ProviderURL(validating: "http://127.0.0.1:1", setting: "test")
             let fresh = HorizonpayForwarder(configuration: HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"),
-                                                                                  publicKey: ProviderSecret("y")),
+                                                                                  publicKey: ProviderSecret("y"), allowUnsignedNotifications: true),
                                             client: client, cards: h.runtime.cards, logger: h.logs.logger())
             let caller = try await h.vault.caller(scopes: [.horizonpayForward])
             let body = Array(#"{"transaction":{"uid":"\#(uid)","credit_card":{"token":"hp_tok_restart","last_4":"1112"},"recipient_card":{"last_4":"0000"}}}"#.utf8)

@@ -15,7 +15,7 @@ struct IokaRig {
     func run(timeout: Duration = .seconds(30), unreachable: Bool = false,
              _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, IokaSimulator) async throws -> Void) async throws {
         let harness = try await VaultServerHarness()
-        let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .iokaWrite, .iokaForward])
+        let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .iokaWrite, .iokaForward, .iokaEvents])
         let simulator = self.simulator
         let app = Application(router: simulator.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { sim in
@@ -263,6 +263,33 @@ struct IokaForwardingTests {
             let audit = try #require(try await h.runtime.audit.tail(limit: 20).last { $0.action == "ioka.event" })
             #expect(audit.subject?.contains("event=TRANSFER_APPROVED") == true)
             #expect(try await c.send(.post, "/v1/ioka/events", secret: secret, json: "not json").status == 400)
+        }
+    }
+
+    /// An event about an order this vault never created or read (for the caller's tenant)
+    /// registers nothing: unknown references come back as null.
+    @Test func eventsForUnknownOrdersRegisterNothing() async throws {
+        try await IokaRig().run { h, c, secret, sim in
+            let (_, receiver) = try await IokaRig.receiver(c, secret, sim)
+            let (_, event) = try await IokaRig.paidOrder(c, secret, receiver, sim)
+            let before = try await h.runtime.keyAdmin.status().versions.map(\.providerReferences)
+            // The same event, about an order id the vault has never seen.
+            let foreign = Array(String(decoding: event.bytes, as: UTF8.self).replacingOccurrences(of: "tro_", with: "tro_X").utf8)
+            let r = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: foreign)
+            #expect(r.status == 200, "\(r.text)")
+            #expect(((r.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] is NSNull)
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerReferences) == before)
+            // Another tenant's client cannot use this vault's order either.
+            let other = try await h.vault.addClient(scopes: [.iokaEvents], tenant: "other")
+            let stolen = try await c.send(.post, "/v1/ioka/events", secret: other, rawBody: event.bytes)
+            #expect(stolen.status == 200)
+            #expect(((stolen.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] is NSNull)
+            #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerReferences) == before)
+            let audit = try await h.runtime.audit.tail(limit: 10).filter { $0.action == "ioka.event" }
+            #expect(audit.allSatisfy { $0.subject?.contains("order_unknown") == true && $0.outcome == "failure" })
+            // The forwarding scope alone does not take events.
+            let forwarder = try await h.vault.addClient(scopes: [.iokaForward])
+            #expect(try await c.send(.post, "/v1/ioka/events", secret: forwarder, rawBody: event.bytes).status == 403)
         }
     }
 

@@ -152,8 +152,10 @@ extension CardVault {
 
     /// The vault tokens of references seen in a provider's answer: a reference the vault knows
     /// keeps its token; a new one is registered on the spot (audited, with `source` naming the
-    /// call) and gets a new token. Details seen fill the ones a reference lacks.
-    public func tokens(for sightings: [ReferenceSighting], source: String, caller: Caller) async throws -> [ProviderReference: CardToken] {
+    /// call) and gets a new token, unless `register` is false (it then has no token). Details
+    /// seen fill the ones a reference lacks.
+    public func tokens(for sightings: [ReferenceSighting], source: String, caller: Caller,
+                       register: Bool = true) async throws -> [ProviderReference: CardToken] {
         guard !sightings.isEmpty else { return [:] }
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
@@ -173,7 +175,7 @@ extension CardVault {
                             try tx.save(existing)
                         }
                         tokens[sighting.reference] = existing.token
-                    } else {
+                    } else if register {
                         let token = CardToken.generate()
                         try tx.save(SealedProviderReference.seal(sighting.reference, token: token, tenant: tenant, details: sighting.details,
                                                                  key: try keys.activeKey(), indexKey: indexKey, at: now))

@@ -7,8 +7,13 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
     public static let horizonpayForward = Scope(rawValue: "horizonpay:forward")
     public static let iokaForward = Scope(rawValue: "ioka:forward")
     public static let iokaWrite = Scope(rawValue: "ioka:write")
+    /// Passing on Horizonpay notifications: the service that receives webhooks is not the one
+    /// that moves money.
+    public static let horizonpayNotify = Scope(rawValue: "horizonpay:notify")
+    /// Passing on ioka events.
+    public static let iokaEvents = Scope(rawValue: "ioka:events")
 
-    public static let known: [Scope] = [.cardsWrite, .cardsRead, .horizonpayForward, .iokaForward, .iokaWrite]
+    public static let known: [Scope] = [.cardsWrite, .cardsRead, .horizonpayForward, .horizonpayNotify, .iokaForward, .iokaWrite, .iokaEvents]
 
     init(rawValue: String) { self.rawValue = rawValue }
 

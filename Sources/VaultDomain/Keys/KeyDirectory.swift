@@ -32,11 +32,31 @@ public struct KeyDirectory: Sendable {
         return try? Self.load(pendingKeyPath)
     }
 
+    /// Opens the file once, without following a symbolic link, and checks what was opened (not
+    /// the path, which could be swapped between a check and the open): a regular file, owned by
+    /// the process's user, mode 0600 or stricter, exactly 32 bytes.
     static func load(_ file: String) throws(VaultError) -> SymmetricKey {
+        let fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
+        guard fd >= 0 else {
+            let reason = errno
+            if reason == ELOOP {
+                throw VaultError(.failedPrecondition, code: "master_key_symlink",
+                                 message: "master key file \(file) is a symbolic link; the key must be a regular file")
+            }
+            if reason == ENOENT {
+                throw VaultError(.failedPrecondition, code: "master_key_missing",
+                                 message: "master key file \(file) is missing; run `cardvault keys init`")
+            }
+            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
+        }
+        defer { close(fd) }
         var info = stat()
-        guard stat(file, &info) == 0 else {
-            throw VaultError(.failedPrecondition, code: "master_key_missing",
-                             message: "master key file \(file) is missing; run `cardvault keys init`")
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw VaultError(.failedPrecondition, code: "master_key_invalid", message: "master key file \(file) is not a regular file")
+        }
+        guard info.st_uid == geteuid() else {
+            throw VaultError(.failedPrecondition, code: "master_key_owner",
+                             message: "master key file \(file) is not owned by the user running cardvault")
         }
         guard info.st_mode & 0o077 == 0 else {
             throw VaultError(.failedPrecondition, code: "master_key_permissions",
@@ -46,11 +66,6 @@ public struct KeyDirectory: Sendable {
             throw VaultError(.failedPrecondition, code: "master_key_invalid",
                              message: "master key file \(file) must hold exactly 32 bytes")
         }
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
-        }
-        defer { close(fd) }
         var readOK = true
         let secure = try? SecureBytes(count: SymmetricKey.byteCount) { buffer in
             var done = 0

@@ -36,6 +36,8 @@ public protocol VaultReader {
     /// The vault cards (by card key: `credit_card`, `recipient_card`) a provider transaction or
     /// async job was started with, so a later result or notification can name them.
     func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]?
+    /// The answer given to a provider notification already processed (by its keyed hash).
+    func providerNotification(key: String) throws -> [UInt8]?
 
     func keySnapshot() throws -> KeySnapshot
 
@@ -78,7 +80,9 @@ public protocol VaultTransaction: VaultReader {
     func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference]
 
     func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws
-    /// Removes provider-call records created before `date`; returns how many.
+    func saveProviderNotification(key: String, answer: [UInt8], at date: Date) throws
+    /// Removes provider-call and processed-notification records created before `date`; returns
+    /// how many.
     func purgeProviderCalls(before date: Date) throws -> Int
 
     func save(_ key: WrappedDataKey) throws

@@ -36,7 +36,7 @@ struct HorizonpayController: Sendable {
     }
 
     @Sendable func notification(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        try await auth.serving(request, context, scope: .horizonpayForward, action: "horizonpay.notification") { caller in
+        try await auth.serving(request, context, scope: .horizonpayNotify, action: "horizonpay.notification") { caller in
             guard let forwarder else { throw Self.notConfigured }
             let signature = request.headers[.init("Content-Signature")!]
             var request = request

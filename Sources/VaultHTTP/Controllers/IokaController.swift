@@ -107,7 +107,7 @@ struct IokaController: Sendable {
     }
 
     @Sendable func event(_ request: Request, context: VaultRequestContext) async throws -> Response {
-        try await forwarding(request, context, action: "ioka.event") { caller, forwarder in
+        try await forwarding(request, context, scope: .iokaEvents, action: "ioka.event") { caller, forwarder in
             var request = request
             return try await forwarder.event(body: try await request.bodyBytes(), caller: caller)
         }
@@ -115,9 +115,9 @@ struct IokaController: Sendable {
 
     /// A forwarding route: scope `ioka:forward`, 503 when ioka is not configured, the answer
     /// with ioka's status.
-    private func forwarding(_ request: Request, _ context: VaultRequestContext, action: String,
+    private func forwarding(_ request: Request, _ context: VaultRequestContext, scope: Scope = .iokaForward, action: String,
                             _ body: (Caller, IokaForwarder) async throws -> ProviderAnswer) async throws -> Response {
-        try await auth.serving(request, context, scope: .iokaForward, action: action) { caller in
+        try await auth.serving(request, context, scope: scope, action: action) { caller in
             guard let forwarder else { throw Self.notConfigured }
             let answer = try await body(caller, forwarder)
             return .json(.init(code: answer.status), answer.body)

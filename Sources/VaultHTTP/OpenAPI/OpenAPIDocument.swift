@@ -1066,8 +1066,8 @@ public enum OpenAPIDocument {
       "bearer": []
      }
     ],
-    "x-scope": "horizonpay:forward",
-    "description": "Scope `horizonpay:forward`.",
+    "x-scope": "horizonpay:notify",
+    "description": "Scope `horizonpay:forward`. A notification already processed (same tenant, uid and status) gets the first answer and changes nothing.",
     "parameters": [
      {
       "name": "Content-Signature",
@@ -1112,7 +1112,14 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/413"
      },
      "503": {
-      "$ref": "#/components/responses/503"
+      "description": "notifications_not_configured (no HORIZONPAY_WEBHOOK_PUBLIC_KEY and unsigned notifications not allowed), or provider_not_configured",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
      }
     }
    }
@@ -1544,8 +1551,8 @@ public enum OpenAPIDocument {
       "bearer": []
      }
     ],
-    "x-scope": "ioka:forward",
-    "description": "Scope `ioka:forward`.",
+    "x-scope": "ioka:events",
+    "description": "Scope `ioka:forward`. References are registered only for an order this vault created or read for the caller's tenant.",
     "requestBody": {
      "required": true,
      "content": {

@@ -10,11 +10,16 @@ public struct HorizonpayConfiguration: Sendable {
     public var secretKey: ProviderSecret
     public var publicKey: ProviderSecret
     public var timeout: Duration
-    /// Verifies `Content-Signature` on notifications when set.
+    /// Verifies `Content-Signature` on notifications. Without it the notification route answers
+    /// 503, unless `allowUnsignedNotifications` (for the simulator only).
     public var webhookKey: NotificationVerifier?
+    /// `HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1`: take notifications without a signature.
+    public var allowUnsignedNotifications: Bool
 
     public init(gatewayURL: ProviderURL, checkoutURL: ProviderURL, shopID: String, secretKey: ProviderSecret,
-                publicKey: ProviderSecret, timeout: Duration = .seconds(30), webhookKey: NotificationVerifier? = nil) {
+                publicKey: ProviderSecret, timeout: Duration = .seconds(30), webhookKey: NotificationVerifier? = nil,
+                allowUnsignedNotifications: Bool = false) {
+        self.allowUnsignedNotifications = allowUnsignedNotifications
         self.gatewayURL = gatewayURL
         self.checkoutURL = checkoutURL
         self.shopID = shopID
@@ -49,7 +54,8 @@ public struct HorizonpayConfiguration: Sendable {
         }
         self.init(gatewayURL: try ProviderURL(validating: env["HORIZONPAY_GATEWAY_URL"]!, setting: "HORIZONPAY_GATEWAY_URL"),
                   checkoutURL: try ProviderURL(validating: env["HORIZONPAY_CHECKOUT_URL"]!, setting: "HORIZONPAY_CHECKOUT_URL"),
-                  shopID: env["HORIZONPAY_SHOP_ID"]!, secretKey: secret, publicKey: publicKey, timeout: timeout, webhookKey: webhook)
+                  shopID: env["HORIZONPAY_SHOP_ID"]!, secretKey: secret, publicKey: publicKey, timeout: timeout, webhookKey: webhook,
+                  allowUnsignedNotifications: ["1", "true", "yes"].contains(env["HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS"]?.lowercased() ?? ""))
     }
 
     var basicAuthorization: String {

@@ -236,6 +236,7 @@ public struct HorizonpayForwarder: Sendable {
     /// returned redacted.
     public func notification(body: [UInt8], signature: String?, caller: Caller) async throws -> Answer {
         try await cards.confirm(caller, action: "horizonpay.notification")
+        guard configuration.webhookKey != nil || configuration.allowUnsignedNotifications else { throw Self.notificationsNotConfigured }
         if let verifier = configuration.webhookKey {
             do {
                 try verifier.verify(body: body, signature: signature)
@@ -248,14 +249,32 @@ public struct HorizonpayForwarder: Sendable {
             throw VaultError.malformed(nil, "the notification body must be a JSON object")
         }
         let uid = document["transaction"]?["uid"]?.stringValue
+        let status = document["transaction"]?["status"]?.stringValue ?? ""
+        // A notification already processed (same transaction and status, same tenant) is
+        // answered as before and changes nothing: a replayed webhook cannot store a token again.
+        let replayKey = try uid.map { uid throws in
+            try cards.keys.derivedKeys().providerCallReference(provider: "horizonpay.notification", "\(caller.tenant.rawValue)|\(uid)|\(status)")
+        }
+        if let replayKey, let earlier = try await cards.store.read({ try $0.providerNotification(key: replayKey) }) {
+            try await cards.auditProviderCall(action: "horizonpay.notification", subject: "replay|uid=\(uid.map(Self.auditable) ?? "none")",
+                                              outcome: .success, caller: caller)
+            return Answer(status: 200, body: earlier)
+        }
         var labels: [String: CardLabel] = [:]
         if let uid { labels = try await callCards(uid, caller: caller) }
         let captured = try await capture(document, cards: labels, caller: caller)
-        let redacted = Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") })
+        let redacted = Answer(status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") }).bytes)
+        let now = cards.clock()
         try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
-                                          outcome: .success, caller: caller)
-        return Answer(status: 200, body: redacted.bytes)
+                                          outcome: .success, caller: caller) { tx in
+            if let replayKey { try tx.saveProviderNotification(key: replayKey, answer: redacted.body, at: now) }
+        }
+        return redacted
     }
+
+    static let notificationsNotConfigured = VaultError(
+        .unavailable, code: "notifications_not_configured",
+        message: "set HORIZONPAY_WEBHOOK_PUBLIC_KEY so notifications can be verified (HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1 is for the simulator)")
 
     // MARK: pieces
 

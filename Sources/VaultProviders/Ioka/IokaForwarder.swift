@@ -73,11 +73,27 @@ public struct IokaForwarder: Sendable {
         guard let document = JSONValue.parse(body), document.isObject else {
             throw VaultError.malformed(nil, "the event body must be a JSON object")
         }
-        let (redacted, tokens) = try await redact(document, known: [:], source: "ioka.event", caller: caller)
+        // References are registered only from events about an order this vault created or read
+        // for the caller's tenant: anyone else's event cannot plant a card or sender.
+        let order = (document["order"]?["id"] ?? document["transfer"]?["order_id"] ?? document["order_id"])?.stringValue
+        var known = false
+        if let order, let id = try? Self.orderID(order) {
+            let (reference, tenant) = (try orderReference(id), caller.tenant)
+            known = try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference, tenant: tenant) } != nil
+        }
+        let (redacted, tokens) = try await redact(document, known: [:], source: "ioka.event", caller: caller, register: known)
         let name = document["event"]?.stringValue.map(Self.eventName) ?? "none"
-        try await cards.auditProviderCall(action: "ioka.event", subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)"),
-                                          outcome: .success, caller: caller)
+        try await cards.auditProviderCall(action: "ioka.event",
+                                          subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)" + (known ? "" : "|order_unknown")),
+                                          outcome: known ? .success : .failure, caller: caller)
         return ProviderAnswer(status: 200, body: redacted.bytes)
+    }
+
+    static let provider = "ioka"
+
+    /// How an ioka order id is remembered: a keyed hash, per tenant (see `providerCallCards`).
+    func orderReference(_ id: String) throws -> String {
+        try cards.keys.derivedKeys().providerCallReference(provider: Self.provider, id)
     }
 
     // MARK: the call
@@ -133,8 +149,18 @@ public struct IokaForwarder: Sendable {
         }
         let (redacted, seen) = try await redact(answer, known: known, source: action, caller: caller)
         let result = ProviderAnswer(status: reply.status, body: redacted.bytes)
+        // The order this call created or read is remembered, so that its events may register the
+        // sender and card references they carry.
+        let order = (answer["order"]?["id"] ?? answer["id"] ?? answer["order_id"])?.stringValue.flatMap { try? Self.orderID($0) }
+        let orderReference = try order.map { try self.orderReference($0) }
+        let (record, tenant, now) = (idempotency?.record(result), caller.tenant, cards.clock())
         try await cards.auditProviderCall(action: action, subject: Self.subject(named + seen, status: reply.status, answer: answer),
-                                          outcome: reply.status < 400 ? .success : .failure, caller: caller, alongside: idempotency?.record(result))
+                                          outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
+            try record?(tx)
+            if reply.status < 400, let orderReference {
+                try tx.saveProviderCallCards([:], provider: Self.provider, reference: orderReference, tenant: tenant, at: now)
+            }
+        }
         return result
     }
 
@@ -143,10 +169,11 @@ public struct IokaForwarder: Sendable {
     /// Replaces every ioka card reference in `document` by its vault token: `known` ones from
     /// the request, others looked up or registered. Returns the redacted document and the
     /// tokens it now names.
-    func redact(_ document: JSONValue, known: [ProviderReference: CardToken], source: String, caller: Caller) async throws -> (JSONValue, [CardToken]) {
+    func redact(_ document: JSONValue, known: [ProviderReference: CardToken], source: String, caller: Caller,
+                register: Bool = true) async throws -> (JSONValue, [CardToken]) {
         let sightings = IokaReferences.find(in: document)
         let unknown = sightings.filter { known[$0.reference] == nil }
-        let tokens = known.merging(try await cards.tokens(for: unknown, source: source, caller: caller)) { a, _ in a }
+        let tokens = known.merging(try await cards.tokens(for: unknown, source: source, caller: caller, register: register)) { a, _ in a }
         let redacted = IokaReferences.replace(in: document, tokens: tokens)
         return (redacted, sightings.compactMap { tokens[$0.reference] })
     }
