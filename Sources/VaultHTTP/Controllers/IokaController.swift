@@ -31,20 +31,19 @@ struct IokaController: Sendable {
                                         message: "ioka is not configured on this vault (IOKA_API_URL, IOKA_API_KEY)")
 
     /// A registration body: a reference and what ioka reported about its card.
-    protocol ReferenceRequest: Decodable {
+    protocol ReferenceRequest: RequestBody {
         var input: ReferenceInput { get }
     }
 
     /// `POST /v1/ioka/cards` and `PUT /v1/cards/{token}/ioka-card` body.
     struct CardReferenceRequest: ReferenceRequest {
-        enum Keys: String, CodingKey, CaseIterable {
+        enum Keys: String, CaseIterable {
             case cardID = "card_id", customerID = "customer_id", panMasked = "pan_masked", expiryDate = "expiry_date"
             case paymentSystem = "payment_system", emitter
         }
         var input: ReferenceInput
 
-        init(from decoder: any Decoder) throws {
-            let o = try StrictObject<Keys>(decoder)
+        init(_ o: StrictObject<Keys>) throws(VaultError) {
             input = ReferenceInput(value: try o.string(.cardID), customerID: try o.string(.customerID), panMasked: try o.string(.panMasked),
                                    expiryDate: try o.string(.expiryDate), paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
         }
@@ -52,13 +51,12 @@ struct IokaController: Sendable {
 
     /// `POST /v1/ioka/senders` body.
     struct SenderReferenceRequest: ReferenceRequest {
-        enum Keys: String, CodingKey, CaseIterable {
+        enum Keys: String, CaseIterable {
             case senderID = "sender_id", panMasked = "pan_masked", expiryDate = "expiry_date", paymentSystem = "payment_system", emitter
         }
         var input: ReferenceInput
 
-        init(from decoder: any Decoder) throws {
-            let o = try StrictObject<Keys>(decoder)
+        init(_ o: StrictObject<Keys>) throws(VaultError) {
             input = ReferenceInput(value: try o.string(.senderID), panMasked: try o.string(.panMasked), expiryDate: try o.string(.expiryDate),
                                    paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
         }

@@ -4,22 +4,22 @@ import NIOCore
 import VaultDomain
 import VaultProviders
 
+/// A JSON request body read through `StrictObject`.
+protocol RequestBody {
+    associatedtype Keys: CaseIterable & RawRepresentable where Keys.RawValue == String
+    init(_ object: StrictObject<Keys>) throws(VaultError)
+}
+
 extension Request {
-    /// Collects the body (at most 64 KiB, else 413) and decodes it as a JSON object, turning
-    /// decoding failures into 400 answers that name the field, never the value. The bytes are
-    /// first read by the vault's one strict JSON reader (`JSONValue.parse`): Foundation's decoder
-    /// accepts trailing commas and keeps one of two duplicate keys, so it only ever sees
-    /// documents that mean one thing.
-    mutating func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+    /// Collects the body (at most 64 KiB, else 413) and reads it with the vault's one strict
+    /// JSON reader (`JSONValue.parse`: RFC 8259, no duplicate keys), once; failures are 400
+    /// answers that name the field, never the value.
+    mutating func decodeJSON<T: RequestBody>(_ type: T.Type) async throws -> T {
         let bytes = try await bodyBytes()
-        guard JSONValue.parse(bytes)?.isObject == true else {
+        guard case .object(let fields)? = JSONValue.parse(bytes) else {
             throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
         }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw Self.describe(error)
-        }
+        return try T(StrictObject<T.Keys>(fields))
     }
 
     /// The body (at most 64 KiB, else 413), which must not be empty.
@@ -32,37 +32,6 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
         return Array(buffer.readableBytesView)
-    }
-
-    static func describe(_ error: DecodingError) -> VaultError {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            let field = fieldName(context.codingPath)
-            return .malformed(field, field.map { "\($0) has the wrong type" } ?? "the request body must be a JSON object")
-        case .keyNotFound(let key, let context):
-            let field = fieldName(context.codingPath + [key]) ?? key.stringValue
-            return .malformed(field, "\(field) is required")
-        case .dataCorrupted(let context):
-            if let field = fieldName(context.codingPath) {
-                return .malformed(field, context.debugDescription == "unknown field" ? "\(field) is not a known field" : "\(field) is not valid")
-            }
-            return .malformed(nil, "the request body is not valid JSON")
-        @unknown default:
-            return .malformed(nil, "the request body could not be read")
-        }
-    }
-
-    /// The dotted path of a field. A key name comes from the caller, so it is echoed only when
-    /// it looks like a field name (letters and underscores): a card number sent as a key is never
-    /// written back.
-    private static func fieldName(_ path: [any CodingKey]) -> String? {
-        guard !path.isEmpty else { return nil }
-        return path.map { key -> String in
-            if let index = key.intValue { return String(index) }
-            let name = key.stringValue
-            let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
-            return plain ? name : "<unnamed>"
-        }.joined(separator: ".")
     }
 
     /// The value of `Idempotency-Key`, validated.
@@ -84,35 +53,44 @@ extension Request {
     }
 }
 
-/// Strict JSON objects: unknown fields are refused (a misspelt `verification_value` must not be
-/// silently dropped), each field decodes as its declared type.
-struct StrictObject<Key: CodingKey & CaseIterable & RawRepresentable> where Key.RawValue == String {
-    let container: KeyedDecodingContainer<Key>
+/// A request's JSON object, read strictly: unknown fields are refused (a misspelt
+/// `verification_value` must not be silently dropped), each field must have its declared type,
+/// and a field name is echoed only when it looks like one (a card number sent as a key is never
+/// written back).
+struct StrictObject<Key: CaseIterable & RawRepresentable> where Key.RawValue == String {
+    private let fields: [String: JSONValue]
 
-    init(_ decoder: any Decoder) throws {
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        for key in any.allKeys where Key(rawValue: key.stringValue) == nil {
-            throw DecodingError.dataCorrupted(.init(codingPath: [key], debugDescription: "unknown field"))
+    init(_ fields: [(String, JSONValue)]) throws(VaultError) {
+        for (name, _) in fields where Key(rawValue: name) == nil {
+            let shown = Self.printable(name)
+            throw .malformed(shown, "\(shown) is not a known field")
         }
-        container = try decoder.container(keyedBy: Key.self)
+        // The reader has refused duplicate keys already.
+        self.fields = Dictionary(fields, uniquingKeysWith: { first, _ in first })
     }
 
-    func string(_ key: Key) throws -> String? {
-        try container.decodeIfPresent(String.self, forKey: key)
+    /// A string, or nil when absent or null.
+    func string(_ key: Key) throws(VaultError) -> String? {
+        switch fields[key.rawValue] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        default: throw .malformed(key.rawValue, "\(key.rawValue) has the wrong type")
+        }
     }
 
     /// A string, or an integer given as a JSON number (expiry fields).
-    func stringOrInteger(_ key: Key) throws -> String? {
-        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
-        if let text = try? container.decode(String.self, forKey: key) { return text }
-        if let number = try? container.decode(Int.self, forKey: key) { return String(number) }
-        throw DecodingError.typeMismatch(String.self, .init(codingPath: [key], debugDescription: "expected string or integer"))
+    func stringOrInteger(_ key: Key) throws(VaultError) -> String? {
+        switch fields[key.rawValue] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        case .int(let number)?: return String(number)
+        default: throw .malformed(key.rawValue, "\(key.rawValue) has the wrong type")
+        }
     }
-}
 
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+    /// A caller's field name, echoed only when it is letters and underscores.
+    static func printable(_ name: String) -> String {
+        let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
+        return plain ? name : "<unnamed>"
+    }
 }
