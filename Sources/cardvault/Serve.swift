@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import VaultCrypto
 import VaultDomain
 import VaultHTTP
 
@@ -39,6 +40,18 @@ struct Serve: AsyncParsableCommand {
                 config.securityCodeTTL = TimeInterval(cvvTTL)
             }
             logger.logLevel = config.logLevel
+            // Keep every page of the server out of swap when the memlock limit allows it; with
+            // CARDVAULT_REQUIRE_MLOCK=1 refuse to run otherwise.
+            switch ProcessHardening.lockAllMemory() {
+            case .locked:
+                logger.notice("memory locked (mlockall): nothing of this process reaches swap")
+            case .notAllowed(let limit):
+                if ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CARDVAULT_REQUIRE_MLOCK"]?.lowercased() ?? "") {
+                    throw VaultError(.failedPrecondition, code: "mlock_unavailable",
+                                     message: "CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked (RLIMIT_MEMLOCK \(limit.map(String.init) ?? "unknown") bytes); set LimitMEMLOCK=infinity")
+                }
+                logger.warning("memory NOT locked: RLIMIT_MEMLOCK is \(limit.map { "\($0) bytes" } ?? "unknown"); pages may reach swap (set LimitMEMLOCK=infinity, or CARDVAULT_REQUIRE_MLOCK=1 to refuse)")
+            }
             let app = try await buildApplication(config, logger: logger)
             logger.notice("cardvault listening", metadata: ["address": "\(config.addresses.map(\.description).joined(separator: ","))",
                                                             "database": "\(config.databasePath)"])
