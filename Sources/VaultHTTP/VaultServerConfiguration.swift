@@ -50,34 +50,16 @@ public struct VaultServerConfiguration: Sendable {
             }
             securityCodeTTL = s
         }
-        if let v = environment["CARDVAULT_MAX_PENDING_CODES"] {
-            guard let n = Int(v), (1...10_000_000).contains(n) else {
-                throw .invalid("CARDVAULT_MAX_PENDING_CODES", code: "invalid_setting", "must be 1 to 10000000")
-            }
-            maxPendingCodes = n
-        }
+        if let n = try Self.integer(environment, "CARDVAULT_MAX_PENDING_CODES", in: 1...10_000_000) { maxPendingCodes = n }
         if let v = environment["CARDVAULT_TOKENIZE_RATE"] {
             guard let rate = Double(v), rate.isFinite, (0...1_000_000).contains(rate) else {
                 throw .invalid("CARDVAULT_TOKENIZE_RATE", code: "invalid_setting", "must be 0 (off) to 1000000 requests a second")
             }
             tokenizeRate = rate
         }
-        if let v = environment["CARDVAULT_TOKENIZE_BURST"] {
-            guard let burst = Int(v), (1...10_000_000).contains(burst) else {
-                throw .invalid("CARDVAULT_TOKENIZE_BURST", code: "invalid_setting", "must be 1 to 10000000")
-            }
-            tokenizeBurst = burst
-        }
-        if let v = environment["CARDVAULT_ENUMERATION_LIMIT"] {
-            guard let limit = Int(v), (1...1_000_000).contains(limit) else {
-                throw .invalid("CARDVAULT_ENUMERATION_LIMIT", code: "invalid_setting", "must be 1 to 1000000")
-            }
-            enumerationLimit = limit
-        }
-        if let v = environment["CARDVAULT_RETENTION_DAYS"] {
-            guard let days = Int(v), (1...3660).contains(days) else {
-                throw .invalid("CARDVAULT_RETENTION_DAYS", code: "invalid_setting", "must be 1 to 3660 days")
-            }
+        if let n = try Self.integer(environment, "CARDVAULT_TOKENIZE_BURST", in: 1...10_000_000) { tokenizeBurst = n }
+        if let n = try Self.integer(environment, "CARDVAULT_ENUMERATION_LIMIT", in: 1...1_000_000) { enumerationLimit = n }
+        if let days = try Self.integer(environment, "CARDVAULT_RETENTION_DAYS", in: 1...3660, unit: " days") {
             defaultRetention = TimeInterval(days) * 86_400
         }
         horizonpay = try HorizonpayConfiguration(environment: environment)
@@ -88,6 +70,16 @@ public struct VaultServerConfiguration: Sendable {
             }
             logLevel = level
         }
+    }
+
+    /// The whole-number setting `name` within `range`; nil when it is not set.
+    private static func integer(_ environment: [String: String], _ name: String, in range: ClosedRange<Int>,
+                                unit: String = "") throws(VaultError) -> Int? {
+        guard let text = environment[name] else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw .invalid(name, code: "invalid_setting", "must be \(range.lowerBound) to \(range.upperBound)\(unit)")
+        }
+        return value
     }
 
     /// The tokenize limits these settings describe (one rate limiter for the server).

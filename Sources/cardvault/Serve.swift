@@ -40,8 +40,10 @@ struct Serve: AsyncParsableCommand {
                 config.securityCodeTTL = TimeInterval(cvvTTL)
             }
             logger.logLevel = config.logLevel
-            // Keep every page of the server out of swap when the memlock limit allows it; with
-            // CARDVAULT_REQUIRE_MLOCK=1 refuse to run otherwise.
+            let app = try await buildApplication(config, logger: logger)
+            // After the checks that refuse a start with one line: keep every page of the server out
+            // of swap when the memlock limit allows it; with CARDVAULT_REQUIRE_MLOCK=1 refuse to
+            // run otherwise.
             switch ProcessHardening.lockAllMemory() {
             case .locked:
                 logger.notice("memory locked (mlockall): nothing of this process reaches swap")
@@ -52,7 +54,6 @@ struct Serve: AsyncParsableCommand {
                 }
                 logger.warning("memory NOT locked: RLIMIT_MEMLOCK is \(limit.map { "\($0) bytes" } ?? "unknown"); pages may reach swap (set LimitMEMLOCK=infinity, or CARDVAULT_REQUIRE_MLOCK=1 to refuse)")
             }
-            let app = try await buildApplication(config, logger: logger)
             logger.notice("cardvault listening", metadata: ["address": "\(config.addresses.map(\.description).joined(separator: ","))",
                                                             "database": "\(config.databasePath)"])
             try await app.runService()

@@ -509,7 +509,8 @@ struct HorizonpayHostileInputTests {
 struct HorizonpaySimulatorTests {
     /// `--latency-ms` (the forwarding benchmark's provider time) delays card requests only.
     @Test func latencyDelaysCardRequests() async throws {
-        let simulator = HorizonpaySimulator(latency: .milliseconds(300))
+        // Wide margins: the machine is shared, and a busy moment must not fail the test.
+        let simulator = HorizonpaySimulator(latency: .seconds(2))
         let app = Application(router: simulator.router())
         try await app.test(.router) { client in
             let basic = "Basic " + Data("29:sim-secret-key".utf8).base64EncodedString()
@@ -519,10 +520,10 @@ struct HorizonpaySimulatorTests {
             let status = try await client.execute(uri: "/p2p-restrictions", method: .post, headers: [.authorization: basic, .contentType: "application/json"],
                                                   body: ByteBuffer(string: body)) { $0.status }
             #expect(status == .ok)
-            #expect(clock.now - start >= .milliseconds(300))
+            #expect(clock.now - start >= .seconds(2))
             let counted = clock.now
             _ = try await client.execute(uri: "/__simulator/calls", method: .get) { $0.status }
-            #expect(clock.now - counted < .milliseconds(300))
+            #expect(clock.now - counted < .seconds(1))
         }
     }
 }

@@ -1,5 +1,5 @@
 /// A permission a service client holds. The set is open: provider features add their own.
-public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct Scope: Hashable, Sendable, TextCodable, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public static let cardsWrite = Scope(rawValue: "cards:write")
@@ -17,6 +17,9 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
 
     init(rawValue: String) { self.rawValue = rawValue }
 
+    /// A scope as stored or encoded (not checked: a scope from a newer build is kept as it is).
+    public init(stored text: String) { rawValue = text }
+
     /// Only scopes this build knows are accepted, so a typo is caught at `clients add`.
     public init(validating text: String) throws(VaultError) {
         guard let scope = Self.known.first(where: { $0.rawValue == text }) else {
@@ -33,13 +36,4 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
 
     public static func < (a: Scope, b: Scope) -> Bool { a.rawValue < b.rawValue }
     public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 }

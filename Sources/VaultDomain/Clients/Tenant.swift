@@ -1,7 +1,7 @@
 /// The part of the platform a client acts for. Cards, fingerprints, provider references and
 /// tokens, and idempotency keys belong to one tenant: a client sees and touches only its own
 /// tenant's cards, and learns nothing about other tenants' cards.
-public struct Tenant: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Tenant: Hashable, Sendable, TextCodable, CustomStringConvertible {
     public let rawValue: String
 
     /// Clients created before tenants existed, and clients added without `--tenant`.
@@ -24,13 +24,4 @@ public struct Tenant: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 }
