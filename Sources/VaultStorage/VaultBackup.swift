@@ -57,30 +57,86 @@ public enum VaultBackup {
     }
 
     /// Puts a backup in place as the database at `databasePath`, which must not exist (move the
-    /// old one aside first, with the server stopped). Refuses a backup that fails SQLite's
-    /// integrity check or whose keys are wrapped under another master key than the one in
-    /// `keysDirectory`. The restore is audited in the restored database.
+    /// old one aside first, with the server stopped). Before anything is put in place, the backup
+    /// must pass SQLite's integrity check, hold exactly the schema (tables, indexes and the
+    /// triggers the vault relies on) its migrations define, have its keys wrapped under the master
+    /// key in `keysDirectory` and unwrap with it, and carry an intact audit chain. It is checked in
+    /// a staging copy beside the destination and renamed into place only then. The restore is
+    /// audited in the restored database.
     public static func restore(from backup: String, to databasePath: String, keysDirectory: String, actor: AuditActor) async throws -> BackupSummary {
         let started = Date()
-        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: databasePath + suffix) {
-            throw failure("database_exists", "a database is already at the destination; stop the server and move it aside first")
+        let staging = databasePath + ".restoring"
+        for path in [databasePath, staging] {
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                throw failure("database_exists", "a database is already at the destination; stop the server and move it aside first")
+            }
         }
         let summary = try inspect(backup, started: started)
         let master = try KeyDirectory(path: keysDirectory).loadMasterKey()
         guard summary.masterKeyID == master.checkValue else {
             throw failure("master_key_mismatch", "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
         }
+        try checkSchema(backup)
         let folder = (databasePath as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-        try FileManager.default.copyItem(atPath: backup, toPath: databasePath)
-        chmod(databasePath, 0o600)
-        let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory)
-        try await runtime.keyAdmin.load()
-        try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
+        try FileManager.default.copyItem(atPath: backup, toPath: staging)
+        chmod(staging, 0o600)
+        do {
+            try await checkAndSeal(staging, backup: backup, keysDirectory: keysDirectory, actor: actor)
+            try FileManager.default.moveItem(atPath: staging, toPath: databasePath)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: staging + suffix) }
+            throw error
+        }
         var restored = summary
         restored.path = databasePath
         restored.seconds = Date().timeIntervalSince(started)
         return restored
+    }
+
+    /// The staging copy: keys unwrapped, audit chain verified, the restore audited, then folded
+    /// into one file (WAL checkpointed and closed) so it can be renamed into place.
+    private static func checkAndSeal(_ staging: String, backup: String, keysDirectory: String, actor: AuditActor) async throws {
+        let runtime = try VaultRuntime(databasePath: staging, keysDirectory: keysDirectory)
+        do {
+            try await runtime.keyAdmin.load()
+        } catch {
+            throw failure("backup_keys_unusable", "the backup's data keys do not unwrap with the master key in the keys folder")
+        }
+        if case .broken(let seq, _) = try await runtime.audit.verify(actor: actor) {
+            throw failure("backup_audit_broken", "the backup's audit chain is broken at row \(seq)")
+        }
+        try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
+        try await runtime.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try runtime.database.pool.close()
+    }
+
+    /// The backup's schema must be exactly what its applied migrations create, from migrations
+    /// this build knows: a dropped or altered trigger (the refusal of cards under a retired key),
+    /// table or index is refused.
+    static func checkSchema(_ path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let backup = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? backup.close() }
+        let migrator = AppDatabase.migrator
+        let (applied, schema) = try backup.read { db in (try migrator.appliedIdentifiers(db), try Self.schema(db)) }
+        let known = migrator.migrations
+        guard let last = known.last(where: applied.contains), Set(known.prefix(through: known.firstIndex(of: last)!)) == applied else {
+            throw failure("backup_schema_unknown", "the backup's migrations are not a prefix of this build's; restore it with the build that made it")
+        }
+        let reference = try DatabaseQueue()
+        try migrator.migrate(reference, upTo: last)
+        guard try reference.read(Self.schema) == schema else {
+            throw failure("backup_schema_altered", "the backup's tables, indexes or triggers differ from what its migrations create")
+        }
+    }
+
+    private static func schema(_ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: """
+            SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master
+            WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY type, name
+            """)
     }
 
     /// SQLite's online backup, 256 pages per step so the server's writer is never held long.

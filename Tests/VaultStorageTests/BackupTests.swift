@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import VaultCrypto
 import VaultTestSupport
@@ -79,5 +80,43 @@ struct BackupTests {
             _ = try await VaultBackup.restore(from: broken, to: vault.folder.appendingPathComponent("y.sqlite").path, keysDirectory: vault.keysDirectory, actor: actor)
         }
         #expect(!FileManager.default.fileExists(atPath: vault.folder.appendingPathComponent("y.sqlite").path))
+    }
+
+    /// A tampered backup is refused before anything is put in place: a dropped trigger (the
+    /// refusal of cards under a retired key), a changed audit row, a damaged wrapped key.
+    @Test func restoreChecksSchemaKeysAndAuditChainFirst() async throws {
+        let vault = try await TemporaryVault()
+        _ = try await KeyRotationTests().tokenize(vault, count: 5)
+        let backupPath = vault.folder.appendingPathComponent("good.sqlite").path
+        _ = try await VaultBackup.create(vault.runtime, to: backupPath, actor: actor)
+        let tamperings: [(String, String)] = [
+            ("DROP TRIGGER cards_key_usable_on_insert", "backup_schema_altered"),
+            ("CREATE TABLE smuggled (x)", "backup_schema_altered"),
+            ("UPDATE audit_log SET action = 'nothing' WHERE seq = 2", "backup_audit_broken"),
+            ("UPDATE data_keys SET wrapped = zeroblob(length(wrapped)) WHERE wrapped IS NOT NULL", "backup_keys_unusable"),
+            ("INSERT INTO grdb_migrations VALUES ('v99-from-the-future')", "backup_schema_unknown"),
+        ]
+        for (index, (sql, code)) in tamperings.enumerated() {
+            let tampered = vault.folder.appendingPathComponent("tampered-\(index).sqlite").path
+            try FileManager.default.copyItem(atPath: backupPath, toPath: tampered)
+            let db = try DatabaseQueue(path: tampered)
+            try await db.write { try $0.execute(sql: sql) }
+            try db.close()
+            let destination = vault.folder.appendingPathComponent("restored-\(index)/vault.sqlite").path
+            do {
+                _ = try await VaultBackup.restore(from: tampered, to: destination, keysDirectory: vault.keysDirectory, actor: actor)
+                Issue.record("restored a backup after: \(sql)")
+            } catch let error as VaultError {
+                #expect(error.code == code, "\(sql): \(error.code)")
+            }
+            for suffix in ["", "-wal", "-shm", ".restoring", ".restoring-wal"] {
+                #expect(!FileManager.default.fileExists(atPath: destination + suffix), "\(sql) left \(suffix)")
+            }
+        }
+        // The untouched backup restores.
+        let destination = vault.folder.appendingPathComponent("restored-good/vault.sqlite").path
+        let summary = try await VaultBackup.restore(from: backupPath, to: destination, keysDirectory: vault.keysDirectory, actor: actor)
+        #expect(summary.cards == 5)
+        #expect(!FileManager.default.fileExists(atPath: destination + ".restoring"))
     }
 }
