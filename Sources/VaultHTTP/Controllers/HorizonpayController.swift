@@ -29,8 +29,7 @@ struct HorizonpayController: Sendable {
             guard let forwarder else { throw Self.notConfigured }
             let key = try request.idempotencyKey()
             var request = request
-            let body = try await request.bodyBytes()
-            let answer = try await forwarder.forward(route, body: body, caller: caller, idempotencyKey: key)
+            let answer = try await request.withBodyBytes { body in try await forwarder.forward(route, body: body, caller: caller, idempotencyKey: key) }
             return .json(.init(code: answer.status), answer.body)
         }
     }
@@ -40,8 +39,7 @@ struct HorizonpayController: Sendable {
             guard let forwarder else { throw Self.notConfigured }
             let signature = request.headers[.init("Content-Signature")!]
             var request = request
-            let body = try await request.bodyBytes()
-            let answer = try await forwarder.notification(body: body, signature: signature, caller: caller)
+            let answer = try await request.withBodyBytes { body in try await forwarder.notification(body: body, signature: signature, caller: caller) }
             return .json(.init(code: answer.status), answer.body)
         }
     }

@@ -85,7 +85,7 @@ struct IokaController: Sendable {
         try await forwarding(request, context, action: "ioka.transfer_order.create") { caller, forwarder in
             let key = try request.idempotencyKey()
             var request = request
-            return try await forwarder.createOrder(body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
+            return try await request.withBodyBytes { body in try await forwarder.createOrder(body: body, caller: caller, idempotencyKey: key) }
         }
     }
 
@@ -100,14 +100,14 @@ struct IokaController: Sendable {
             let key = try request.idempotencyKey()
             let id = try context.parameters.require("order_id")
             var request = request
-            return try await forwarder.topup(orderID: id, body: try await request.bodyBytes(), caller: caller, idempotencyKey: key)
+            return try await request.withBodyBytes { body in try await forwarder.topup(orderID: id, body: body, caller: caller, idempotencyKey: key) }
         }
     }
 
     @Sendable func event(_ request: Request, context: VaultRequestContext) async throws -> Response {
         try await forwarding(request, context, scope: .iokaEvents, action: "ioka.event") { caller, forwarder in
             var request = request
-            return try await forwarder.event(body: try await request.bodyBytes(), caller: caller)
+            return try await request.withBodyBytes { body in try await forwarder.event(body: body, caller: caller) }
         }
     }
 

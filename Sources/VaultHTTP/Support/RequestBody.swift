@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VaultCrypto
 import VaultDomain
 import VaultProviders
 
@@ -15,23 +16,30 @@ extension Request {
     /// JSON reader (`JSONValue.parse`: RFC 8259, no duplicate keys), once; failures are 400
     /// answers that name the field, never the value.
     mutating func decodeJSON<T: RequestBody>(_ type: T.Type) async throws -> T {
-        let bytes = try await bodyBytes()
-        guard case .object(let fields)? = JSONValue.parse(bytes) else {
-            throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
+        try await withBodyBytes { bytes in
+            guard case .object(let fields)? = JSONValue.parse(bytes) else {
+                throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
+            }
+            return try T(StrictObject<T.Keys>(fields))
         }
-        return try T(StrictObject<T.Keys>(fields))
     }
 
-    /// The body (at most 64 KiB, else 413), which must not be empty.
-    mutating func bodyBytes() async throws -> [UInt8] {
-        let buffer: ByteBuffer
+    /// Runs `body` over the request body (at most 64 KiB, else 413; not empty). A body may hold a
+    /// card number or a security code: the framework's buffer is zeroed as soon as it is copied,
+    /// and the copy when `body` returns. (The values parsed out of it are Swift strings, which
+    /// cannot be wiped; they live for the request, and `serve` keeps all memory out of swap.)
+    mutating func withBodyBytes<T>(_ body: ([UInt8]) async throws -> T) async throws -> T {
+        var buffer: ByteBuffer
         do {
             buffer = try await collectBody(upTo: VaultRequestContext.maxBodySize)
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge
         }
-        guard buffer.readableBytes > 0 else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
-        return Array(buffer.readableBytesView)
+        var bytes = Array(buffer.readableBytesView)
+        buffer.withUnsafeMutableReadableBytes { raw in if let base = raw.baseAddress { memset(base, 0, raw.count) } }
+        defer { wipe(&bytes) }
+        guard !bytes.isEmpty else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
+        return try await body(bytes)
     }
 
     /// The value of `Idempotency-Key`, validated.
