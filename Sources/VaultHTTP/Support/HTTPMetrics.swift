@@ -29,9 +29,9 @@ public final class HTTPMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), codes: SecurityCodeVault? = nil) {
         self.registry = registry
         self.codes = codes
-        pendingCodes = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "pending_security_codes",
+        pendingCodes = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "pending_security", unitName: "codes",
                                                             helpText: "Security codes pending in guarded memory"))
-        codeSlots = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "security_code_slots",
+        codeSlots = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "security_code", unitName: "slots",
                                                          helpText: "Slots of the guarded security-code region"))
     }
 
