@@ -45,7 +45,7 @@ struct ProviderIdempotency: Sendable {
     static func isReference(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count)
             && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || [0x2D, 0x5F, 0x2E, 0x3A].contains($0) }
-            && !ReferenceDetails.hasDigitRun(text, atLeast: 12)
+            && !ReferenceDetails.hasDigitRun(text, atLeast: 12) && PANScrubber.scrub(text) == text
     }
 
     private var claimID: String? { key.map { client + "|" + $0.rawValue } }

@@ -95,5 +95,9 @@ struct ScrubberPropertyTests {
         #expect(PANScrubber.scrub("4012-0010-3714-1112") == "401200******1112")
         #expect(JSONValue.int(4_012_001_037_141_112).maskingCardNumber == .string("401200******1112"))
         #expect(JSONValue.int(150_000).maskingCardNumber == .int(150_000))
+        // A caller's tracking_id that is a grouped card number is never stored with a claim (and
+        // so never echoed by outcome_unknown).
+        #expect(!ProviderIdempotency.isReference("4012-0010-3714-1112"))
+        #expect(ProviderIdempotency.isReference("trk-2026-11-29-0001"))
     }
 }
