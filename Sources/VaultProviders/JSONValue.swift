@@ -53,7 +53,9 @@ public indirect enum JSONValue: Sendable, Equatable {
     public var maskingCardNumber: JSONValue {
         switch self {
         case .int(let i): return PANScrubber.masked(i).map(JSONValue.string) ?? self
-        case .double(let d) where d.rounded() == d && d >= 1e11 && d < 1e19: return PANScrubber.masked(Int64(d)).map(JSONValue.string) ?? self
+        // `Int64(exactly:)`, never `Int64(_:)`: a double past Int64.max (a caller can send one)
+        // must not trap.
+        case .double(let d) where d >= 1e11 && d < 1e19: return Int64(exactly: d).flatMap(PANScrubber.masked).map(JSONValue.string) ?? self
         default: return self
         }
     }

@@ -95,6 +95,11 @@ struct ScrubberPropertyTests {
         #expect(PANScrubber.scrub("4012-0010-3714-1112") == "401200******1112")
         #expect(JSONValue.int(4_012_001_037_141_112).maskingCardNumber == .string("401200******1112"))
         #expect(JSONValue.int(150_000).maskingCardNumber == .int(150_000))
+        // Numbers past Int64 (the fuzzer sent one in an event and the server trapped) stay as they are.
+        for big in [9.5e18, 9_223_372_036_854_775_807.0, 1e18 + 0.5, -4.0e15] {
+            #expect(JSONValue.double(big).maskingCardNumber == .double(big))
+        }
+        #expect(JSONValue.double(4_012_001_037_141_112).maskingCardNumber == .string("401200******1112"))
         // A caller's tracking_id that is a grouped card number is never stored with a claim (and
         // so never echoed by outcome_unknown).
         #expect(!ProviderIdempotency.isReference("4012-0010-3714-1112"))

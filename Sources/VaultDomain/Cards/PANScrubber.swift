@@ -88,6 +88,7 @@ public enum PANScrubber {
     public static func luhn(_ digits: [UInt8]) -> Bool {
         var sum = 0
         for (i, byte) in digits.reversed().enumerated() {
+            guard (0x30...0x39).contains(byte) else { return false }
             var d = Int(byte - 0x30)
             if i % 2 == 1 { d *= 2; if d > 9 { d -= 9 } }
             sum += d

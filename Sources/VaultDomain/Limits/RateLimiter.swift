@@ -15,9 +15,9 @@ public final class RateLimiter: Sendable {
     private let buckets = Mutex<[String: Bucket]>([:])
     static let capacity = 10_000
 
-    /// `rate` > 0 tokens a second, `burst` >= 1.
+    /// `rate` tokens a second (at least one a day), `burst` >= 1.
     public init(rate: Double, burst: Int) {
-        self.rate = rate
+        self.rate = max(rate, 1.0 / 86_400)
         self.burst = Double(max(1, burst))
     }
 
