@@ -37,10 +37,10 @@ public struct HorizonpayForwarder: Sendable {
         // Money moves only with a key: without one a lost answer could not be told from a
         // failure, and a retry would pay twice.
         if route.isTransfer && given == nil { throw StoredResponse.keyRequired }
-        guard var document = JSONValue.parse(body), document.isObject else {
+        guard let document = JSONValue.parse(body), document.isObject else {
             throw VaultError.malformed(nil, "the request body must be a JSON object")
         }
-        guard var request = document["request"], request.isObject else {
+        guard let request = document["request"], request.isObject else {
             throw VaultError.malformed("request", "request must be an object")
         }
         // 1. The caller names cards by vault token only.
