@@ -70,7 +70,7 @@ struct StrictObject<Key: CaseIterable & RawRepresentable> where Key.RawValue == 
 
     init(_ fields: [(String, JSONValue)]) throws(VaultError) {
         for (name, _) in fields where Key(rawValue: name) == nil {
-            let shown = Self.printable(name)
+            let shown = VaultError.printableField(name)
             throw .malformed(shown, "\(shown) is not a known field")
         }
         // The reader has refused duplicate keys already.
@@ -94,11 +94,5 @@ struct StrictObject<Key: CaseIterable & RawRepresentable> where Key.RawValue == 
         case .int(let number)?: return String(number)
         default: throw .malformed(key.rawValue, "\(key.rawValue) has the wrong type")
         }
-    }
-
-    /// A caller's field name, echoed only when it is letters and underscores.
-    static func printable(_ name: String) -> String {
-        let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
-        return plain ? name : "<unnamed>"
     }
 }

@@ -56,7 +56,7 @@ public struct HorizonpayForwarder: Sendable {
             }
             for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
                 // The key is the caller's text: named only when it looks like a field name.
-                throw VaultError.invalid("request.\(key).\(Self.printable(field))", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
+                throw VaultError.invalid("request.\(key).\(VaultError.printableField(field))", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
             }
             switch card["use_saved_token"] {
             case nil, .bool(false)?: break
@@ -304,12 +304,6 @@ public struct HorizonpayForwarder: Sendable {
     /// 64 characters, with any card number in it masked.
     static func auditable(_ text: String) -> String {
         PANScrubber.scrub(String(text.prefix(64)))
-    }
-
-    /// A caller's field name, echoed only when it is letters and underscores.
-    static func printable(_ name: String) -> String {
-        let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
-        return plain ? name : "<unnamed>"
     }
 
     /// Stores every Horizonpay card token in `answer` against the vault card it belongs to;

@@ -54,7 +54,7 @@ public struct IokaForwarder: Sendable {
             throw VaultError.malformed(nil, "the request body must be a JSON object")
         }
         for (field, _) in fields where field != "sender_id" {
-            throw VaultError.malformed(Self.printable(field), "the topup body takes only sender_id")
+            throw VaultError.malformed(VaultError.printableField(field), "the topup body takes only sender_id")
         }
         let sender = try Self.token(in: document, field: "sender_id")
         let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders/topup", canonical: Array(id.utf8) + [0] + body,
@@ -203,12 +203,6 @@ public struct IokaForwarder: Sendable {
     static func eventName(_ text: String) -> String {
         let plain = (1...40).contains(text.utf8.count) && text.utf8.allSatisfy { (0x41...0x5A).contains($0) || $0 == 0x5F }
         return plain ? text : "other"
-    }
-
-    /// A caller's field name, echoed only when it is letters and underscores.
-    static func printable(_ name: String) -> String {
-        let plain = (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || $0 == 0x5F }
-        return plain ? name : "<unnamed>"
     }
 
     /// The audit subject of a call: the vault tokens, ioka's status and the order id. Never a
