@@ -5,6 +5,11 @@ public func wipe(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { sodium_memzero(base, $0.count) } }
 }
 
+/// Zeroes `count` bytes at `pointer` in a way the compiler cannot drop (`sodium_memzero`).
+public func zeroize(_ pointer: UnsafeMutableRawPointer, count: Int) {
+    sodium_memzero(pointer, count)
+}
+
 /// Secret bytes held in libsodium guarded memory: `sodium_malloc` places them between guard
 /// pages with a canary, locks them into RAM (no swap) and `sodium_free` wipes them when the
 /// last reference goes away. After initialisation the region is read-only.

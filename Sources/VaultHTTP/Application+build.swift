@@ -82,7 +82,7 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
 func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, socketMode: mode_t, services: [any Service],
               logger: Logger) throws -> Application<RouterResponder<VaultRequestContext>> {
     guard let path = address.unixPath else {
-        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
+        return Application(router: router, server: .wipingHTTP1(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
                            services: services, logger: logger)
     }
     var info = stat()
@@ -96,6 +96,6 @@ func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, s
     if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) }
     // Until the mode is set the socket has the process umask's mode (the unit sets UMask=0077);
     // the folder, created 0750, gates it too.
-    return Application(router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
+    return Application(router: router, server: .wipingHTTP1(), configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
                        services: services, onServerRunning: { _ in chmod(path, socketMode) }, logger: logger)
 }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import VaultCrypto
 import VaultDomain
 
 /// A JSON document kept as it came, so that fields the vault does not touch pass through to
@@ -9,6 +11,9 @@ public indirect enum JSONValue: Sendable, Equatable {
     case int(Int64)
     case double(Double)
     case string(String)
+    /// A string holding card data (a card number or a security code), kept out of Swift strings:
+    /// written as a JSON string, wiped when the document is released.
+    case sensitive(SensitiveBytes)
     case array([JSONValue])
     case object([(String, JSONValue)])
 
@@ -19,6 +24,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case let (.int(x), .int(y)): x == y
         case let (.double(x), .double(y)): x == y
         case let (.string(x), .string(y)): x == y
+        case let (.sensitive(x), .sensitive(y)): y.withUnsafeBytes { x.equals($0) }
         case let (.array(x), .array(y)): x == y
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
@@ -34,9 +40,16 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Hand-written: provider answers are parsed on every forward, and JSONDecoder through
     /// Codable cost more than the rest of the forwarding work; a differential test holds it
     /// against Foundation's reader.
-    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        var parser = JSONParser(bytes: bytes)
-        guard let value = parser.value(depth: 0) else { return nil }
+    ///
+    /// String values of the `sensitive` keys (at any depth) are read straight into
+    /// `SensitiveBytes`, never into a Swift string.
+    public static func parse(_ bytes: [UInt8], sensitive: Set<String> = []) -> JSONValue? {
+        bytes.withUnsafeBufferPointer { parse($0, sensitive: sensitive) }
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, sensitive: Set<String> = []) -> JSONValue? {
+        var parser = JSONParser(bytes: bytes, sensitive: sensitive)
+        guard let value = parser.value(depth: 0, key: nil) else { return nil }
         parser.skipSpace()
         return parser.index == bytes.count ? value : nil
     }
@@ -72,21 +85,39 @@ public indirect enum JSONValue: Sendable, Equatable {
         self = .object(fields)
     }
 
-    /// Serialises compactly.
+    /// Serialises compactly, into an array allocated once at its final size (a growing array
+    /// would leave copies of card data behind in the blocks it outgrew).
     public var bytes: [UInt8] {
-        var out: [UInt8] = []
+        var out = JSONSink(array: [])
+        out.array.reserveCapacity(serializedCount)
         write(into: &out)
-        return out
+        return out.array
     }
 
-    private func write(into out: inout [UInt8]) {
+    /// Serialises into a buffer from `allocator`, sized once (see `bytes`). Given the wiping
+    /// allocator, the card data in it is zeroed whenever the last holder releases it.
+    public func byteBuffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = JSONSink(buffer: allocator.buffer(capacity: serializedCount))
+        write(into: &out)
+        return out.buffer
+    }
+
+    /// The exact length of the serialised form.
+    var serializedCount: Int {
+        var counter = JSONSink(counting: ())
+        write(into: &counter)
+        return counter.count
+    }
+
+    private func write(into out: inout JSONSink) {
         switch self {
-        case .null: out += Array("null".utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
-        case .int(let i): out += Array(String(i).utf8)
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(String(i))
         case .double(let d):
-            out += Array((d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)") : "null").utf8)
-        case .string(let s): Self.writeString(s, into: &out)
+            out.append(d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)") : "null")
+        case .string(let s): Self.writeString(s.utf8, into: &out)
+        case .sensitive(let bytes): bytes.withUnsafeBytes { Self.writeString($0, into: &out) }
         case .array(let items):
             out.append(0x5B)
             for (i, item) in items.enumerated() {
@@ -98,7 +129,7 @@ public indirect enum JSONValue: Sendable, Equatable {
             out.append(0x7B)
             for (i, (key, value)) in fields.enumerated() {
                 if i > 0 { out.append(0x2C) }
-                Self.writeString(key, into: &out)
+                Self.writeString(key.utf8, into: &out)
                 out.append(0x3A)
                 value.write(into: &out)
             }
@@ -106,18 +137,19 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private static func writeString(_ s: String, into out: inout [UInt8]) {
+    private static func writeString<S: Sequence<UInt8>>(_ s: S, into out: inout JSONSink) {
         out.append(0x22)
-        for c in s.utf8 {
+        for c in s {
             switch c {
-            case 0x22: out += [0x5C, 0x22]
-            case 0x5C: out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, 0x6E]
-            case 0x0D: out += [0x5C, 0x72]
-            case 0x09: out += [0x5C, 0x74]
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(0x6E)
+            case 0x0D: out.append(0x5C); out.append(0x72)
+            case 0x09: out.append(0x5C); out.append(0x74)
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]]
+                let hex: StaticString = "0123456789abcdef"
+                out.append(0x5C); out.append(0x75); out.append(0x30); out.append(0x30)
+                out.append(hex.utf8Start[Int(c >> 4)]); out.append(hex.utf8Start[Int(c & 15)])
             default: out.append(c)
             }
         }
@@ -125,24 +157,59 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
+/// Where a serialisation goes: a counter (to size the output once), an array or a ByteBuffer.
+struct JSONSink {
+    enum Target { case counter, array, buffer }
+    let target: Target
+    var count = 0
+    var array: [UInt8] = []
+    var buffer = ByteBuffer()
+
+    init(counting: Void) { target = .counter }
+    init(array: [UInt8]) { target = .array; self.array = array }
+    init(buffer: ByteBuffer) { target = .buffer; self.buffer = buffer }
+
+    mutating func append(_ byte: UInt8) {
+        switch target {
+        case .counter: count += 1
+        case .array: array.append(byte)
+        case .buffer: buffer.writeInteger(byte)
+        }
+    }
+
+    mutating func append(_ text: String) {
+        switch target {
+        case .counter: count += text.utf8.count
+        case .array: array.append(contentsOf: text.utf8)
+        case .buffer: buffer.writeString(text)
+        }
+    }
+}
+
 struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
+    let sensitive: Set<String>
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, sensitive: Set<String>) {
+        self.bytes = bytes
+        self.sensitive = sensitive
+    }
 
     mutating func skipSpace() {
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
     }
 
-    mutating func value(depth: Int) -> JSONValue? {
+    mutating func value(depth: Int, key: String?) -> JSONValue? {
         guard depth < 64 else { return nil }
         skipSpace()
         guard index < bytes.count else { return nil }
         switch bytes[index] {
         case 0x7B: return object(depth: depth)
         case 0x5B: return array(depth: depth)
-        case 0x22: return string().map(JSONValue.string)
+        case 0x22:
+            if let key, sensitive.contains(key) { return sensitiveString().map(JSONValue.sensitive) }
+            return string().map(JSONValue.string)
         case 0x74: return literal("true", .bool(true))
         case 0x66: return literal("false", .bool(false))
         case 0x6E: return literal("null", .null)
@@ -152,7 +219,7 @@ struct JSONParser {
 
     private mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
         let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<(index + w.count)]) == w else { return nil }
+        guard index + w.count <= bytes.count, bytes[index..<(index + w.count)].elementsEqual(w) else { return nil }
         index += w.count
         return value
     }
@@ -176,7 +243,7 @@ struct JSONParser {
             skipSpace()
             guard index < bytes.count, bytes[index] == 0x3A else { return nil }
             index += 1
-            guard let v = value(depth: depth + 1) else { return nil }
+            guard let v = value(depth: depth + 1, key: key) else { return nil }
             fields.append((key, v))
             skipSpace()
             guard index < bytes.count else { return nil }
@@ -192,7 +259,7 @@ struct JSONParser {
         skipSpace()
         if index < bytes.count, bytes[index] == 0x5D { index += 1; return .array(items) }
         while true {
-            guard let v = value(depth: depth + 1) else { return nil }
+            guard let v = value(depth: depth + 1, key: nil) else { return nil }
             items.append(v)
             skipSpace()
             guard index < bytes.count else { return nil }
@@ -202,42 +269,102 @@ struct JSONParser {
         }
     }
 
+    /// A string. Most have no escapes: those are validated and copied once, straight from the
+    /// input; the others are decoded into a buffer sized once.
     private mutating func string() -> String? {
+        guard let end = plainStringEnd() else {
+            var out: [UInt8] = []
+            out.reserveCapacity(escapedStringLength())
+            guard decodeString(into: { out.append($0) }) else { return nil }
+            return String(validating: out, as: UTF8.self)
+        }
+        let text = String(validating: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]), as: UTF8.self)
+        index = end + 1
+        return text
+    }
+
+    /// A string read into `SensitiveBytes` (UTF-8 checked), never into a Swift string.
+    private mutating func sensitiveString() -> SensitiveBytes? {
+        var parser = self
+        var valid = true
+        let value = SensitiveBytes(capacity: escapedStringLength()) { buffer in
+            var n = 0
+            guard parser.decodeString(into: { buffer[n] = $0; n += 1 }) else { return nil }
+            // UTF-8 validation without a String: decode and count the errors.
+            var iterator = UnsafeBufferPointer(rebasing: buffer[0..<n]).makeIterator()
+            var decoder = UTF8()
+            loop: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue: continue
+                case .emptyInput: break loop
+                case .error: valid = false; break loop
+                }
+            }
+            return n
+        }
+        guard let value, valid else { return nil }
+        self = parser
+        return value
+    }
+
+    /// Where the string at `index` ends (its closing quote) when it has no escape and no
+    /// control character; nil otherwise (or when it does not end).
+    private func plainStringEnd() -> Int? {
+        var i = index + 1
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x22 { return i }
+            if c == 0x5C || c < 0x20 { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    /// An upper bound on the decoded length of the string at `index`: its raw length (an
+    /// escape never decodes longer than it is written).
+    private func escapedStringLength() -> Int {
+        var i = index + 1
+        while i < bytes.count, bytes[i] != 0x22 { i += bytes[i] == 0x5C ? 2 : 1 }
+        return min(i, bytes.count) - index
+    }
+
+    /// Decodes the string at `index` (escapes resolved), handing each byte to `emit`; false when
+    /// it is not a valid JSON string.
+    private mutating func decodeString(into emit: (UInt8) -> Void) -> Bool {
         index += 1
-        var out: [UInt8] = []
         while index < bytes.count {
             let c = bytes[index]
             index += 1
             switch c {
-            case 0x22: return String(validating: out, as: UTF8.self)
+            case 0x22: return true
             case 0x5C:
-                guard index < bytes.count else { return nil }
+                guard index < bytes.count else { return false }
                 let e = bytes[index]
                 index += 1
                 switch e {
-                case 0x22, 0x5C, 0x2F: out.append(e)
-                case 0x62: out.append(0x08)
-                case 0x66: out.append(0x0C)
-                case 0x6E: out.append(0x0A)
-                case 0x72: out.append(0x0D)
-                case 0x74: out.append(0x09)
+                case 0x22, 0x5C, 0x2F: emit(e)
+                case 0x62: emit(0x08)
+                case 0x66: emit(0x0C)
+                case 0x6E: emit(0x0A)
+                case 0x72: emit(0x0D)
+                case 0x74: emit(0x09)
                 case 0x75:
-                    guard var scalar = hex4() else { return nil }
+                    guard var scalar = hex4() else { return false }
                     if (0xD800...0xDBFF).contains(scalar) {
-                        guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else { return nil }
+                        guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else { return false }
                         index += 2
-                        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+                        guard let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return false }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let u = Unicode.Scalar(scalar) else { return nil }
-                    out.append(contentsOf: Array(String(Character(u)).utf8))
-                default: return nil
+                    guard let u = Unicode.Scalar(scalar) else { return false }
+                    for b in u.utf8 { emit(b) }
+                default: return false
                 }
-            case 0x00..<0x20: return nil
-            default: out.append(c)
+            case 0x00..<0x20: return false
+            default: emit(c)
             }
         }
-        return nil
+        return false
     }
 
     private mutating func hex4() -> UInt32? {

@@ -1,5 +1,6 @@
 import Testing
 import VaultDomain
+import VaultCrypto
 @testable import VaultProviders
 
 /// The redaction pass on its own, for the cases an end-to-end answer rarely carries.
@@ -13,7 +14,7 @@ struct HorizonpayRedactionTests {
          "credit_card":{"number":"4012001037141112","token":"hp-tok-123456","stamp":"s","last_4":"1112"}}
         """#.utf8)))
         let redacted = HorizonpayForwarder.redact(answer, cards: ["credit_card": Self.label],
-                                                  scrub: [("4012001037141112", "401200******1112"), ("hp-tok-123456", "<redacted>")])
+                                                  scrub: [(SensitiveBytes(copying: "4012001037141112".utf8), "401200******1112"), (SensitiveBytes(copying: "hp-tok-123456".utf8), "<redacted>")])
         let text = String(decoding: redacted.bytes, as: UTF8.self)
         #expect(!text.contains("4012001037141112"))
         #expect(!text.contains("hp-tok-123456"))
@@ -28,7 +29,7 @@ struct HorizonpayRedactionTests {
     /// A provider may answer an empty card token; an empty scrub value must change nothing.
     @Test func emptyScrubValueChangesNothing() throws {
         let answer = try #require(JSONValue.parse(Array(#"{"status":"successful","message":"ok"}"#.utf8)))
-        let redacted = HorizonpayForwarder.redact(answer, cards: [:], scrub: [("", "<redacted>")])
+        let redacted = HorizonpayForwarder.redact(answer, cards: [:], scrub: [(SensitiveBytes(copying: "".utf8), "<redacted>")])
         #expect(redacted["message"]?.stringValue == "ok")
         #expect(redacted["status"]?.stringValue == "successful")
     }

@@ -57,6 +57,11 @@ struct StrictJSONTests {
             #expect(Self.same(ours, theirs), "\(text)")
             // Round trip through our writer.
             #expect(JSONValue.parse(ours.bytes) == ours)
+            // Card fields read into SensitiveBytes mean the same, and write back the same.
+            let guarded = try #require(JSONValue.parse(Array(text.utf8), sensitive: Self.sensitiveKeys), "refused with sensitive keys: \(text)")
+            #expect(Self.same(guarded, theirs), "\(text)")
+            #expect(JSONValue.parse(guarded.bytes, sensitive: Self.sensitiveKeys) == guarded)
+            #expect(guarded.bytes == ours.bytes)
 
             var bytes = Array(text.utf8)
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
@@ -68,6 +73,8 @@ struct StrictJSONTests {
                 default: if at < bytes.count { bytes[at] = alphabet.randomElement(using: &rng)! }
                 }
             }
+            #expect((JSONValue.parse(bytes, sensitive: Self.sensitiveKeys) == nil) == (JSONValue.parse(bytes) == nil),
+                    "the sensitive reading disagrees: \(String(decoding: bytes, as: UTF8.self))")
             if let mutant = JSONValue.parse(bytes) {
                 acceptedMutants += 1
                 let reference = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
@@ -102,8 +109,11 @@ struct StrictJSONTests {
         }
     }
 
+    static let sensitiveKeys: Set<String> = ["number", "kA", "é"]
+
     static func same(_ ours: JSONValue, _ theirs: Any) -> Bool {
         switch ours {
+        case .sensitive(let bytes): return (theirs as? String).map { t in bytes.withUnsafeBytes { $0.elementsEqual(t.utf8) } } == true
         case .null: return theirs is NSNull
         case .bool(let b): return (theirs as? Bool) == b
         case .int(let i): return (theirs as? NSNumber)?.int64Value == i || (theirs as? Double) == Double(i)

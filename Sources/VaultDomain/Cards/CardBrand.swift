@@ -23,7 +23,7 @@ public enum CardBrand: String, Sendable, Codable, CaseIterable {
 
     /// Brand of a digits-only PAN. Order matters where ranges nest (Mir 2200-2204 sits below
     /// Mastercard's 2221-2720; UnionPay's 62 before Discover's co-branded 622126-622925).
-    public static func detect(_ digits: [UInt8]) -> CardBrand {
+    public static func detect<Digits: Collection<UInt8>>(_ digits: Digits) -> CardBrand {
         func prefix(_ n: Int) -> Int {
             var v = 0
             for d in digits.prefix(n) { v = v * 10 + Int(d) }

@@ -1,21 +1,31 @@
+import VaultCrypto
+
 /// A card as a caller submits it, before validation. Fields are optional so that every missing
 /// one can be named in a single answer.
 public struct CardInput: Sendable {
-    public var number: String?
+    /// The card number and the security code as the request carried them, never as Swift
+    /// strings (wiped when the request's last reference goes).
+    public var number: SensitiveBytes?
     public var expMonth: String?
     public var expYear: String?
     public var holder: String?
-    public var verificationValue: String?
+    public var verificationValue: SensitiveBytes?
     /// RFC 3339 date-time or date; when the retention sweeper deletes the card.
     public var retainUntil: String?
 
-    public init(number: String?, expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
+    public init(number: SensitiveBytes?, expMonth: String?, expYear: String?, holder: String?, verificationValue: SensitiveBytes?, retainUntil: String? = nil) {
         self.number = number
         self.expMonth = expMonth
         self.expYear = expYear
         self.holder = holder
         self.verificationValue = verificationValue
         self.retainUntil = retainUntil
+    }
+
+    /// For tests, benchmarks and tools whose card numbers are already strings.
+    public init(number: String?, expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
+        self.init(number: number.map { SensitiveBytes(copying: $0.utf8) }, expMonth: expMonth, expYear: expYear, holder: holder,
+                  verificationValue: verificationValue.map { SensitiveBytes(copying: $0.utf8) }, retainUntil: retainUntil)
     }
 }
 
@@ -24,10 +34,10 @@ public struct CardChanges: Sendable {
     public var expMonth: String?
     public var expYear: String?
     public var holder: String?
-    public var verificationValue: String?
+    public var verificationValue: SensitiveBytes?
     public var retainUntil: String?
 
-    public init(expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
+    public init(expMonth: String?, expYear: String?, holder: String?, verificationValue: SensitiveBytes?, retainUntil: String? = nil) {
         self.expMonth = expMonth
         self.expYear = expYear
         self.holder = holder

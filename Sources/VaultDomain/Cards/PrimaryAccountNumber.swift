@@ -3,16 +3,27 @@ import VaultCrypto
 /// A validated card number. Its textual forms are `<redacted>`; the digits leave only through
 /// `withDigits` (to seal them, hash them, or build a provider payload).
 public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// Digit values 0...9, not ASCII.
-    private let digits: [UInt8]
+    /// Digit values 0...9, not ASCII, in one allocation wiped on release.
+    private let digits: SensitiveBytes
     public let brand: CardBrand
 
     /// Strips spaces and dashes, then checks digits only, 12 to 19 digits, the brand's
     /// lengths and the Luhn checksum. Errors name the field `number`.
     public init(validating raw: String, field: String = "number") throws(VaultError) {
+        try self.init(validatingUTF8: raw.utf8, field: field)
+    }
+
+    /// The same, over the bytes a request carried.
+    public init(validating raw: SensitiveBytes, field: String = "number") throws(VaultError) {
+        self = try raw.withUnsafeBytes { (bytes) throws(VaultError) in try Self(validatingUTF8: bytes, field: field) }
+    }
+
+    private init<Bytes: Collection<UInt8>>(validatingUTF8 utf8: Bytes, field: String) throws(VaultError) {
+        // At most 19 digits are ever appended, so the array never reallocates (no copy left behind).
         var out = [UInt8]()
         out.reserveCapacity(19)
-        for c in raw.utf8 {
+        defer { wipe(&out) }
+        for c in utf8 {
             switch c {
             case 0x20, 0x2D: continue
             case 0x30...0x39:
@@ -34,14 +45,15 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
         guard brand.allowedLengths.contains(out.count) else {
             throw .invalid(field, code: "invalid_card_number", "card number length does not match its payment system")
         }
-        self.digits = out
+        self.digits = SensitiveBytes(copying: out)
         self.brand = brand
     }
 
     /// Rebuilds from decrypted storage bytes (ASCII digits), trusted to be valid.
     init(storedASCII: ArraySlice<UInt8>) {
-        digits = storedASCII.map { $0 &- 0x30 }
-        brand = CardBrand.detect(digits)
+        let digits = SensitiveBytes(copying: storedASCII.lazy.map { $0 &- 0x30 })
+        self.digits = digits
+        brand = digits.withUnsafeBytes { CardBrand.detect($0) }
     }
 
     static func luhnValid(_ digits: [UInt8]) -> Bool {
@@ -60,8 +72,8 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
     /// nine digits stay hidden (PCI DSS display rule: at most BIN and last four).
     private var visiblePrefix: Int { max(0, min(6, digits.count - 9)) }
 
-    public var bin: String { ascii(digits.prefix(visiblePrefix)) }
-    public var last4: String { ascii(digits.suffix(4)) }
+    public var bin: String { digits.withUnsafeBytes { ascii($0.prefix(visiblePrefix)) } }
+    public var last4: String { digits.withUnsafeBytes { ascii($0.suffix(4)) } }
     public var masked: String {
         bin + String(repeating: "*", count: digits.count - visiblePrefix - 4) + last4
     }
@@ -69,7 +81,7 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
     /// The ASCII digits, for sealing, keyed hashing or a provider payload. The buffer is
     /// wiped after `body` returns.
     public func withDigits<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
-        var ascii = digits.map { $0 + 0x30 }
+        var ascii = digits.withUnsafeBytes { $0.map { $0 + 0x30 } }
         defer { wipe(&ascii) }
         return try body(ascii)
     }

@@ -10,7 +10,14 @@ public struct SecurityCode: Sendable, CustomStringConvertible, CustomDebugString
 
     /// Three digits, or four for American Express. Checks the text only; nothing is kept.
     public static func validate(_ raw: String, brand: CardBrand) throws(VaultError) {
-        let utf8 = raw.utf8
+        try validate(bytes: raw.utf8, brand: brand)
+    }
+
+    public static func validate(_ raw: SensitiveBytes, brand: CardBrand) throws(VaultError) {
+        try raw.withUnsafeBytes { (bytes) throws(VaultError) in try validate(bytes: bytes, brand: brand) }
+    }
+
+    static func validate<Bytes: Collection<UInt8>>(bytes utf8: Bytes, brand: CardBrand) throws(VaultError) {
         guard utf8.count == brand.securityCodeLength, utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
             throw .invalid(
                 "verification_value", code: "invalid_verification_value",

@@ -40,9 +40,13 @@ public final class SecurityCodeVault: Sendable {
     /// Checks `raw` for `brand` and moves it into a slot. Refused with `capacityReached` when
     /// every slot is taken.
     public func seal(_ raw: String, brand: CardBrand) throws(VaultError) -> SecurityCode {
+        try seal(SensitiveBytes(copying: raw.utf8), brand: brand)
+    }
+
+    public func seal(_ raw: SensitiveBytes, brand: CardBrand) throws(VaultError) -> SecurityCode {
         try SecurityCode.validate(raw, brand: brand)
         do {
-            return SecurityCode(bytes: try slab.store(raw.utf8))
+            return SecurityCode(bytes: try raw.withUnsafeBytes { bytes throws(CryptoError) in try slab.store(bytes) })
         } catch {
             throw Self.capacityReached
         }

@@ -21,12 +21,13 @@ struct CardsController: Sendable {
             case number, holder
             case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
+        static let sensitive: Set<Keys> = [.number, .verificationValue]
         var input: CardInput
 
         init(_ object: StrictObject<Keys>) throws(VaultError) {
-            input = CardInput(number: try object.string(.number), expMonth: try object.stringOrInteger(.expMonth),
+            input = CardInput(number: try object.sensitive(.number), expMonth: try object.stringOrInteger(.expMonth),
                               expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
-                              verificationValue: try object.string(.verificationValue), retainUntil: try object.string(.retainUntil))
+                              verificationValue: try object.sensitive(.verificationValue), retainUntil: try object.string(.retainUntil))
         }
     }
 
@@ -36,11 +37,12 @@ struct CardsController: Sendable {
             case holder
             case expMonth = "exp_month", expYear = "exp_year", verificationValue = "verification_value", retainUntil = "retain_until"
         }
+        static let sensitive: Set<Keys> = [.verificationValue]
         var changes: CardChanges
 
         init(_ object: StrictObject<Keys>) throws(VaultError) {
             changes = CardChanges(expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
-                                  holder: try object.string(.holder), verificationValue: try object.string(.verificationValue),
+                                  holder: try object.string(.holder), verificationValue: try object.sensitive(.verificationValue),
                                   retainUntil: try object.string(.retainUntil))
         }
     }

@@ -7,8 +7,14 @@ import VaultProviders
 
 /// A JSON request body read through `StrictObject`.
 protocol RequestBody {
-    associatedtype Keys: CaseIterable & RawRepresentable where Keys.RawValue == String
+    associatedtype Keys: CaseIterable & RawRepresentable & Hashable where Keys.RawValue == String
+    /// Fields that carry card data: read straight into `SensitiveBytes`, never a Swift string.
+    static var sensitive: Set<Keys> { get }
     init(_ object: StrictObject<Keys>) throws(VaultError)
+}
+
+extension RequestBody {
+    static var sensitive: Set<Keys> { [] }
 }
 
 extension Request {
@@ -17,7 +23,7 @@ extension Request {
     /// answers that name the field, never the value.
     mutating func decodeJSON<T: RequestBody>(_ type: T.Type) async throws -> T {
         try await withBodyBytes { bytes in
-            guard case .object(let fields)? = JSONValue.parse(bytes) else {
+            guard case .object(let fields)? = JSONValue.parse(bytes, sensitive: Set(T.sensitive.map(\.rawValue))) else {
                 throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
             }
             return try T(StrictObject<T.Keys>(fields))
@@ -25,9 +31,10 @@ extension Request {
     }
 
     /// Runs `body` over the request body (at most 64 KiB, else 413; not empty). A body may hold a
-    /// card number or a security code: the framework's buffer is zeroed as soon as it is copied,
-    /// and the copy when `body` returns. (The values parsed out of it are Swift strings, which
-    /// cannot be wiped; they live for the request, and `serve` keeps all memory out of swap.)
+    /// card number or a security code: the framework's buffer is zeroed in place as soon as it is
+    /// copied, and the copy when `body` returns. Card fields are parsed out of it into
+    /// `SensitiveBytes` (see `RequestBody.sensitive`); the receive buffers themselves come from
+    /// the wiping allocator (`ByteBufferAllocator.wiping`).
     mutating func withBodyBytes<T>(_ body: ([UInt8]) async throws -> T) async throws -> T {
         var buffer: ByteBuffer
         do {
@@ -36,7 +43,7 @@ extension Request {
             throw APIError.tooLarge
         }
         var bytes = Array(buffer.readableBytesView)
-        buffer.withUnsafeMutableReadableBytes { raw in if let base = raw.baseAddress { memset(base, 0, raw.count) } }
+        buffer.wipeReadableBytesInPlace()
         defer { wipe(&bytes) }
         guard !bytes.isEmpty else { throw VaultError.malformed(nil, "the request body must be a JSON object") }
         return try await body(bytes)
@@ -75,6 +82,15 @@ struct StrictObject<Key: CaseIterable & RawRepresentable> where Key.RawValue == 
         }
         // The reader has refused duplicate keys already.
         self.fields = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A card-data field (declared in `RequestBody.sensitive`), or nil when absent or null.
+    func sensitive(_ key: Key) throws(VaultError) -> SensitiveBytes? {
+        switch fields[key.rawValue] {
+        case nil, .null?: return nil
+        case .sensitive(let bytes)?: return bytes
+        default: throw .malformed(key.rawValue, "\(key.rawValue) has the wrong type")
+        }
     }
 
     /// A string, or nil when absent or null.

@@ -143,15 +143,13 @@ public struct HorizonpayForwarder: Sendable {
                 // The Horizonpay token captured from an earlier answer stands in for the card data.
                 var fields: [(String, JSONValue)] = [("token", .string(saved))]
                 if let name = holders[key] ?? card.data.holder?.name { fields.append(("holder", .string(name))) }
-                if let code { fields.append(("verification_value", .string(code.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))) }
+                if let code { fields.append(("verification_value", .sensitive(code.bytes.withUnsafeBytes { SensitiveBytes(copying: $0) }))) }
                 request.set(key, .object(fields))
             } else {
                 request.set(key, Self.cardObject(card.data, holder: holders[key], code: code))
             }
         }
         document.set("request", request)
-        var upstreamBody = document.bytes
-        defer { wipe(&upstreamBody) }
 
         // 6. Call Horizonpay.
         let base = route.usesGateway ? configuration.gatewayURL : configuration.checkoutURL
@@ -164,7 +162,7 @@ public struct HorizonpayForwarder: Sendable {
         }
         let reply: ProviderHTTPClient.Reply
         do {
-            reply = try await self.client.send(.POST, url: base.appending(route.upstreamPath), headers: headers, body: upstreamBody, timeout: configuration.timeout)
+            reply = try await self.client.send(.POST, url: base.appending(route.upstreamPath), headers: headers, json: document, timeout: configuration.timeout)
         } catch {
             if error.nothingSent {
                 // Nothing left the vault: the code stays pending and the key may be retried.
@@ -190,8 +188,8 @@ public struct HorizonpayForwarder: Sendable {
         }
         let labels = named.compactMapValues { loaded[$0].map(CardLabel.init) }
         let captured = try await capture(answer, cards: labels, caller: caller)
-        let pans = loaded.values.map { card in (card.data.pan.withDigits { String(decoding: $0, as: UTF8.self) }, card.data.pan.masked) }
-        answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { ($0, "<redacted>") })
+        let pans = loaded.values.map { card in (card.data.pan.withDigits { SensitiveBytes(copying: $0) }, card.data.pan.masked) }
+        answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
         let redacted = Answer(status: reply.status, body: answer.bytes)
         let uid = answer["transaction"]?["uid"]?.stringValue
         // The answer recorded for retries, the cards of the transaction or job (for its later
@@ -214,7 +212,7 @@ public struct HorizonpayForwarder: Sendable {
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
         let reply: ProviderHTTPClient.Reply
         do {
-            reply = try await client.send(.GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, body: nil, timeout: configuration.timeout)
+            reply = try await client.send(.GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, json: nil, timeout: configuration.timeout)
         } catch {
             throw error.vaultError
         }
@@ -226,7 +224,7 @@ public struct HorizonpayForwarder: Sendable {
         }
         let labels = try await callCards(id, caller: caller)
         let captured = try await capture(answer, cards: labels, caller: caller)
-        let redacted = Self.redact(answer, cards: labels, scrub: captured.map { ($0, "<redacted>") })
+        let redacted = Self.redact(answer, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
         try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
         return Answer(status: reply.status, body: redacted.bytes)
     }
@@ -263,7 +261,7 @@ public struct HorizonpayForwarder: Sendable {
         var labels: [String: CardLabel] = [:]
         if let uid { labels = try await callCards(uid, caller: caller) }
         let captured = try await capture(document, cards: labels, caller: caller)
-        let redacted = Answer(status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { ($0, "<redacted>") }).bytes)
+        let redacted = Answer(status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
         let now = cards.clock()
         try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
                                           outcome: .success, caller: caller) { tx in
@@ -333,18 +331,18 @@ public struct HorizonpayForwarder: Sendable {
     /// and the security code for the source card of a transfer.
     static func cardObject(_ data: CardData, holder: String?, code: SecurityCode?) -> JSONValue {
         var fields: [(String, JSONValue)] = []
-        data.pan.withDigits { fields.append(("number", .string(String(decoding: $0, as: UTF8.self)))) }
+        data.pan.withDigits { fields.append(("number", .sensitive(SensitiveBytes(copying: $0)))) }
         fields.append(("exp_month", .string(data.expiry.monthText)))
         fields.append(("exp_year", .string(data.expiry.yearText)))
         if let name = holder ?? data.holder?.name { fields.append(("holder", .string(name))) }
-        if let code { fields.append(("verification_value", .string(code.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))) }
+        if let code { fields.append(("verification_value", .sensitive(code.bytes.withUnsafeBytes { SensitiveBytes(copying: $0) }))) }
         return .object(fields)
     }
 
     /// Removes `number`, `verification_value`, `token` and `stamp` from every card object at
     /// any depth, puts the vault token and fingerprint in their place, replaces the `scrub`
     /// values wherever they still appear, and masks any card number left in a string.
-    static func redact(_ value: JSONValue, cards: [String: CardLabel], scrub pans: [(pan: String, masked: String)]) -> JSONValue {
+    static func redact(_ value: JSONValue, cards: [String: CardLabel], scrub pans: [(pan: SensitiveBytes, masked: String)]) -> JSONValue {
         func walk(_ value: JSONValue, key: String?) -> JSONValue {
             switch value {
             case .object(let fields):
@@ -366,13 +364,35 @@ public struct HorizonpayForwarder: Sendable {
                 return .object(out)
             case .array(let items): return .array(items.map { walk($0, key: key) })
             case .string(var s):
-                // A byte search: Foundation's String.contains bridges through NSString on Linux.
-                for (pan, masked) in pans where !pan.isEmpty && s.utf8.contains(pan.utf8) { s = s.replacingOccurrences(of: pan, with: masked) }
+                // A byte search: Foundation's String.contains bridges through NSString on Linux,
+                // and the card numbers stay out of Swift strings.
+                for (pan, masked) in pans where pan.count > 0 {
+                    if let replaced = pan.withUnsafeBytes({ Self.replacing($0, with: masked, in: s) }) { s = replaced }
+                }
                 return .string(PANScrubber.scrub(s))
             default: return value.maskingCardNumber
             }
         }
         return walk(value, key: nil)
+    }
+
+    /// `text` with every occurrence of `needle` replaced, or nil when it has none.
+    static func replacing(_ needle: UnsafeBufferPointer<UInt8>, with replacement: String, in text: String) -> String? {
+        let haystack = Array(text.utf8)
+        guard haystack.count >= needle.count, haystack.firstRange(of: needle) != nil else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(haystack.count)
+        var i = 0
+        while i < haystack.count {
+            if i + needle.count <= haystack.count, haystack[i..<(i + needle.count)].elementsEqual(needle) {
+                out.append(contentsOf: replacement.utf8)
+                i += needle.count
+            } else {
+                out.append(haystack[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,

@@ -36,7 +36,7 @@ public struct IokaForwarder: Sendable {
                               needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller) { values in
             var upstream = document
             upstream.set("receiver_id", .string(values["receiver_id"] ?? ""))
-            return upstream.bytes
+            return upstream
         }
     }
 
@@ -62,7 +62,7 @@ public struct IokaForwarder: Sendable {
                                                   movesMoney: true, reference: ["order_id": id])
         return try await call(.POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
                               needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller) { values in
-            JSONValue.object([("sender_id", .string(values["sender_id"] ?? ""))]).bytes
+            JSONValue.object([("sender_id", .string(values["sender_id"] ?? ""))])
         }
     }
 
@@ -99,7 +99,7 @@ public struct IokaForwarder: Sendable {
     // MARK: the call
 
     private func call(_ method: HTTPMethod, path: String, action: String, needs: [CardVault.ReferenceNeed], idempotency: ProviderIdempotency?,
-                      caller: Caller, body build: @Sendable ([String: String]) -> [UInt8]?) async throws -> ProviderAnswer {
+                      caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
         // 1. A retry replays the first answer; a duplicate still in flight is refused.
         if let replayed = try await idempotency?.replay() { return replayed }
         guard let idempotency else {
@@ -112,7 +112,7 @@ public struct IokaForwarder: Sendable {
 
     /// Steps 2 to 4 of `call`, while this call holds the idempotency claim (if any).
     private func send(_ method: HTTPMethod, path: String, action: String, needs: [CardVault.ReferenceNeed], idempotency: ProviderIdempotency?,
-                      caller: Caller, body build: @Sendable ([String: String]) -> [UInt8]?) async throws -> ProviderAnswer {
+                      caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
         // 2. The references, read and audited, and the key claimed in the same commit.
         var values: [String: String] = [:]
         if !needs.isEmpty {
@@ -122,15 +122,14 @@ public struct IokaForwarder: Sendable {
         for need in needs {
             if let value = values[need.field], let reference = try? ProviderReference(validating: value, kind: need.kind) { known[reference] = need.token }
         }
-        var upstream = build(values)
-        defer { if upstream != nil { wipe(&upstream!) } }
+        let upstream = build(values)
         let named = needs.map(\.token)
 
         // 3. Call ioka.
         let headers = [("Accept", "application/json"), ("API-KEY", configuration.apiKey.value)]
         let reply: ProviderHTTPClient.Reply
         do {
-            reply = try await client.send(method, url: configuration.apiURL.appending(path), headers: headers, body: upstream, timeout: configuration.timeout)
+            reply = try await client.send(method, url: configuration.apiURL.appending(path), headers: headers, json: upstream, timeout: configuration.timeout)
         } catch {
             // Nothing sent: the key is free again. Otherwise the failure is the answer a retry gets.
             if error.nothingSent { try await idempotency?.release() } else { try await idempotency?.fail(error) }
