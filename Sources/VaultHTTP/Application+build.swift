@@ -88,7 +88,7 @@ func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, s
     var info = stat()
     if lstat(path, &info) == 0 {
         guard info.st_mode & S_IFMT == S_IFSOCK else {
-            throw VaultError(.failedPrecondition, code: "socket_path_taken", message: "\(path) exists and is not a socket; refusing to replace it")
+            throw VaultError(.failedPrecondition, code: .socketPathTaken, message: "\(path) exists and is not a socket; refusing to replace it")
         }
         unlink(path)
     }

@@ -46,14 +46,14 @@ public struct VaultServerConfiguration: Sendable {
         if let v = environment["CARDVAULT_ALLOW_NON_LOOPBACK"] { allowNonLoopback = ["1", "true", "yes"].contains(v.lowercased()) }
         if let v = environment["CARDVAULT_CVV_TTL_SECONDS"] {
             guard let s = TimeInterval(v), s >= 1, s <= 24 * 3600 else {
-                throw .invalid("CARDVAULT_CVV_TTL_SECONDS", code: "invalid_setting", "must be 1 to 86400 seconds")
+                throw .invalid("CARDVAULT_CVV_TTL_SECONDS", code: .invalidSetting, "must be 1 to 86400 seconds")
             }
             securityCodeTTL = s
         }
         if let n = try Self.integer(environment, "CARDVAULT_MAX_PENDING_CODES", in: 1...10_000_000) { maxPendingCodes = n }
         if let v = environment["CARDVAULT_TOKENIZE_RATE"] {
             guard let rate = Double(v), rate.isFinite, (0...1_000_000).contains(rate) else {
-                throw .invalid("CARDVAULT_TOKENIZE_RATE", code: "invalid_setting", "must be 0 (off) to 1000000 requests a second")
+                throw .invalid("CARDVAULT_TOKENIZE_RATE", code: .invalidSetting, "must be 0 (off) to 1000000 requests a second")
             }
             tokenizeRate = rate
         }
@@ -66,7 +66,7 @@ public struct VaultServerConfiguration: Sendable {
         ioka = try IokaConfiguration(environment: environment)
         if let v = environment["CARDVAULT_LOG_LEVEL"] {
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
-                throw .invalid("CARDVAULT_LOG_LEVEL", code: "invalid_setting", "must be trace, debug, info, notice, warning, error or critical")
+                throw .invalid("CARDVAULT_LOG_LEVEL", code: .invalidSetting, "must be trace, debug, info, notice, warning, error or critical")
             }
             logLevel = level
         }
@@ -77,7 +77,7 @@ public struct VaultServerConfiguration: Sendable {
                                 unit: String = "") throws(VaultError) -> Int? {
         guard let text = environment[name] else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw .invalid(name, code: "invalid_setting", "must be \(range.lowerBound) to \(range.upperBound)\(unit)")
+            throw .invalid(name, code: .invalidSetting, "must be \(range.lowerBound) to \(range.upperBound)\(unit)")
         }
         return value
     }
@@ -102,7 +102,7 @@ public struct VaultServerConfiguration: Sendable {
     /// Sets the Unix sockets' mode from octal text: owner read-write, nothing for others.
     public mutating func setSocketMode(_ text: String) throws(VaultError) {
         guard let mode = mode_t(text, radix: 8), mode & 0o7007 == 0, mode & 0o600 == 0o600 else {
-            throw .invalid("socket-mode", code: "invalid_setting", "the socket mode must be octal, owner read-write and nothing for others, e.g. 660")
+            throw .invalid("socket-mode", code: .invalidSetting, "the socket mode must be octal, owner read-write and nothing for others, e.g. 660")
         }
         socketMode = mode
     }
@@ -110,7 +110,7 @@ public struct VaultServerConfiguration: Sendable {
     /// Refuses a non-loopback address unless explicitly allowed.
     public func validate() throws(VaultError) {
         for address in addresses where !address.isLoopback && !allowNonLoopback {
-            throw VaultError(.failedPrecondition, code: "non_loopback_listen",
+            throw VaultError(.failedPrecondition, code: .nonLoopbackListen,
                              message: "refusing to listen on \(address) (not loopback); pass --allow-non-loopback to do so on purpose")
         }
     }
@@ -137,12 +137,12 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst("unix:".count))
             guard path.hasPrefix("/") || path.hasPrefix("./"), path.utf8.count < 100 else {
-                throw VaultError.invalid("listen", code: "invalid_listen", "a Unix socket is unix:/absolute/path (under 100 bytes)")
+                throw VaultError.invalid("listen", code: .invalidListen, "a Unix socket is unix:/absolute/path (under 100 bytes)")
             }
             self.init(unixPath: path)
             return
         }
-        let bad = VaultError.invalid("listen", code: "invalid_listen", "listen must be host:port (e.g. 127.0.0.1:8787) or unix:/path")
+        let bad = VaultError.invalid("listen", code: .invalidListen, "listen must be host:port (e.g. 127.0.0.1:8787) or unix:/path")
         guard let colon = text.lastIndex(of: ":") else { throw bad }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

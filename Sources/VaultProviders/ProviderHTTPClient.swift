@@ -121,13 +121,13 @@ public enum ProviderFailure: Error, Sendable, Equatable {
     public var vaultError: VaultError {
         switch self {
         case .unreachable, .connectionLost:
-            VaultError(.badGateway, code: "upstream_unavailable", message: "the provider could not be reached")
+            VaultError(.badGateway, code: .upstreamUnavailable, message: "the provider could not be reached")
         case .timeout:
-            VaultError(.gatewayTimeout, code: "upstream_timeout", message: "the provider did not answer in time")
+            VaultError(.gatewayTimeout, code: .upstreamTimeout, message: "the provider did not answer in time")
         case .invalidResponse:
-            VaultError(.badGateway, code: "upstream_invalid_response", message: "the provider's answer was not valid JSON")
+            VaultError(.badGateway, code: .upstreamInvalidResponse, message: "the provider's answer was not valid JSON")
         case .upstreamError:
-            VaultError(.badGateway, code: "upstream_error", message: "the provider answered with a server error")
+            VaultError(.badGateway, code: .upstreamError, message: "the provider answered with a server error")
         }
     }
 }

@@ -97,7 +97,7 @@ struct ProviderIdempotency: Sendable {
         guard let key, let requestHash else { return }
         if movesMoney && error.outcomeUnknown { return }
         let failure = error.vaultError
-        let body = VaultJSON.encode(["error": ["code": failure.code, "message": failure.message]])
+        let body = VaultJSON.encode(["error": ["code": failure.code.rawValue, "message": failure.message]])
         let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
         let client = self.client
         try await store.write { tx in try tx.replace(stored, client: client, key: key) }

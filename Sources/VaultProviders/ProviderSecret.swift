@@ -13,7 +13,7 @@ public struct ProviderSecret: Sendable, CustomStringConvertible, CustomDebugStri
     public static func load(_ name: String, from environment: [String: String]) throws(VaultError) -> ProviderSecret? {
         if let path = environment[name + "_FILE"] {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw VaultError(.failedPrecondition, code: "invalid_setting", message: "\(name)_FILE: cannot read \(path)", field: name + "_FILE")
+                throw VaultError(.failedPrecondition, code: .invalidSetting, message: "\(name)_FILE: cannot read \(path)", field: name + "_FILE")
             }
             return ProviderSecret(text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -31,11 +31,11 @@ public struct ProviderURL: Sendable, Equatable, CustomStringConvertible {
 
     public init(validating text: String, setting: String) throws(VaultError) {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(), !host.isEmpty else {
-            throw VaultError(.failedPrecondition, code: "invalid_setting", message: "\(setting) must be an absolute URL", field: setting)
+            throw VaultError(.failedPrecondition, code: .invalidSetting, message: "\(setting) must be an absolute URL", field: setting)
         }
         let loopback = LoopbackHost.contains(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
-            throw VaultError(.failedPrecondition, code: "invalid_setting",
+            throw VaultError(.failedPrecondition, code: .invalidSetting,
                              message: "\(setting) must use https (plain http only to a loopback host)", field: setting)
         }
         base = text.hasSuffix("/") ? String(text.dropLast()) : text

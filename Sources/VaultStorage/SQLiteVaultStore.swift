@@ -55,6 +55,6 @@ public final class SQLiteVaultStore: VaultStore {
         } else {
             logger.error("storage failure", metadata: ["error_type": "\(type(of: error))"])
         }
-        return VaultError(.unavailable, code: "storage_unavailable", message: "the vault's storage is not available")
+        return VaultError(.unavailable, code: .storageUnavailable, message: "the vault's storage is not available")
     }
 }

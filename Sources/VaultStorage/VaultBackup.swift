@@ -25,7 +25,7 @@ public struct BackupSummary: Sendable, Codable, Equatable {
 /// the master key). The master key is never in it: a backup is useless without the keys folder,
 /// and the keys folder is backed up separately, by the key custodians.
 public enum VaultBackup {
-    public static func failure(_ code: String, _ message: String) -> VaultError {
+    public static func failure(_ code: VaultError.Code, _ message: String) -> VaultError {
         VaultError(.failedPrecondition, code: code, message: message)
     }
 
@@ -36,7 +36,7 @@ public enum VaultBackup {
     public static func create(_ runtime: VaultRuntime, to path: String, actor: AuditActor) async throws -> BackupSummary {
         let started = Date()
         guard !FileManager.default.fileExists(atPath: path) else {
-            throw failure("backup_exists", "the backup file already exists; choose a new name")
+            throw failure(.backupExists, "the backup file already exists; choose a new name")
         }
         try await runtime.keyAdmin.load()
         try await runtime.audit.record("backup.create", subject: (path as NSString).lastPathComponent, outcome: .success, actor: actor)
@@ -44,7 +44,7 @@ public enum VaultBackup {
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
         // Created empty and private before any page is written into it.
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw failure("backup_not_writable", "cannot create the backup file")
+            throw failure(.backupNotWritable, "cannot create the backup file")
         }
         do {
             try copy(runtime.database.pool, to: path)
@@ -68,13 +68,13 @@ public enum VaultBackup {
         let staging = databasePath + ".restoring"
         for path in [databasePath, staging] {
             for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
-                throw failure("database_exists", "a database is already at the destination; stop the server and move it aside first")
+                throw failure(.databaseExists, "a database is already at the destination; stop the server and move it aside first")
             }
         }
         let summary = try inspect(backup, started: started)
         let master = try KeyDirectory(path: keysDirectory).loadMasterKey()
         guard summary.masterKeyID == master.checkValue else {
-            throw failure("master_key_mismatch", "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
+            throw failure(.masterKeyMismatch, "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
         }
         try checkSchema(backup)
         let folder = (databasePath as NSString).deletingLastPathComponent
@@ -101,10 +101,10 @@ public enum VaultBackup {
         do {
             try await runtime.keyAdmin.load()
         } catch {
-            throw failure("backup_keys_unusable", "the backup's data keys do not unwrap with the master key in the keys folder")
+            throw failure(.backupKeysUnusable, "the backup's data keys do not unwrap with the master key in the keys folder")
         }
         if case .broken(let seq, _) = try await runtime.audit.verify(actor: actor) {
-            throw failure("backup_audit_broken", "the backup's audit chain is broken at row \(seq)")
+            throw failure(.backupAuditBroken, "the backup's audit chain is broken at row \(seq)")
         }
         try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
         try await runtime.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -123,12 +123,12 @@ public enum VaultBackup {
         let (applied, schema) = try backup.read { db in (try migrator.appliedIdentifiers(db), try Self.schema(db)) }
         let known = migrator.migrations
         guard let last = known.last(where: applied.contains), Set(known.prefix(through: known.firstIndex(of: last)!)) == applied else {
-            throw failure("backup_schema_unknown", "the backup's migrations are not a prefix of this build's; restore it with the build that made it")
+            throw failure(.backupSchemaUnknown, "the backup's migrations are not a prefix of this build's; restore it with the build that made it")
         }
         let reference = try DatabaseQueue()
         try migrator.migrate(reference, upTo: last)
         guard try reference.read(Self.schema) == schema else {
-            throw failure("backup_schema_altered", "the backup's tables, indexes or triggers differ from what its migrations create")
+            throw failure(.backupSchemaAltered, "the backup's tables, indexes or triggers differ from what its migrations create")
         }
     }
 
@@ -156,10 +156,10 @@ public enum VaultBackup {
         defer { try? queue.close() }
         return try queue.read { db in
             guard try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok" else {
-                throw failure("backup_corrupt", "the backup file fails SQLite's integrity check")
+                throw failure(.backupCorrupt, "the backup file fails SQLite's integrity check")
             }
             guard let kek = try String.fetchOne(db, sql: "SELECT kek_id FROM index_key WHERE id = 1") else {
-                throw failure("backup_without_keys", "the backup holds no initialised vault")
+                throw failure(.backupWithoutKeys, "the backup holds no initialised vault")
             }
             let references = try db.tableExists("provider_references") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provider_references") ?? 0 : 0
             let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0

@@ -121,7 +121,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             try await Output.run(json: output.json) {
                 guard let number = Int(version.hasPrefix("v") ? String(version.dropFirst()) : version), number > 0 else {
-                    throw VaultError.invalid("version", code: "invalid_version", "version must be a number such as 1 or v1")
+                    throw VaultError.invalid("version", code: .invalidVersion, "version must be a number such as 1 or v1")
                 }
                 let runtime = try vault.openRuntime()
                 try await runtime.keyAdmin.retire(version: number, actor: Output.actor)

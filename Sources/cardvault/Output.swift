@@ -27,7 +27,7 @@ enum Output {
             try await body()
         } catch let error as VaultError {
             if json {
-                Output.json(["error": ["code": error.code, "message": error.message]])
+                Output.json(["error": ["code": error.code.rawValue, "message": error.message]])
             } else {
                 FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             }

@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
             if allowNonLoopback { config.allowNonLoopback = true }
             if let cvvTTL {
                 guard (1...86_400).contains(cvvTTL) else {
-                    throw VaultError.invalid("cvv-ttl", code: "invalid_setting", "--cvv-ttl must be 1 to 86400 seconds")
+                    throw VaultError.invalid("cvv-ttl", code: .invalidSetting, "--cvv-ttl must be 1 to 86400 seconds")
                 }
                 config.securityCodeTTL = TimeInterval(cvvTTL)
             }
@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("memory locked (mlockall): nothing of this process reaches swap")
             case .notAllowed(let limit):
                 if ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CARDVAULT_REQUIRE_MLOCK"]?.lowercased() ?? "") {
-                    throw VaultError(.failedPrecondition, code: "mlock_unavailable",
+                    throw VaultError(.failedPrecondition, code: .mlockUnavailable,
                                      message: "CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked (RLIMIT_MEMLOCK \(limit.map(String.init) ?? "unknown") bytes); set LimitMEMLOCK=infinity")
                 }
                 logger.warning("memory NOT locked: RLIMIT_MEMLOCK is \(limit.map { "\($0) bytes" } ?? "unknown"); pages may reach swap (set LimitMEMLOCK=infinity, or CARDVAULT_REQUIRE_MLOCK=1 to refuse)")

@@ -26,7 +26,7 @@ struct EdgeChecksTests {
         try FileManager.default.moveItem(atPath: file, toPath: real)
         try FileManager.default.createSymbolicLink(atPath: file, withDestinationPath: real)
         #expect(throws: VaultError.self) { try directory.loadMasterKey() }
-        do { _ = try directory.loadMasterKey() } catch { #expect(error.code == "master_key_symlink") }
+        do { _ = try directory.loadMasterKey() } catch { #expect(error.code == .masterKeySymlink) }
         try FileManager.default.removeItem(atPath: file)
         try FileManager.default.moveItem(atPath: real, toPath: file)
 
@@ -34,14 +34,14 @@ struct EdgeChecksTests {
         if geteuid() == 0 {
             #expect(chown(file, 65534, 65534) == 0)
             do { _ = try directory.loadMasterKey(); Issue.record("a key file of another user was accepted") } catch {
-                #expect(error.code == "master_key_owner")
+                #expect(error.code == .masterKeyOwner)
             }
             #expect(chown(file, 0, 0) == 0)
         }
         // Group or others may not read it.
         chmod(file, 0o640)
         do { _ = try directory.loadMasterKey(); Issue.record("a group-readable key file was accepted") } catch {
-            #expect(error.code == "master_key_permissions")
+            #expect(error.code == .masterKeyPermissions)
         }
         chmod(file, 0o600)
         #expect(throws: Never.self) { try directory.loadMasterKey() }

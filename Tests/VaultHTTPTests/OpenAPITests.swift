@@ -47,6 +47,45 @@ struct OpenAPITests {
         }
     }
 
+    /// Each request schema's properties are exactly its decoder's keys, and closed schemas say
+    /// so (`additionalProperties: false`, as the decoders refuse unknown fields).
+    @Test func requestSchemasMatchTheDecoders() throws {
+        let schemas = try #require(try (document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        func keys<K: CaseIterable & RawRepresentable>(_: K.Type) -> Set<String> where K.RawValue == String { Set(K.allCases.map(\.rawValue)) }
+        let decoders: [String: Set<String>] = [
+            "CardCreate": keys(CardsController.CreateRequest.Keys.self),
+            "CardUpdate": keys(CardsController.UpdateRequest.Keys.self),
+            "IokaCardReference": keys(IokaController.CardReferenceRequest.Keys.self),
+            "IokaSenderReference": keys(IokaController.SenderReferenceRequest.Keys.self),
+        ]
+        for (name, expected) in decoders {
+            let schema = try #require(schemas[name], "no schema \(name)")
+            let properties = Set((schema["properties"] as? [String: Any] ?? [:]).keys)
+            #expect(properties == expected, "\(name): documented \(properties.sorted()), decoded \(expected.sorted())")
+            #expect(schema["additionalProperties"] as? Bool == false, "\(name) must be closed")
+        }
+    }
+
+    /// The `ErrorCode` enum is the error-code registry, code for code.
+    @Test func errorCodesAreTheRegistry() throws {
+        let schemas = try #require(try (document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        let documented = Set(try #require(schemas["ErrorCode"]?["enum"] as? [String]))
+        let registered = Set(VaultError.Code.registry.map(\.code.rawValue))
+        #expect(registered.count == VaultError.Code.registry.count, "a code is registered twice")
+        #expect(documented.subtracting(registered).isEmpty, "documented, not registered: \(documented.subtracting(registered).sorted())")
+        #expect(registered.subtracting(documented).isEmpty, "registered, not documented: \(registered.subtracting(documented).sorted())")
+    }
+
+    /// docs/api.md's error table is the registry (`cardvault openapi --error-codes` prints it).
+    @Test func theErrorTableInTheDocsIsTheRegistry() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/api.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let begin = try #require(text.range(of: "<!-- error-codes:begin -->\n")), end = try #require(text.range(of: "<!-- error-codes:end -->"))
+        let table = String(text[begin.upperBound..<end.lowerBound])
+        #expect(table == VaultError.Code.markdownTable, "docs/api.md's error table differs from the registry; regenerate it with `cardvault openapi --error-codes`")
+    }
+
     @Test func theServerServesIt() async throws {
         let h = try await VaultServerHarness()
         try await h.run { c in

@@ -70,7 +70,7 @@ struct BackupTests {
             _ = try await VaultBackup.restore(from: backupPath, to: other.folder.appendingPathComponent("x.sqlite").path, keysDirectory: other.keysDirectory, actor: actor)
             Issue.record("restored under another master key")
         } catch let error as VaultError {
-            #expect(error.code == "master_key_mismatch")
+            #expect(error.code == .masterKeyMismatch)
         }
         var bytes = try #require(FileManager.default.contents(atPath: backupPath))
         bytes.replaceSubrange(0..<16, with: Data(repeating: 0x41, count: 16))
@@ -107,7 +107,7 @@ struct BackupTests {
                 _ = try await VaultBackup.restore(from: tampered, to: destination, keysDirectory: vault.keysDirectory, actor: actor)
                 Issue.record("restored a backup after: \(sql)")
             } catch let error as VaultError {
-                #expect(error.code == code, "\(sql): \(error.code)")
+                #expect(error.code.rawValue == code, "\(sql): \(error.code)")
             }
             for suffix in ["", "-wal", "-shm", ".restoring", ".restoring-wal"] {
                 #expect(!FileManager.default.fileExists(atPath: destination + suffix), "\(sql) left \(suffix)")

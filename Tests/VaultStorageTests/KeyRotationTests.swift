@@ -46,9 +46,9 @@ struct KeyRotationTests {
 
         // Retiring a version still in use is refused with the count.
         await #expect { try await admin.retire(version: 1, actor: actor) } throws: { error in
-            (error as? VaultError)?.code == "key_version_in_use" && (error as? VaultError)?.message.contains("30 card") == true
+            (error as? VaultError)?.code == .keyVersionInUse && (error as? VaultError)?.message.contains("30 card") == true
         }
-        await #expect { try await admin.retire(version: 2, actor: actor) } throws: { ($0 as? VaultError)?.code == "key_version_active" }
+        await #expect { try await admin.retire(version: 2, actor: actor) } throws: { ($0 as? VaultError)?.code == .keyVersionActive }
 
         // A rewrap interrupted after two batches of 7 keeps what it did; a second run finishes.
         let partial = try await admin.rewrap(actor: actor, batchSize: 7, maxBatches: 2)

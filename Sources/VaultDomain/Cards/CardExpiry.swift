@@ -15,18 +15,18 @@ public struct CardExpiry: Sendable, Equatable, Codable {
     public static func validating(month rawMonth: String, year rawYear: String, now: Date) throws(VaultError) -> CardExpiry {
         let m = rawMonth.trimmingCharacters(in: .whitespaces)
         guard (1...2).contains(m.count), m.allSatisfy({ $0.isASCII && $0.isNumber }), let month = Int(m), (1...12).contains(month) else {
-            throw .invalid("exp_month", code: "invalid_expiry", "exp_month must be a month from 1 to 12")
+            throw .invalid("exp_month", code: .invalidExpiry, "exp_month must be a month from 1 to 12")
         }
         let y = rawYear.trimmingCharacters(in: .whitespaces)
         guard y.count == 4, y.allSatisfy({ $0.isASCII && $0.isNumber }), let year = Int(y) else {
-            throw .invalid("exp_year", code: "invalid_expiry", "exp_year must be a four-digit year")
+            throw .invalid("exp_year", code: .invalidExpiry, "exp_year must be a four-digit year")
         }
         let current = Self.yearMonth(now)
         guard year <= current.year + 50 else {
-            throw .invalid("exp_year", code: "invalid_expiry", "exp_year is too far in the future")
+            throw .invalid("exp_year", code: .invalidExpiry, "exp_year is too far in the future")
         }
         guard (year, month) >= (current.year, current.month) else {
-            throw .invalid("exp_year", code: "card_expired", "the card has expired")
+            throw .invalid("exp_year", code: .cardExpired, "the card has expired")
         }
         return CardExpiry(month: month, year: year)
     }

@@ -21,7 +21,7 @@ extension CardVault {
         return try await storeReference(reference, details: details, on: token, caller: caller, idempotencyKey: idempotencyKey)
     }
 
-    public static let referenceInUse = VaultError(.conflict, code: "reference_in_use",
+    public static let referenceInUse = VaultError(.conflict, code: .referenceInUse,
                                                   message: "this reference is registered to another vault token")
 
     private func storeReference(_ reference: ProviderReference, details: ReferenceDetails, on target: CardToken?, caller: Caller,
@@ -134,7 +134,7 @@ extension CardVault {
                 } else if failure == nil {
                     let unknown = try references.isEmpty && tx.card(token: need.token, tenant: tenant) == nil
                     failure = unknown
-                        ? VaultError(.notFound, code: "card_not_found", message: "no token \(need.field) names exists in the vault", field: need.field)
+                        ? VaultError(.notFound, code: .cardNotFound, message: "no token \(need.field) names exists in the vault", field: need.field)
                         : .invalid(need.field, code: need.kind.missingCode, "the token in \(need.field) holds no \(need.kind.rawValue) reference")
                 }
             }

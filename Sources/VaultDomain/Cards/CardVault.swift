@@ -38,12 +38,12 @@ public struct CardVault: Sendable {
         let actor = caller.actor
         var v = FieldValidator()
         let pan = v.check { () throws(VaultError) -> PrimaryAccountNumber in
-            guard let number = input.number else { throw .invalid("number", code: "missing_field", "number is required") }
+            guard let number = input.number else { throw .invalid("number", code: .missingField, "number is required") }
             return try PrimaryAccountNumber(validating: number)
         }
         let expiry = v.check { () throws(VaultError) -> CardExpiry in
-            guard let m = input.expMonth else { throw .invalid("exp_month", code: "missing_field", "exp_month is required") }
-            guard let y = input.expYear else { throw .invalid("exp_year", code: "missing_field", "exp_year is required") }
+            guard let m = input.expMonth else { throw .invalid("exp_month", code: .missingField, "exp_month is required") }
+            guard let y = input.expYear else { throw .invalid("exp_year", code: .missingField, "exp_year is required") }
             return try CardExpiry.validating(month: m, year: y, now: now)
         }
         let holder = v.check { () throws(VaultError) -> CardHolder? in try input.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
@@ -53,7 +53,7 @@ public struct CardVault: Sendable {
         let retainUntil = v.check { () throws(VaultError) -> Date? in try input.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
         let defaultRetainUntil = defaultRetention.map { now.addingTimeInterval($0) }
-        guard let pan, let expiry else { throw VaultError.invalid("number", code: "invalid_card", "invalid card") }
+        guard let pan, let expiry else { throw VaultError.invalid("number", code: .invalidCard, "invalid card") }
         // The code's slot is taken before anything is written: a full slab refuses the whole
         // request (503), and a failed write releases the slot with the value.
         let code = try input.verificationValue.map { raw throws(VaultError) in try self.codes.seal(raw, brand: pan.brand) }
@@ -178,7 +178,7 @@ public struct CardVault: Sendable {
         let now = clock()
         let actor = caller.actor
         guard !changes.isEmpty else {
-            throw VaultError.invalid("body", code: "no_changes", "give at least one of exp_month, exp_year, holder, verification_value, retain_until")
+            throw VaultError.invalid("body", code: .noChanges, "give at least one of exp_month, exp_year, holder, verification_value, retain_until")
         }
         var v = FieldValidator()
         let holder = v.check { () throws(VaultError) -> CardHolder? in try changes.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
@@ -340,5 +340,5 @@ public struct CardVault: Sendable {
 extension VaultError {
     /// Storage refused a card sealed under a retired or unknown data-key version.
     public static let keyVersionNotUsable = VaultError(
-        .unavailable, code: "key_version_not_usable", message: "the data-key version is retired; retry")
+        .unavailable, code: .keyVersionNotUsable, message: "the data-key version is retired; retry")
 }

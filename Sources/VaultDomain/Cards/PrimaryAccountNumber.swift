@@ -28,22 +28,22 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
             case 0x20, 0x2D: continue
             case 0x30...0x39:
                 guard out.count < 19 else {
-                    throw .invalid(field, code: "invalid_card_number", "card number must have 12 to 19 digits")
+                    throw .invalid(field, code: .invalidCardNumber, "card number must have 12 to 19 digits")
                 }
                 out.append(c - 0x30)
             default:
-                throw .invalid(field, code: "invalid_card_number", "card number may contain only digits, spaces and dashes")
+                throw .invalid(field, code: .invalidCardNumber, "card number may contain only digits, spaces and dashes")
             }
         }
         guard (12...19).contains(out.count) else {
-            throw .invalid(field, code: "invalid_card_number", "card number must have 12 to 19 digits")
+            throw .invalid(field, code: .invalidCardNumber, "card number must have 12 to 19 digits")
         }
         guard Self.luhnValid(out) else {
-            throw .invalid(field, code: "invalid_card_number", "card number fails the Luhn check")
+            throw .invalid(field, code: .invalidCardNumber, "card number fails the Luhn check")
         }
         let brand = CardBrand.detect(out)
         guard brand.allowedLengths.contains(out.count) else {
-            throw .invalid(field, code: "invalid_card_number", "card number length does not match its payment system")
+            throw .invalid(field, code: .invalidCardNumber, "card number length does not match its payment system")
         }
         self.digits = SensitiveBytes(copying: out)
         self.brand = brand

@@ -53,7 +53,7 @@ public struct SealedCard: Sendable, Equatable {
                 Result { () throws(VaultError) in try CardData(plaintext: plaintext) }
             }
         } catch {
-            throw VaultError(.unavailable, code: "card_unreadable", message: "the stored card failed its integrity check")
+            throw VaultError(.unavailable, code: .cardUnreadable, message: "the stored card failed its integrity check")
         }
         return try data.get()
     }

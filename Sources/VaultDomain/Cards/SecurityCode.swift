@@ -20,7 +20,7 @@ public struct SecurityCode: Sendable, CustomStringConvertible, CustomDebugString
     static func validate<Bytes: Collection<UInt8>>(bytes utf8: Bytes, brand: CardBrand) throws(VaultError) {
         guard utf8.count == brand.securityCodeLength, utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
             throw .invalid(
-                "verification_value", code: "invalid_verification_value",
+                "verification_value", code: .invalidVerificationValue,
                 brand == .amex ? "verification_value must be 4 digits" : "verification_value must be 3 digits")
         }
     }

@@ -28,13 +28,13 @@ public final class SecurityCodeVault: Sendable {
             // A slot holds up to 7 bytes: codes are 3 or 4 digits.
             slab = try GuardedSlab(capacity: capacity, slotSize: 7)
         } catch {
-            throw VaultError(.failedPrecondition, code: "secure_memory_unavailable",
+            throw VaultError(.failedPrecondition, code: .secureMemoryUnavailable,
                              message: "cannot reserve locked memory for \(capacity) pending security codes")
         }
     }
 
     public static let capacityReached = VaultError(
-        .unavailable, code: "verification_value_capacity",
+        .unavailable, code: .verificationValueCapacity,
         message: "too many security codes are pending; retry later, or send the card without verification_value")
 
     /// Checks `raw` for `brand` and moves it into a slot. Refused with `capacityReached` when

@@ -21,10 +21,10 @@ public struct ClientAdministration: Sendable {
         guard (1...64).contains(name.count), name.first?.isLetter == true,
               name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
               !name.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 }) else {
-            throw VaultError.invalid("name", code: "invalid_name",
+            throw VaultError.invalid("name", code: .invalidName,
                                      "client name must start with a letter and be 1 to 64 letters, digits, '-', '_' or '.' (no run of 8 digits)")
         }
-        guard !scopes.isEmpty else { throw VaultError.invalid("scopes", code: "missing_field", "give at least one scope") }
+        guard !scopes.isEmpty else { throw VaultError.invalid("scopes", code: .missingField, "give at least one scope") }
         var parsed = Set<Scope>()
         for text in scopes { parsed.insert(try Scope(validating: text.trimmingWhitespace())) }
         let derived = try keys.derivedKeys()
@@ -36,7 +36,7 @@ public struct ClientAdministration: Sendable {
         let frozen = client
         try await store.write { tx in
             guard try tx.client(name: name) == nil else {
-                throw VaultError(.conflict, code: "client_exists", message: "a client with this name exists", field: "name")
+                throw VaultError(.conflict, code: .clientExists, message: "a client with this name exists", field: "name")
             }
             try tx.insert(frozen, secretHash: hash)
             try tx.appendAudit(AuditEvent(action: "client.add", subject: "\(name)|tenant=\(tenant.rawValue)", outcome: .success, actor: actor),
@@ -75,7 +75,7 @@ public struct ClientAdministration: Sendable {
         let client = try await store.write { tx in
             guard var client = try tx.client(name: name) else { throw Self.notFound }
             guard client.isActive else {
-                throw VaultError(.failedPrecondition, code: "client_revoked", message: "a revoked client cannot get a new secret", field: "name")
+                throw VaultError(.failedPrecondition, code: .clientRevoked, message: "a revoked client cannot get a new secret", field: "name")
             }
             client.secretRotatedAt = now
             try tx.update(client)
@@ -86,5 +86,5 @@ public struct ClientAdministration: Sendable {
         return (client, secret)
     }
 
-    static let notFound = VaultError(.notFound, code: "client_not_found", message: "no client with this name", field: "name")
+    static let notFound = VaultError(.notFound, code: .clientNotFound, message: "no client with this name", field: "name")
 }

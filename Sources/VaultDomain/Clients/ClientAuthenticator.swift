@@ -21,8 +21,8 @@ public struct ClientAuthenticator: Sendable {
         self.clock = clock
     }
 
-    public static let missingSecret = VaultError(.unauthenticated, code: "unauthenticated", message: "send Authorization: Bearer <client secret>")
-    public static let badSecret = VaultError(.unauthenticated, code: "unauthenticated", message: "the client secret is not valid")
+    public static let missingSecret = VaultError(.unauthenticated, code: .unauthenticated, message: "send Authorization: Bearer <client secret>")
+    public static let badSecret = VaultError(.unauthenticated, code: .unauthenticated, message: "the client secret is not valid")
 
     /// The active client that presented `secret` and holds `scope`.
     public func authenticate(secret: String?, scope: Scope, actor: AuditActor) async throws -> Caller {
@@ -46,7 +46,7 @@ public struct ClientAuthenticator: Sendable {
             named.client = client.name
             named.tenant = client.tenant.rawValue
             try await deny(AuditEvent(action: "auth.forbidden", subject: scope.rawValue, outcome: .denied, actor: named), derived)
-            throw VaultError(.forbidden, code: "missing_scope", message: "this client lacks the scope \(scope.rawValue)")
+            throw VaultError(.forbidden, code: .missingScope, message: "this client lacks the scope \(scope.rawValue)")
         }
         return Caller(client: client, secretHash: hash, requestID: actor.requestID, source: actor.source, cache: cache)
     }

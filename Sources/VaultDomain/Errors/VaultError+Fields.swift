@@ -1,10 +1,10 @@
 /// One offending input field in a validation failure.
-public struct FieldIssue: Sendable, Equatable, Codable {
+public struct FieldIssue: Sendable, Equatable, Encodable {
     public let field: String
-    public let code: String
+    public let code: VaultError.Code
     public let message: String
 
-    public init(field: String, code: String, message: String) {
+    public init(field: String, code: VaultError.Code, message: String) {
         self.field = field
         self.code = code
         self.message = message
@@ -25,7 +25,7 @@ extension VaultError {
         if issues.count == 1 {
             return .invalid(issues[0].field, code: issues[0].code, issues[0].message)
         }
-        var error = VaultError(.invalidInput, code: "invalid_fields", message: "several fields are invalid", field: issues[0].field)
+        var error = VaultError(.invalidInput, code: .invalidFields, message: "several fields are invalid", field: issues[0].field)
         error.details = issues
         return error
     }

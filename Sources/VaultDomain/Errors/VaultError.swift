@@ -1,6 +1,7 @@
 /// A failure the caller can act on. `code` is stable (clients may switch on it), `message` is
 /// written for people, `field` names the offending input. None of them ever carries card data,
 /// a secret or key material: messages are fixed strings chosen here, never built from input.
+/// Two errors are equal when their codes are.
 public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// The request is well-formed but the data is not acceptable (422).
@@ -24,7 +25,7 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public let kind: Kind
-    public let code: String
+    public let code: Code
     public let message: String
     public let field: String?
     /// Every offending field, when more than one is wrong.
@@ -34,28 +35,30 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     /// For `outcome_unknown`: the provider reference the first request was sent with.
     public internal(set) var reference: [String: String]?
 
-    public init(_ kind: Kind, code: String, message: String, field: String? = nil) {
+    public init(_ kind: Kind, code: Code, message: String, field: String? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.field = field
     }
 
+    public static func == (a: VaultError, b: VaultError) -> Bool { a.code == b.code }
+
     public var description: String {
         field.map { "\(code) (\($0)): \(message)" } ?? "\(code): \(message)"
     }
 
-    public static func invalid(_ field: String, code: String, _ message: String) -> VaultError {
+    public static func invalid(_ field: String, code: Code, _ message: String) -> VaultError {
         VaultError(.invalidInput, code: code, message: message, field: field)
     }
 
     public static func malformed(_ field: String?, _ message: String) -> VaultError {
-        VaultError(.malformedRequest, code: "malformed_request", message: message, field: field)
+        VaultError(.malformedRequest, code: .malformedRequest, message: message, field: field)
     }
 
-    public static let cardNotFound = VaultError(.notFound, code: "card_not_found", message: "no card with this token")
+    public static let cardNotFound = VaultError(.notFound, code: .cardNotFound, message: "no card with this token")
     public static let keysNotInitialised = VaultError(
-        .failedPrecondition, code: "keys_not_initialised", message: "run `cardvault keys init` first")
+        .failedPrecondition, code: .keysNotInitialised, message: "run `cardvault keys init` first")
     public static let keyUnavailable = VaultError(
-        .unavailable, code: "key_unavailable", message: "the key needed for this record is not available")
+        .unavailable, code: .keyUnavailable, message: "the key needed for this record is not available")
 }

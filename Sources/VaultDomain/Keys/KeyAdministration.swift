@@ -52,7 +52,7 @@ public struct KeyAdministration: Sendable {
             return .alreadyInitialised
         }
         guard existing.dataKeys.isEmpty && existing.indexKey == nil else {
-            throw VaultError(.failedPrecondition, code: "keys_partially_initialised", message: "the database holds partial key material; restore it from backup")
+            throw VaultError(.failedPrecondition, code: .keysPartiallyInitialised, message: "the database holds partial key material; restore it from backup")
         }
         let master: SymmetricKey
         let result: InitResult
@@ -75,7 +75,7 @@ public struct KeyAdministration: Sendable {
         let chain = AuditChain(key: try DerivedKeys(index: index).audit)
         try await store.write { tx in
             guard try !tx.keySnapshot().isInitialised else {
-                throw VaultError(.conflict, code: "keys_already_initialised", message: "another process initialised the keys first")
+                throw VaultError(.conflict, code: .keysAlreadyInitialised, message: "another process initialised the keys first")
             }
             try tx.save(wrappedIndex)
             try tx.save(wrappedDEK)
@@ -188,19 +188,19 @@ public struct KeyAdministration: Sendable {
         let now = clock()
         let refusal = try await store.write { tx -> VaultError? in
             guard var key = try tx.keySnapshot().dataKeys.first(where: { $0.version == version }) else {
-                return VaultError(.notFound, code: "key_version_not_found", message: "there is no data-key version \(version)", field: "version")
+                return VaultError(.notFound, code: .keyVersionNotFound, message: "there is no data-key version \(version)", field: "version")
             }
             var refusal: VaultError? = nil
             if key.state == .active {
-                refusal = VaultError(.failedPrecondition, code: "key_version_active", message: "version \(version) is active; rotate first", field: "version")
+                refusal = VaultError(.failedPrecondition, code: .keyVersionActive, message: "version \(version) is active; rotate first", field: "version")
             } else if key.state == .retired {
-                refusal = VaultError(.failedPrecondition, code: "key_version_retired", message: "version \(version) is already retired", field: "version")
+                refusal = VaultError(.failedPrecondition, code: .keyVersionRetired, message: "version \(version) is already retired", field: "version")
             } else {
                 let users = try tx.cardCountsByKeyVersion()[version] ?? 0
                 let tokens = try tx.providerTokenCountsByKeyVersion()[version] ?? 0
                 let references = try tx.providerReferenceCountsByKeyVersion()[version] ?? 0
                 if users + tokens + references > 0 {
-                    refusal = VaultError(.failedPrecondition, code: "key_version_in_use",
+                    refusal = VaultError(.failedPrecondition, code: .keyVersionInUse,
                                          message: "\(users) card(s), \(tokens) provider token(s) and \(references) provider reference(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
                 }
             }
@@ -232,7 +232,7 @@ public struct KeyAdministration: Sendable {
             try await store.write { tx in
                 let snapshot = try tx.keySnapshot()
                 guard let index = snapshot.indexKey, index.kekID == oldID else {
-                    throw VaultError(.conflict, code: "master_key_changed", message: "the master key changed while rotating; run again")
+                    throw VaultError(.conflict, code: .masterKeyChanged, message: "the master key changed while rotating; run again")
                 }
                 let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: oldID), master: old)
                 try tx.save(WrappedIndexKey(kekID: newID, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID), master: new), createdAt: index.createdAt))

@@ -40,30 +40,30 @@ public struct KeyDirectory: Sendable {
         guard fd >= 0 else {
             let reason = errno
             if reason == ELOOP {
-                throw VaultError(.failedPrecondition, code: "master_key_symlink",
+                throw VaultError(.failedPrecondition, code: .masterKeySymlink,
                                  message: "master key file \(file) is a symbolic link; the key must be a regular file")
             }
             if reason == ENOENT {
-                throw VaultError(.failedPrecondition, code: "master_key_missing",
+                throw VaultError(.failedPrecondition, code: .masterKeyMissing,
                                  message: "master key file \(file) is missing; run `cardvault keys init`")
             }
-            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
+            throw VaultError(.failedPrecondition, code: .masterKeyUnreadable, message: "cannot read master key file \(file)")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw VaultError(.failedPrecondition, code: "master_key_invalid", message: "master key file \(file) is not a regular file")
+            throw VaultError(.failedPrecondition, code: .masterKeyInvalid, message: "master key file \(file) is not a regular file")
         }
         guard info.st_uid == geteuid() else {
-            throw VaultError(.failedPrecondition, code: "master_key_owner",
+            throw VaultError(.failedPrecondition, code: .masterKeyOwner,
                              message: "master key file \(file) is not owned by the user running cardvault")
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw VaultError(.failedPrecondition, code: "master_key_permissions",
+            throw VaultError(.failedPrecondition, code: .masterKeyPermissions,
                              message: "master key file \(file) is accessible by group or others; run `chmod 600 \(file)`")
         }
         guard info.st_size == off_t(SymmetricKey.byteCount) else {
-            throw VaultError(.failedPrecondition, code: "master_key_invalid",
+            throw VaultError(.failedPrecondition, code: .masterKeyInvalid,
                              message: "master key file \(file) must hold exactly 32 bytes")
         }
         var readOK = true
@@ -76,7 +76,7 @@ public struct KeyDirectory: Sendable {
             }
         }
         guard readOK, let secure, let key = try? SymmetricKey(secure) else {
-            throw VaultError(.failedPrecondition, code: "master_key_unreadable", message: "cannot read master key file \(file)")
+            throw VaultError(.failedPrecondition, code: .masterKeyUnreadable, message: "cannot read master key file \(file)")
         }
         return key
     }
@@ -86,7 +86,7 @@ public struct KeyDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw VaultError(.failedPrecondition, code: "keys_dir_unwritable", message: "cannot create keys directory \(path)")
+            throw VaultError(.failedPrecondition, code: .keysDirUnwritable, message: "cannot create keys directory \(path)")
         }
     }
 
@@ -94,7 +94,7 @@ public struct KeyDirectory: Sendable {
     func write(_ key: SymmetricKey, to file: String) throws(VaultError) {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw VaultError(.failedPrecondition, code: "master_key_exists",
+            throw VaultError(.failedPrecondition, code: .masterKeyExists,
                              message: "cannot create \(file): it already exists or the directory is not writable")
         }
         let ok = key.withUnsafeBytes { buffer -> Bool in
@@ -109,7 +109,7 @@ public struct KeyDirectory: Sendable {
         close(fd)
         guard ok else {
             unlink(file)
-            throw VaultError(.unavailable, code: "master_key_write_failed", message: "could not write \(file)")
+            throw VaultError(.unavailable, code: .masterKeyWriteFailed, message: "could not write \(file)")
         }
         syncDirectory()
     }
@@ -123,7 +123,7 @@ public struct KeyDirectory: Sendable {
     /// Atomically replaces `master.key` with `master.key.new`.
     func promotePendingMasterKey() throws(VaultError) {
         guard rename(pendingKeyPath, masterKeyPath) == 0 else {
-            throw VaultError(.unavailable, code: "master_key_write_failed", message: "could not replace \(masterKeyPath)")
+            throw VaultError(.unavailable, code: .masterKeyWriteFailed, message: "could not replace \(masterKeyPath)")
         }
         syncDirectory()
     }

@@ -50,7 +50,7 @@ public final class KeyRing: Sendable {
         let file = try directory.loadMasterKey()
         if file.checkValue == kekID { return file }
         if let pending = directory.loadPendingMasterKey(), pending.checkValue == kekID { return pending }
-        throw VaultError(.unavailable, code: "master_key_mismatch",
+        throw VaultError(.unavailable, code: .masterKeyMismatch,
                          message: "the master key in \(directory.path) did not wrap the keys in this database")
     }
 

@@ -53,7 +53,7 @@ enum KeyWrap {
         do {
             return try SymmetricKey(XChaCha20Poly1305.open(box, associatedData: associatedData, key: master))
         } catch {
-            throw VaultError(.unavailable, code: "key_unwrap_failed", message: "a stored key does not unwrap under the master key")
+            throw VaultError(.unavailable, code: .keyUnwrapFailed, message: "a stored key does not unwrap under the master key")
         }
     }
 }

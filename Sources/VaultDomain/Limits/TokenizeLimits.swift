@@ -17,13 +17,13 @@ public struct TokenizeLimits: Sendable {
     public static let none = TokenizeLimits()
 
     public static func rateLimited(retryAfter: Duration) -> VaultError {
-        var error = VaultError(.tooManyRequests, code: "rate_limited", message: "too many cards tokenized by this client; retry later")
+        var error = VaultError(.tooManyRequests, code: .rateLimited, message: "too many cards tokenized by this client; retry later")
         error.retryAfter = max(1, Int(retryAfter.components.seconds) + (retryAfter.components.attoseconds > 0 ? 1 : 0))
         return error
     }
 
     public static let enumerationSuspected: VaultError = {
-        var error = VaultError(.tooManyRequests, code: "enumeration_suspected",
+        var error = VaultError(.tooManyRequests, code: .enumerationSuspected,
                                message: "too many different cards with the same first six and last four digits from this client; nothing was stored")
         error.retryAfter = 3600
         return error

@@ -9,10 +9,10 @@ public struct ProviderReference: Sendable, Hashable, CustomStringConvertible, Cu
     public init(validating text: String, kind: ProviderReferenceKind, field: String? = nil) throws(VaultError) {
         let field = field ?? kind.field
         guard (1...128).contains(text.utf8.count), text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw .invalid(field, code: "invalid_reference", "\(field) must be 1 to 128 visible ASCII characters")
+            throw .invalid(field, code: .invalidReference, "\(field) must be 1 to 128 visible ASCII characters")
         }
         guard !ReferenceDetails.hasDigitRun(text, atLeast: 12) else {
-            throw .invalid(field, code: "invalid_reference", "\(field) must not contain a card number")
+            throw .invalid(field, code: .invalidReference, "\(field) must not contain a card number")
         }
         self.kind = kind
         value = text

@@ -14,10 +14,10 @@ public enum ProviderReferenceKind: String, Sendable, CaseIterable, Codable {
     }
 
     /// The error code for a vault token that lacks this reference.
-    public var missingCode: String {
+    public var missingCode: VaultError.Code {
         switch self {
-        case .iokaCard: "ioka_card_missing"
-        case .iokaSender: "ioka_sender_missing"
+        case .iokaCard: .iokaCardMissing
+        case .iokaSender: .iokaSenderMissing
         }
     }
 }

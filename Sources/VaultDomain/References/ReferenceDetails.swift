@@ -33,9 +33,9 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
         let details = ReferenceDetails(
             panMasked: v.check { () throws(VaultError) in try panMasked.map(checkMaskedPAN) } ?? nil,
             expiryDate: v.check { () throws(VaultError) in try expiryDate.map(checkExpiry) } ?? nil,
-            paymentSystem: v.check { () throws(VaultError) in try paymentSystem.map { s throws(VaultError) in try checkText(s, field: "payment_system", max: 32) } } ?? nil,
-            emitter: v.check { () throws(VaultError) in try emitter.map { s throws(VaultError) in try checkText(s, field: "emitter", max: 64) } } ?? nil,
-            customerID: v.check { () throws(VaultError) in try customerID.map { s throws(VaultError) in try checkText(s, field: "customer_id", max: 128) } } ?? nil)
+            paymentSystem: v.check { () throws(VaultError) in try paymentSystem.map { s throws(VaultError) in try checkText(s, field: "payment_system", code: .invalidPaymentSystem, max: 32) } } ?? nil,
+            emitter: v.check { () throws(VaultError) in try emitter.map { s throws(VaultError) in try checkText(s, field: "emitter", code: .invalidEmitter, max: 64) } } ?? nil,
+            customerID: v.check { () throws(VaultError) in try customerID.map { s throws(VaultError) in try checkText(s, field: "customer_id", code: .invalidCustomerId, max: 128) } } ?? nil)
         try v.finish()
         return details
     }
@@ -45,8 +45,8 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
     public static func lenient(panMasked: String?, expiryDate: String?, paymentSystem: String?, emitter: String?) -> ReferenceDetails {
         ReferenceDetails(panMasked: panMasked.flatMap { try? checkMaskedPAN($0) },
                          expiryDate: expiryDate.flatMap { try? checkExpiry($0) },
-                         paymentSystem: paymentSystem.flatMap { try? checkText($0, field: "payment_system", max: 32) },
-                         emitter: emitter.flatMap { try? checkText($0, field: "emitter", max: 64) })
+                         paymentSystem: paymentSystem.flatMap { try? checkText($0, field: "payment_system", code: .invalidPaymentSystem, max: 32) },
+                         emitter: emitter.flatMap { try? checkText($0, field: "emitter", code: .invalidEmitter, max: 64) })
     }
 
     /// Fills the fields this value lacks from `other`.
@@ -64,7 +64,7 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
         guard (12...19).contains(bytes.count), bytes.allSatisfy({ (0x30...0x39).contains($0) || $0 == 0x2A }),
               digits <= 10, bytes.count - digits >= 2,
               !bytes.dropFirst(6).dropLast(4).contains(where: { (0x30...0x39).contains($0) }) else {
-            throw .invalid("pan_masked", code: "invalid_pan_masked", "pan_masked must be a masked card number such as 440563******5096")
+            throw .invalid("pan_masked", code: .invalidPanMasked, "pan_masked must be a masked card number such as 440563******5096")
         }
         return text
     }
@@ -74,16 +74,16 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
         let b = Array(text.utf8)
         guard b.count == 5, b[2] == 0x2F, let month = Int(text.prefix(2)), (1...12).contains(month), Int(text.suffix(2)) != nil,
               b[0...1].allSatisfy({ (0x30...0x39).contains($0) }), b[3...4].allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw .invalid("expiry_date", code: "invalid_expiry_date", "expiry_date must be MM/YY")
+            throw .invalid("expiry_date", code: .invalidExpiryDate, "expiry_date must be MM/YY")
         }
         return text
     }
 
     /// Printable text of at most `max` characters, without a run of 8 or more digits.
-    static func checkText(_ text: String, field: String, max: Int) throws(VaultError) -> String {
+    static func checkText(_ text: String, field: String, code: VaultError.Code, max: Int) throws(VaultError) -> String {
         guard (1...max).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
               !hasDigitRun(text, atLeast: 8) else {
-            throw .invalid(field, code: "invalid_\(field)", "\(field) must be 1 to \(max) printable characters without long digit runs")
+            throw .invalid(field, code: code, "\(field) must be 1 to \(max) printable characters without long digit runs")
         }
         return text
     }

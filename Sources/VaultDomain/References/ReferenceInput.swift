@@ -22,7 +22,7 @@ public struct ReferenceInput: Sendable {
     func validated(as kind: ProviderReferenceKind) throws(VaultError) -> (ProviderReference, ReferenceDetails) {
         var v = FieldValidator()
         let reference = v.check { () throws(VaultError) -> ProviderReference in
-            guard let value else { throw .invalid(kind.field, code: "missing_field", "\(kind.field) is required") }
+            guard let value else { throw .invalid(kind.field, code: .missingField, "\(kind.field) is required") }
             return try ProviderReference(validating: value, kind: kind)
         }
         let details = v.check { () throws(VaultError) in
@@ -30,7 +30,7 @@ public struct ReferenceInput: Sendable {
                                             emitter: emitter, customerID: customerID)
         }
         try v.finish()
-        guard let reference, let details else { throw .invalid(kind.field, code: "invalid_reference", "invalid reference") }
+        guard let reference, let details else { throw .invalid(kind.field, code: .invalidReference, "invalid reference") }
         return (reference, details)
     }
 }

@@ -42,7 +42,7 @@ public struct SealedProviderReference: Sendable, Equatable {
 
     func open(with key: DataKey) throws(VaultError) -> String {
         try key.openText(box, version: keyVersion, associatedData: Self.associatedData(token: token, tenant: tenant, kind: kind, keyVersion: keyVersion),
-                         unreadable: VaultError(.unavailable, code: "reference_unreadable", message: "a stored provider reference failed its integrity check"))
+                         unreadable: VaultError(.unavailable, code: .referenceUnreadable, message: "a stored provider reference failed its integrity check"))
     }
 
     /// The same reference sealed under `key` (rewrap).

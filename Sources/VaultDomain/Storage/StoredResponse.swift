@@ -65,13 +65,13 @@ public struct StoredResponse: Sendable, Equatable {
     }
 
     public static let inFlight = VaultError(
-        .conflict, code: "request_in_flight",
+        .conflict, code: .requestInFlight,
         message: "a request with this Idempotency-Key is still being processed")
 
     /// A retry of a money-moving call that was sent, but whose answer never arrived (a timeout,
     /// a lost connection, a crash of the vault). The vault never sends it again.
     public static func outcomeUnknown(reference: [String: String]) -> VaultError {
-        var error = VaultError(.conflict, code: "outcome_unknown",
+        var error = VaultError(.conflict, code: .outcomeUnknown,
                                message: "the first request with this Idempotency-Key was sent to the provider but its outcome is unknown; "
                                    + "ask the provider by the reference given, and use a new key only if it did not happen")
         error.reference = reference.isEmpty ? nil : reference
@@ -79,10 +79,10 @@ public struct StoredResponse: Sendable, Equatable {
     }
 
     public static let keyRequired = VaultError(
-        .malformedRequest, code: "idempotency_key_required",
+        .malformedRequest, code: .idempotencyKeyRequired,
         message: "this route moves money: send an Idempotency-Key header (1 to 255 visible ASCII characters)", field: "Idempotency-Key")
 
     public static let conflict = VaultError(
-        .conflict, code: "idempotency_conflict",
+        .conflict, code: .idempotencyConflict,
         message: "this Idempotency-Key was already used with a different request")
 }

@@ -30,8 +30,8 @@ struct HealthController: Sendable {
             _ = try runtime.keys.derivedKeys()
             return .json(.ok, Array(#"{"database":"ok","keys":"ok","status":"ready"}"#.utf8))
         } catch {
-            let code = (error as? VaultError)?.code ?? "unavailable"
-            throw APIError(status: .serviceUnavailable, code: "not_ready", message: "not ready: \(code)")
+            let code = (error as? VaultError)?.code.rawValue ?? "unavailable"
+            throw APIError(status: .serviceUnavailable, code: .notReady, message: "not ready: \(code)")
         }
     }
 

@@ -21,7 +21,7 @@ struct HorizonpayController: Sendable {
         return routes
     }
 
-    static let notConfigured = APIError(status: .serviceUnavailable, code: "provider_not_configured",
+    static let notConfigured = APIError(status: .serviceUnavailable, code: .providerNotConfigured,
                                         message: "Horizonpay is not configured on this vault (HORIZONPAY_* settings)")
 
     func forward(_ route: HorizonpayRoute, _ request: Request, _ context: VaultRequestContext) async throws -> Response {

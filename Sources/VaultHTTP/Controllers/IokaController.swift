@@ -27,7 +27,7 @@ struct IokaController: Sendable {
         return routes
     }
 
-    static let notConfigured = APIError(status: .serviceUnavailable, code: "provider_not_configured",
+    static let notConfigured = APIError(status: .serviceUnavailable, code: .providerNotConfigured,
                                         message: "ioka is not configured on this vault (IOKA_API_URL, IOKA_API_KEY)")
 
     /// A registration body: a reference and what ioka reported about its card.

@@ -34,13 +34,13 @@ struct RequestObservationMiddleware: RouterMiddleware {
             apiError = switch e.status {
             case .notFound: .notFound
             case .contentTooLarge: .tooLarge
-            case .methodNotAllowed: APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "this route does not take that method")
-            default: APIError(status: e.status, code: "http_error", message: e.status.reasonPhrase)
+            case .methodNotAllowed: APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "this route does not take that method")
+            default: APIError(status: e.status, code: .httpError, message: e.status.reasonPhrase)
             }
         default:
             // Only the type is logged: an error's description might carry data.
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
-            return Response(status: .internalServerError)
+            apiError = .internalError
         }
         metrics.refused(code: apiError.code)
         if apiError.status.code >= 500 {

@@ -22,7 +22,7 @@ struct KeyRingRefresher: Service {
                 }
                 lastFailure = nil
             } catch {
-                let code = (error as? VaultError)?.code ?? "storage_unavailable"
+                let code = (error as? VaultError)?.code.rawValue ?? "storage_unavailable"
                 if lastFailure != code { logger.error("key refresh failed", metadata: ["code": "\(code)"]) }
                 lastFailure = code
             }

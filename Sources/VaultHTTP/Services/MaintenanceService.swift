@@ -30,7 +30,7 @@ struct MaintenanceService: Service {
                     if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
                 } catch {
                     metrics.maintenanceFailed("retention_sweep")
-                    logger.error("retention sweep failed", metadata: ["error_code": "\((error as? VaultError)?.code ?? "storage")"])
+                    logger.error("retention sweep failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
                 }
                 let calls = Date().addingTimeInterval(-Self.providerCallRetention)
                 let guardRows = Date().addingTimeInterval(-Self.enumerationGuardRetention)
@@ -42,7 +42,7 @@ struct MaintenanceService: Service {
                     }
                 } catch {
                     metrics.maintenanceFailed("purge")
-                    logger.error("purge failed", metadata: ["error_code": "\((error as? VaultError)?.code ?? "storage")"])
+                    logger.error("purge failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
                 }
             }
             ticks += 1

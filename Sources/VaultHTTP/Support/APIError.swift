@@ -6,7 +6,7 @@ import VaultDomain
 /// Built only from fixed messages; never from input, so card data cannot be echoed.
 public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
-    public let code: String
+    public let code: VaultError.Code
     public let message: String
     public let fields: [FieldIssue]
     /// Seconds, for `Retry-After`.
@@ -14,7 +14,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// The provider reference of an `outcome_unknown` call.
     public var reference: [String: String]?
 
-    public init(status: HTTPResponse.Status, code: String, message: String, fields: [FieldIssue] = [], retryAfter: Int? = nil) {
+    public init(status: HTTPResponse.Status, code: VaultError.Code, message: String, fields: [FieldIssue] = [], retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
@@ -42,7 +42,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     struct Body: Encodable {
         struct Detail: Encodable {
-            let code: String
+            let code: VaultError.Code
             let message: String
             let fields: [FieldIssue]?
             let reference: [String: String]?
@@ -61,7 +61,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
     }
 
-    static let tooLarge = APIError(status: .contentTooLarge, code: "body_too_large", message: "the request body is larger than 64 KiB")
-    static let notFound = APIError(status: .notFound, code: "not_found", message: "no such route")
-    static let internalError = APIError(status: .internalServerError, code: "internal_error", message: "internal error")
+    static let tooLarge = APIError(status: .contentTooLarge, code: .bodyTooLarge, message: "the request body is larger than 64 KiB")
+    static let notFound = APIError(status: .notFound, code: .notFound, message: "no such route")
+    static let internalError = APIError(status: .internalServerError, code: .internalError, message: "internal error")
 }

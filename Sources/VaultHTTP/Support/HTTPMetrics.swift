@@ -16,8 +16,8 @@ public final class HTTPMetrics: Sendable {
     private let codeSlots: Gauge
 
     /// Error codes counted in `cardvault_refusals_total`: the limits that protect the vault.
-    static let countedRefusals: Set<String> = [
-        "rate_limited", "enumeration_suspected", "verification_value_capacity", "idempotency_key_required", "outcome_unknown",
+    static let countedRefusals: Set<VaultError.Code> = [
+        .rateLimited, .enumerationSuspected, .verificationValueCapacity, .idempotencyKeyRequired, .outcomeUnknown,
     ]
 
     static let buckets: [Duration] = [
@@ -36,11 +36,11 @@ public final class HTTPMetrics: Sendable {
     }
 
     /// Counts a refusal by one of the vault's limits.
-    func refused(code: String) {
+    func refused(code: VaultError.Code) {
         guard Self.countedRefusals.contains(code) else { return }
         counter(key: "refusal \(code)", descriptor: .init(namespace: "cardvault", metricName: "refusals", unitName: "total",
                                                          helpText: "Requests refused by a limit, by error code"),
-                labels: [("code", code)]).increment()
+                labels: [("code", code.rawValue)]).increment()
     }
 
     /// Counts a failed housekeeping step (`retention_sweep`, `purge`).

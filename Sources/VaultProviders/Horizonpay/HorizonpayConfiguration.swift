@@ -35,17 +35,17 @@ public struct HorizonpayConfiguration: Sendable {
         let names = ["HORIZONPAY_GATEWAY_URL", "HORIZONPAY_CHECKOUT_URL", "HORIZONPAY_SHOP_ID"]
         guard names.contains(where: { env[$0] != nil }) else { return nil }
         for name in names where env[name] == nil {
-            throw VaultError(.failedPrecondition, code: "invalid_setting", message: "\(name) is required when Horizonpay is configured", field: name)
+            throw VaultError(.failedPrecondition, code: .invalidSetting, message: "\(name) is required when Horizonpay is configured", field: name)
         }
         guard let secret = try ProviderSecret.load("HORIZONPAY_SECRET_KEY", from: env),
               let publicKey = try ProviderSecret.load("HORIZONPAY_PUBLIC_KEY", from: env) else {
-            throw VaultError(.failedPrecondition, code: "invalid_setting",
+            throw VaultError(.failedPrecondition, code: .invalidSetting,
                              message: "HORIZONPAY_SECRET_KEY and HORIZONPAY_PUBLIC_KEY (or their _FILE variants) are required", field: "HORIZONPAY_SECRET_KEY")
         }
         var timeout = Duration.seconds(30)
         if let t = env["HORIZONPAY_TIMEOUT_SECONDS"] {
             guard let s = Double(t), s > 0, s <= 300 else {
-                throw VaultError(.failedPrecondition, code: "invalid_setting", message: "HORIZONPAY_TIMEOUT_SECONDS must be 0 to 300", field: "HORIZONPAY_TIMEOUT_SECONDS")
+                throw VaultError(.failedPrecondition, code: .invalidSetting, message: "HORIZONPAY_TIMEOUT_SECONDS must be 0 to 300", field: "HORIZONPAY_TIMEOUT_SECONDS")
             }
             timeout = .milliseconds(Int64(s * 1000))
         }

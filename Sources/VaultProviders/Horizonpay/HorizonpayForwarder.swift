@@ -49,14 +49,14 @@ public struct HorizonpayForwarder: Sendable {
         var useSaved: Set<String> = []
         for key in Self.cardKeys {
             guard let card = request[key] else { continue }
-            guard case .object(let fields) = card else { throw VaultError.invalid("request.\(key)", code: "invalid_card_reference", "\(key) must be an object with a vault token") }
+            guard case .object(let fields) = card else { throw VaultError.invalid("request.\(key)", code: .invalidCardReference, "\(key) must be an object with a vault token") }
             for (field, _) in fields where Self.forbiddenCardFields.contains(field) {
-                throw VaultError.invalid("request.\(key).\(field)", code: "card_data_not_allowed",
+                throw VaultError.invalid("request.\(key).\(field)", code: .cardDataNotAllowed,
                                          "card data comes only from the vault; send {\"token\": \"tok_...\"}")
             }
             for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
                 // The key is the caller's text: named only when it looks like a field name.
-                throw VaultError.invalid("request.\(key).\(VaultError.printableField(field))", code: "unknown_field", "\(key) takes only token, holder and use_saved_token")
+                throw VaultError.invalid("request.\(key).\(VaultError.printableField(field))", code: .unknownField, "\(key) takes only token, holder and use_saved_token")
             }
             switch card["use_saved_token"] {
             case nil, .bool(false)?: break
@@ -64,7 +64,7 @@ public struct HorizonpayForwarder: Sendable {
             default: throw VaultError.malformed("request.\(key).use_saved_token", "use_saved_token must be a boolean")
             }
             guard let text = card["token"]?.stringValue, let token = CardToken(text) else {
-                throw VaultError.invalid("request.\(key).token", code: "invalid_token", "\(key).token must be a vault token (tok_...)")
+                throw VaultError.invalid("request.\(key).token", code: .invalidToken, "\(key).token must be a vault token (tok_...)")
             }
             if let holder = card["holder"] {
                 guard let text = holder.stringValue else { throw VaultError.malformed("request.\(key).holder", "holder must be a string") }
@@ -77,13 +77,13 @@ public struct HorizonpayForwarder: Sendable {
             named[key] = token
         }
         guard !named.isEmpty else {
-            throw VaultError.invalid("request.credit_card", code: "missing_field", "name at least one card by its vault token")
+            throw VaultError.invalid("request.credit_card", code: .missingField, "name at least one card by its vault token")
         }
         // A transfer names both cards: checked before anything is claimed, read or spent, so a
         // request that cannot succeed never costs the sender's security code.
         if route.isTransfer {
             for key in Self.cardKeys where named[key] == nil {
-                throw VaultError.invalid("request.\(key)", code: "missing_field", "a transfer needs both credit_card and recipient_card, each with a vault token")
+                throw VaultError.invalid("request.\(key)", code: .missingField, "a transfer needs both credit_card and recipient_card, each with a vault token")
             }
         }
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
@@ -113,7 +113,7 @@ public struct HorizonpayForwarder: Sendable {
         do {
             for key in useSaved {
                 guard let token = named[key], let value = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
-                    throw VaultError.invalid("request.\(key).use_saved_token", code: "no_saved_token", "no Horizonpay token is stored for this card")
+                    throw VaultError.invalid("request.\(key).use_saved_token", code: .noSavedToken, "no Horizonpay token is stored for this card")
                 }
                 saved[key] = value
             }
@@ -131,7 +131,7 @@ public struct HorizonpayForwarder: Sendable {
             taken = cards.codes.take(for: source, now: now)
             if taken == nil {
                 try await idempotency.release()
-                throw VaultError.invalid("request.credit_card", code: "verification_value_required",
+                throw VaultError.invalid("request.credit_card", code: .verificationValueRequired,
                                          "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
             }
         }
@@ -207,7 +207,7 @@ public struct HorizonpayForwarder: Sendable {
 
     /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer.
     public func job(_ id: String, caller: Caller) async throws -> Answer {
-        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else { throw VaultError.invalid("job_id", code: "invalid_job_id", "job_id is not valid") }
+        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else { throw VaultError.invalid("job_id", code: .invalidJobId, "job_id is not valid") }
         try await cards.confirm(caller, action: "horizonpay.job")
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
         let reply: ProviderHTTPClient.Reply
@@ -239,7 +239,7 @@ public struct HorizonpayForwarder: Sendable {
             do {
                 try verifier.verify(body: body, signature: signature)
             } catch {
-                try await cards.auditProviderCall(action: "horizonpay.notification", subject: error.code, outcome: .denied, caller: caller)
+                try await cards.auditProviderCall(action: "horizonpay.notification", subject: error.code.rawValue, outcome: .denied, caller: caller)
                 throw error
             }
         }
@@ -271,7 +271,7 @@ public struct HorizonpayForwarder: Sendable {
     }
 
     static let notificationsNotConfigured = VaultError(
-        .unavailable, code: "notifications_not_configured",
+        .unavailable, code: .notificationsNotConfigured,
         message: "set HORIZONPAY_WEBHOOK_PUBLIC_KEY so notifications can be verified (HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1 is for the simulator)")
 
     // MARK: pieces

@@ -181,9 +181,9 @@ public struct IokaForwarder: Sendable {
 
     /// The vault token the caller put in `field`; a raw ioka reference there is refused.
     static func token(in document: JSONValue, field: String) throws(VaultError) -> CardToken {
-        guard let value = document[field] else { throw .invalid(field, code: "missing_field", "\(field) is required") }
+        guard let value = document[field] else { throw .invalid(field, code: .missingField, "\(field) is required") }
         guard let text = value.stringValue, let token = CardToken(text) else {
-            throw .invalid(field, code: "invalid_token", "\(field) must be a vault token (tok_...); ioka references stay in the vault")
+            throw .invalid(field, code: .invalidToken, "\(field) must be a vault token (tok_...); ioka references stay in the vault")
         }
         return token
     }
@@ -193,7 +193,7 @@ public struct IokaForwarder: Sendable {
         guard (1...64).contains(text.utf8.count),
               text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x5F || $0 == 0x2D }),
               !ReferenceDetails.hasDigitRun(text, atLeast: 12) else {
-            throw .invalid("order_id", code: "invalid_order_id", "order_id must be 1 to 64 letters, digits, _ or -")
+            throw .invalid("order_id", code: .invalidOrderId, "order_id must be 1 to 64 letters, digits, _ or -")
         }
         return text
     }

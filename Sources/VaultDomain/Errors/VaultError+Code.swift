@@ -1,0 +1,341 @@
+/// Every error code the vault answers with, declared once. Clients may switch on a code: it never
+/// changes meaning. `registry` gives each one's meaning; docs/api.md's table and the OpenAPI
+/// document's `Error.code` enum are checked against it by tests, so none can drift.
+extension VaultError {
+    public struct Code: Sendable, Hashable, CustomStringConvertible, Encodable {
+        public let rawValue: String
+
+        fileprivate init(_ rawValue: String) { self.rawValue = rawValue }
+
+        public var description: String { rawValue }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+    }
+}
+
+extension VaultError.Code {
+    // MARK: Requests
+    /// The body is not one strict JSON object (RFC 8259, no duplicate keys), a field has the wrong type or is unknown, or a header is malformed.
+    public static let malformedRequest = Self("malformed_request")
+    /// The request body is larger than 64 KiB.
+    public static let bodyTooLarge = Self("body_too_large")
+    /// No such route.
+    public static let notFound = Self("not_found")
+    /// The route does not take that method.
+    public static let methodNotAllowed = Self("method_not_allowed")
+    /// The route moves money and the request has no Idempotency-Key.
+    public static let idempotencyKeyRequired = Self("idempotency_key_required")
+    /// The Idempotency-Key was used before with a different request.
+    public static let idempotencyConflict = Self("idempotency_conflict")
+    /// A request with this Idempotency-Key is still being processed.
+    public static let requestInFlight = Self("request_in_flight")
+    /// A provider call under this Idempotency-Key was sent but its answer was lost; `error.reference` names it. Ask the provider before sending again under a new key.
+    public static let outcomeUnknown = Self("outcome_unknown")
+    /// An unexpected failure; nothing about it is shown.
+    public static let internalError = Self("internal_error")
+    /// An HTTP-level failure of the server framework.
+    public static let httpError = Self("http_error")
+
+    // MARK: Clients and limits
+    /// No bearer secret, or an unknown, revoked or rotated-out one.
+    public static let unauthenticated = Self("unauthenticated")
+    /// The client lacks the route's scope.
+    public static let missingScope = Self("missing_scope")
+    /// The client is over its tokenize rate; see Retry-After.
+    public static let rateLimited = Self("rate_limited")
+    /// The client tokenized too many different cards with the same first six and last four digits within 24 hours; nothing was stored.
+    public static let enumerationSuspected = Self("enumeration_suspected")
+    /// A client with this name exists.
+    public static let clientExists = Self("client_exists")
+    /// No client with this name.
+    public static let clientNotFound = Self("client_not_found")
+    /// The client is revoked.
+    public static let clientRevoked = Self("client_revoked")
+    /// A client name is not 1 to 64 letters, digits, '-', '_' or '.' starting with a letter.
+    public static let invalidName = Self("invalid_name")
+    /// A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter.
+    public static let invalidTenant = Self("invalid_tenant")
+    /// A scope that does not exist.
+    public static let unknownScope = Self("unknown_scope")
+
+    // MARK: Cards
+    /// A required field is absent.
+    public static let missingField = Self("missing_field")
+    /// Several fields are invalid; `error.fields` lists each.
+    public static let invalidFields = Self("invalid_fields")
+    /// The card is invalid.
+    public static let invalidCard = Self("invalid_card")
+    /// The card number is not 12 to 19 digits, fails the Luhn check or does not match its payment system's lengths.
+    public static let invalidCardNumber = Self("invalid_card_number")
+    /// exp_month or exp_year is not a valid month or year.
+    public static let invalidExpiry = Self("invalid_expiry")
+    /// expiry_date is not MM/YY.
+    public static let invalidExpiryDate = Self("invalid_expiry_date")
+    /// The card has expired.
+    public static let cardExpired = Self("card_expired")
+    /// The holder name is empty, too long or has characters a card does not carry.
+    public static let invalidHolder = Self("invalid_holder")
+    /// The security code is not 3 digits (4 for American Express).
+    public static let invalidVerificationValue = Self("invalid_verification_value")
+    /// retain_until is not an RFC 3339 date or date-time in the future, at most 10 years ahead.
+    public static let invalidRetainUntil = Self("invalid_retain_until")
+    /// A PATCH that changes nothing.
+    public static let noChanges = Self("no_changes")
+    /// No card with this token in the caller's tenant.
+    public static let cardNotFound = Self("card_not_found")
+    /// A stored card failed its integrity check.
+    public static let cardUnreadable = Self("card_unreadable")
+    /// Too many security codes are pending; nothing was stored. Retry later, or send the card without a code.
+    public static let verificationValueCapacity = Self("verification_value_capacity")
+    /// A transfer needs a pending security code for its source card.
+    public static let verificationValueRequired = Self("verification_value_required")
+
+    // MARK: Providers
+    /// The provider's settings are not given on this vault.
+    public static let providerNotConfigured = Self("provider_not_configured")
+    /// A request to a provider carried card data; cards are named by vault tokens only.
+    public static let cardDataNotAllowed = Self("card_data_not_allowed")
+    /// A card object does not name a vault token.
+    public static let invalidCardReference = Self("invalid_card_reference")
+    /// A card object has a field other than token, holder and use_saved_token.
+    public static let unknownField = Self("unknown_field")
+    /// A field that must be a vault token is not one.
+    public static let invalidToken = Self("invalid_token")
+    /// No Horizonpay card token is stored for this card.
+    public static let noSavedToken = Self("no_saved_token")
+    /// A Horizonpay job id is not valid.
+    public static let invalidJobId = Self("invalid_job_id")
+    /// An ioka order id is not 1 to 64 letters, digits, '_' or '-'.
+    public static let invalidOrderId = Self("invalid_order_id")
+    /// An ioka reference is not valid.
+    public static let invalidReference = Self("invalid_reference")
+    /// pan_masked is not a masked card number.
+    public static let invalidPanMasked = Self("invalid_pan_masked")
+    /// payment_system is not 1 to 32 printable characters without long digit runs.
+    public static let invalidPaymentSystem = Self("invalid_payment_system")
+    /// emitter is not 1 to 64 printable characters without long digit runs.
+    public static let invalidEmitter = Self("invalid_emitter")
+    /// customer_id is not 1 to 128 printable characters without long digit runs.
+    public static let invalidCustomerId = Self("invalid_customer_id")
+    /// The vault token holds no ioka card reference.
+    public static let iokaCardMissing = Self("ioka_card_missing")
+    /// The vault token holds no ioka sender reference.
+    public static let iokaSenderMissing = Self("ioka_sender_missing")
+    /// The reference is registered to another vault token.
+    public static let referenceInUse = Self("reference_in_use")
+    /// A stored provider reference failed its integrity check.
+    public static let referenceUnreadable = Self("reference_unreadable")
+    /// A stored provider card token failed its integrity check.
+    public static let providerTokenUnreadable = Self("provider_token_unreadable")
+    /// Horizonpay notifications cannot be verified: HORIZONPAY_WEBHOOK_PUBLIC_KEY is not set.
+    public static let notificationsNotConfigured = Self("notifications_not_configured")
+    /// A notification without its Content-Signature.
+    public static let signatureMissing = Self("signature_missing")
+    /// A notification whose Content-Signature does not match its body.
+    public static let signatureInvalid = Self("signature_invalid")
+    /// The provider could not be reached, or the connection broke.
+    public static let upstreamUnavailable = Self("upstream_unavailable")
+    /// The provider did not answer in time; the call may have been processed.
+    public static let upstreamTimeout = Self("upstream_timeout")
+    /// The provider's answer was not strict JSON.
+    public static let upstreamInvalidResponse = Self("upstream_invalid_response")
+    /// The provider answered with a server error.
+    public static let upstreamError = Self("upstream_error")
+
+    // MARK: Storage and keys
+    /// The vault's storage is not available.
+    public static let storageUnavailable = Self("storage_unavailable")
+    /// The vault is not ready (readiness probe).
+    public static let notReady = Self("not_ready")
+    /// The key a record needs is not available.
+    public static let keyUnavailable = Self("key_unavailable")
+    /// A stored key does not unwrap under the master key.
+    public static let keyUnwrapFailed = Self("key_unwrap_failed")
+    /// The data-key version is the active one; rotate first.
+    public static let keyVersionActive = Self("key_version_active")
+    /// Cards, provider tokens or references still use the version; rewrap first.
+    public static let keyVersionInUse = Self("key_version_in_use")
+    /// There is no such data-key version.
+    public static let keyVersionNotFound = Self("key_version_not_found")
+    /// The data-key version was retired meanwhile; retry.
+    public static let keyVersionNotUsable = Self("key_version_not_usable")
+    /// The data-key version is already retired.
+    public static let keyVersionRetired = Self("key_version_retired")
+    /// The keys are initialised already.
+    public static let keysAlreadyInitialised = Self("keys_already_initialised")
+    /// The keys folder cannot be created or written.
+    public static let keysDirUnwritable = Self("keys_dir_unwritable")
+    /// The keys are not initialised: run `cardvault keys init`.
+    public static let keysNotInitialised = Self("keys_not_initialised")
+    /// The database holds partial key material; restore it from a backup.
+    public static let keysPartiallyInitialised = Self("keys_partially_initialised")
+    /// The master key changed during the operation; run it again.
+    public static let masterKeyChanged = Self("master_key_changed")
+    /// A master key file exists already.
+    public static let masterKeyExists = Self("master_key_exists")
+    /// The master key file is not a regular file of the right size.
+    public static let masterKeyInvalid = Self("master_key_invalid")
+    /// The master key did not wrap the keys in this database.
+    public static let masterKeyMismatch = Self("master_key_mismatch")
+    /// The master key file is missing.
+    public static let masterKeyMissing = Self("master_key_missing")
+    /// The master key file is not owned by the user running cardvault.
+    public static let masterKeyOwner = Self("master_key_owner")
+    /// The master key file is readable by group or others.
+    public static let masterKeyPermissions = Self("master_key_permissions")
+    /// The master key file is a symbolic link.
+    public static let masterKeySymlink = Self("master_key_symlink")
+    /// The master key file cannot be read.
+    public static let masterKeyUnreadable = Self("master_key_unreadable")
+    /// A key file could not be written.
+    public static let masterKeyWriteFailed = Self("master_key_write_failed")
+    /// Locked memory for the pending security codes cannot be reserved.
+    public static let secureMemoryUnavailable = Self("secure_memory_unavailable")
+
+    // MARK: Backups
+    /// The backup file exists already.
+    public static let backupExists = Self("backup_exists")
+    /// The backup file cannot be created.
+    public static let backupNotWritable = Self("backup_not_writable")
+    /// A database is at the restore destination already.
+    public static let databaseExists = Self("database_exists")
+    /// The backup's data keys do not unwrap with the master key.
+    public static let backupKeysUnusable = Self("backup_keys_unusable")
+    /// The backup's audit chain is broken.
+    public static let backupAuditBroken = Self("backup_audit_broken")
+    /// The backup's migrations are not a prefix of this build's.
+    public static let backupSchemaUnknown = Self("backup_schema_unknown")
+    /// The backup's tables, indexes or triggers differ from what its migrations create.
+    public static let backupSchemaAltered = Self("backup_schema_altered")
+    /// The backup fails SQLite's integrity check.
+    public static let backupCorrupt = Self("backup_corrupt")
+    /// The backup holds no initialised vault.
+    public static let backupWithoutKeys = Self("backup_without_keys")
+
+    // MARK: Server settings
+    /// A setting (flag, environment variable or file) is not valid.
+    public static let invalidSetting = Self("invalid_setting")
+    /// A listen address is not host:port or unix:/absolute/path.
+    public static let invalidListen = Self("invalid_listen")
+    /// A listen address is not loopback and --allow-non-loopback was not given.
+    public static let nonLoopbackListen = Self("non_loopback_listen")
+    /// The socket path exists and is not a socket.
+    public static let socketPathTaken = Self("socket_path_taken")
+    /// CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked.
+    public static let mlockUnavailable = Self("mlock_unavailable")
+    /// A key version is not a number such as 1 or v1.
+    public static let invalidVersion = Self("invalid_version")
+
+    /// One code of the registry: its group in the reference, and what it means.
+    public struct Entry: Sendable {
+        public let group: String
+        public let code: VaultError.Code
+        public let meaning: String
+    }
+
+    /// Every code, grouped as the API reference shows them.
+    public static let registry: [Entry] = [
+        Entry(group: "Requests", code: .malformedRequest, meaning: "The body is not one strict JSON object (RFC 8259, no duplicate keys), a field has the wrong type or is unknown, or a header is malformed."),
+        Entry(group: "Requests", code: .bodyTooLarge, meaning: "The request body is larger than 64 KiB."),
+        Entry(group: "Requests", code: .notFound, meaning: "No such route."),
+        Entry(group: "Requests", code: .methodNotAllowed, meaning: "The route does not take that method."),
+        Entry(group: "Requests", code: .idempotencyKeyRequired, meaning: "The route moves money and the request has no Idempotency-Key."),
+        Entry(group: "Requests", code: .idempotencyConflict, meaning: "The Idempotency-Key was used before with a different request."),
+        Entry(group: "Requests", code: .requestInFlight, meaning: "A request with this Idempotency-Key is still being processed."),
+        Entry(group: "Requests", code: .outcomeUnknown, meaning: "A provider call under this Idempotency-Key was sent but its answer was lost; `error.reference` names it. Ask the provider before sending again under a new key."),
+        Entry(group: "Requests", code: .internalError, meaning: "An unexpected failure; nothing about it is shown."),
+        Entry(group: "Requests", code: .httpError, meaning: "An HTTP-level failure of the server framework."),
+        Entry(group: "Clients and limits", code: .unauthenticated, meaning: "No bearer secret, or an unknown, revoked or rotated-out one."),
+        Entry(group: "Clients and limits", code: .missingScope, meaning: "The client lacks the route's scope."),
+        Entry(group: "Clients and limits", code: .rateLimited, meaning: "The client is over its tokenize rate; see Retry-After."),
+        Entry(group: "Clients and limits", code: .enumerationSuspected, meaning: "The client tokenized too many different cards with the same first six and last four digits within 24 hours; nothing was stored."),
+        Entry(group: "Clients and limits", code: .clientExists, meaning: "A client with this name exists."),
+        Entry(group: "Clients and limits", code: .clientNotFound, meaning: "No client with this name."),
+        Entry(group: "Clients and limits", code: .clientRevoked, meaning: "The client is revoked."),
+        Entry(group: "Clients and limits", code: .invalidName, meaning: "A client name is not 1 to 64 letters, digits, '-', '_' or '.' starting with a letter."),
+        Entry(group: "Clients and limits", code: .invalidTenant, meaning: "A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter."),
+        Entry(group: "Clients and limits", code: .unknownScope, meaning: "A scope that does not exist."),
+        Entry(group: "Cards", code: .missingField, meaning: "A required field is absent."),
+        Entry(group: "Cards", code: .invalidFields, meaning: "Several fields are invalid; `error.fields` lists each."),
+        Entry(group: "Cards", code: .invalidCard, meaning: "The card is invalid."),
+        Entry(group: "Cards", code: .invalidCardNumber, meaning: "The card number is not 12 to 19 digits, fails the Luhn check or does not match its payment system's lengths."),
+        Entry(group: "Cards", code: .invalidExpiry, meaning: "exp_month or exp_year is not a valid month or year."),
+        Entry(group: "Cards", code: .invalidExpiryDate, meaning: "expiry_date is not MM/YY."),
+        Entry(group: "Cards", code: .cardExpired, meaning: "The card has expired."),
+        Entry(group: "Cards", code: .invalidHolder, meaning: "The holder name is empty, too long or has characters a card does not carry."),
+        Entry(group: "Cards", code: .invalidVerificationValue, meaning: "The security code is not 3 digits (4 for American Express)."),
+        Entry(group: "Cards", code: .invalidRetainUntil, meaning: "retain_until is not an RFC 3339 date or date-time in the future, at most 10 years ahead."),
+        Entry(group: "Cards", code: .noChanges, meaning: "A PATCH that changes nothing."),
+        Entry(group: "Cards", code: .cardNotFound, meaning: "No card with this token in the caller's tenant."),
+        Entry(group: "Cards", code: .cardUnreadable, meaning: "A stored card failed its integrity check."),
+        Entry(group: "Cards", code: .verificationValueCapacity, meaning: "Too many security codes are pending; nothing was stored. Retry later, or send the card without a code."),
+        Entry(group: "Cards", code: .verificationValueRequired, meaning: "A transfer needs a pending security code for its source card."),
+        Entry(group: "Providers", code: .providerNotConfigured, meaning: "The provider's settings are not given on this vault."),
+        Entry(group: "Providers", code: .cardDataNotAllowed, meaning: "A request to a provider carried card data; cards are named by vault tokens only."),
+        Entry(group: "Providers", code: .invalidCardReference, meaning: "A card object does not name a vault token."),
+        Entry(group: "Providers", code: .unknownField, meaning: "A card object has a field other than token, holder and use_saved_token."),
+        Entry(group: "Providers", code: .invalidToken, meaning: "A field that must be a vault token is not one."),
+        Entry(group: "Providers", code: .noSavedToken, meaning: "No Horizonpay card token is stored for this card."),
+        Entry(group: "Providers", code: .invalidJobId, meaning: "A Horizonpay job id is not valid."),
+        Entry(group: "Providers", code: .invalidOrderId, meaning: "An ioka order id is not 1 to 64 letters, digits, '_' or '-'."),
+        Entry(group: "Providers", code: .invalidReference, meaning: "An ioka reference is not valid."),
+        Entry(group: "Providers", code: .invalidPanMasked, meaning: "pan_masked is not a masked card number."),
+        Entry(group: "Providers", code: .invalidPaymentSystem, meaning: "payment_system is not 1 to 32 printable characters without long digit runs."),
+        Entry(group: "Providers", code: .invalidEmitter, meaning: "emitter is not 1 to 64 printable characters without long digit runs."),
+        Entry(group: "Providers", code: .invalidCustomerId, meaning: "customer_id is not 1 to 128 printable characters without long digit runs."),
+        Entry(group: "Providers", code: .iokaCardMissing, meaning: "The vault token holds no ioka card reference."),
+        Entry(group: "Providers", code: .iokaSenderMissing, meaning: "The vault token holds no ioka sender reference."),
+        Entry(group: "Providers", code: .referenceInUse, meaning: "The reference is registered to another vault token."),
+        Entry(group: "Providers", code: .referenceUnreadable, meaning: "A stored provider reference failed its integrity check."),
+        Entry(group: "Providers", code: .providerTokenUnreadable, meaning: "A stored provider card token failed its integrity check."),
+        Entry(group: "Providers", code: .notificationsNotConfigured, meaning: "Horizonpay notifications cannot be verified: HORIZONPAY_WEBHOOK_PUBLIC_KEY is not set."),
+        Entry(group: "Providers", code: .signatureMissing, meaning: "A notification without its Content-Signature."),
+        Entry(group: "Providers", code: .signatureInvalid, meaning: "A notification whose Content-Signature does not match its body."),
+        Entry(group: "Providers", code: .upstreamUnavailable, meaning: "The provider could not be reached, or the connection broke."),
+        Entry(group: "Providers", code: .upstreamTimeout, meaning: "The provider did not answer in time; the call may have been processed."),
+        Entry(group: "Providers", code: .upstreamInvalidResponse, meaning: "The provider's answer was not strict JSON."),
+        Entry(group: "Providers", code: .upstreamError, meaning: "The provider answered with a server error."),
+        Entry(group: "Storage and keys", code: .storageUnavailable, meaning: "The vault's storage is not available."),
+        Entry(group: "Storage and keys", code: .notReady, meaning: "The vault is not ready (readiness probe)."),
+        Entry(group: "Storage and keys", code: .keyUnavailable, meaning: "The key a record needs is not available."),
+        Entry(group: "Storage and keys", code: .keyUnwrapFailed, meaning: "A stored key does not unwrap under the master key."),
+        Entry(group: "Storage and keys", code: .keyVersionActive, meaning: "The data-key version is the active one; rotate first."),
+        Entry(group: "Storage and keys", code: .keyVersionInUse, meaning: "Cards, provider tokens or references still use the version; rewrap first."),
+        Entry(group: "Storage and keys", code: .keyVersionNotFound, meaning: "There is no such data-key version."),
+        Entry(group: "Storage and keys", code: .keyVersionNotUsable, meaning: "The data-key version was retired meanwhile; retry."),
+        Entry(group: "Storage and keys", code: .keyVersionRetired, meaning: "The data-key version is already retired."),
+        Entry(group: "Storage and keys", code: .keysAlreadyInitialised, meaning: "The keys are initialised already."),
+        Entry(group: "Storage and keys", code: .keysDirUnwritable, meaning: "The keys folder cannot be created or written."),
+        Entry(group: "Storage and keys", code: .keysNotInitialised, meaning: "The keys are not initialised: run `cardvault keys init`."),
+        Entry(group: "Storage and keys", code: .keysPartiallyInitialised, meaning: "The database holds partial key material; restore it from a backup."),
+        Entry(group: "Storage and keys", code: .masterKeyChanged, meaning: "The master key changed during the operation; run it again."),
+        Entry(group: "Storage and keys", code: .masterKeyExists, meaning: "A master key file exists already."),
+        Entry(group: "Storage and keys", code: .masterKeyInvalid, meaning: "The master key file is not a regular file of the right size."),
+        Entry(group: "Storage and keys", code: .masterKeyMismatch, meaning: "The master key did not wrap the keys in this database."),
+        Entry(group: "Storage and keys", code: .masterKeyMissing, meaning: "The master key file is missing."),
+        Entry(group: "Storage and keys", code: .masterKeyOwner, meaning: "The master key file is not owned by the user running cardvault."),
+        Entry(group: "Storage and keys", code: .masterKeyPermissions, meaning: "The master key file is readable by group or others."),
+        Entry(group: "Storage and keys", code: .masterKeySymlink, meaning: "The master key file is a symbolic link."),
+        Entry(group: "Storage and keys", code: .masterKeyUnreadable, meaning: "The master key file cannot be read."),
+        Entry(group: "Storage and keys", code: .masterKeyWriteFailed, meaning: "A key file could not be written."),
+        Entry(group: "Storage and keys", code: .secureMemoryUnavailable, meaning: "Locked memory for the pending security codes cannot be reserved."),
+        Entry(group: "Backups", code: .backupExists, meaning: "The backup file exists already."),
+        Entry(group: "Backups", code: .backupNotWritable, meaning: "The backup file cannot be created."),
+        Entry(group: "Backups", code: .databaseExists, meaning: "A database is at the restore destination already."),
+        Entry(group: "Backups", code: .backupKeysUnusable, meaning: "The backup's data keys do not unwrap with the master key."),
+        Entry(group: "Backups", code: .backupAuditBroken, meaning: "The backup's audit chain is broken."),
+        Entry(group: "Backups", code: .backupSchemaUnknown, meaning: "The backup's migrations are not a prefix of this build's."),
+        Entry(group: "Backups", code: .backupSchemaAltered, meaning: "The backup's tables, indexes or triggers differ from what its migrations create."),
+        Entry(group: "Backups", code: .backupCorrupt, meaning: "The backup fails SQLite's integrity check."),
+        Entry(group: "Backups", code: .backupWithoutKeys, meaning: "The backup holds no initialised vault."),
+        Entry(group: "Server settings", code: .invalidSetting, meaning: "A setting (flag, environment variable or file) is not valid."),
+        Entry(group: "Server settings", code: .invalidListen, meaning: "A listen address is not host:port or unix:/absolute/path."),
+        Entry(group: "Server settings", code: .nonLoopbackListen, meaning: "A listen address is not loopback and --allow-non-loopback was not given."),
+        Entry(group: "Server settings", code: .socketPathTaken, meaning: "The socket path exists and is not a socket."),
+        Entry(group: "Server settings", code: .mlockUnavailable, meaning: "CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked."),
+        Entry(group: "Server settings", code: .invalidVersion, meaning: "A key version is not a number such as 1 or v1."),
+    ]
+}
