@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "cardvault", targets: ["cardvault"]),
         .executable(name: "cardvault-bench", targets: ["CardvaultBench"]),
+        .executable(name: "cardvault-simulator", targets: ["CardvaultSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -89,8 +90,20 @@ let package = Package(
         .executableTarget(
             name: "cardvault",
             dependencies: [
-                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "ProviderSimulators",
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The provider simulators as their own executable: test stand-ins stay out of the
+        // audited `cardvault` binary.
+        .executableTarget(
+            name: "CardvaultSimulator",
+            dependencies: [
+                "ProviderSimulators", "VaultHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -138,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CardvaultCLITests",
-            dependencies: ["cardvault", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["cardvault", "CardvaultSimulator", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

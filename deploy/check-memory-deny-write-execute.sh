@@ -7,7 +7,9 @@
 set -uo pipefail   # no -e: every step's answer is collected and judged at the end
 cd "$(dirname "$0")/.."
 swift build -c release --product cardvault >&2
+swift build -c release --product cardvault-simulator >&2
 CV="$(swift build -c release --show-bin-path)/cardvault"
+SIM="$(swift build -c release --show-bin-path)/cardvault-simulator"
 WORK="$(mktemp -d /tmp/cardvault-mdwe.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
@@ -20,8 +22,8 @@ FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 "$CV" keys init "${FLAGS[@]}" >/dev/null
 S=$("$CV" clients add mdwe --scopes cards:write,cards:read,horizonpay:forward,ioka:write,ioka:forward --json "${FLAGS[@]}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-"$CV" simulate horizonpay --listen 127.0.0.1:18890 2>/dev/null & PIDS+=($!)
-"$CV" simulate ioka --listen 127.0.0.1:18891 2>/dev/null & PIDS+=($!)
+"$SIM" horizonpay --listen 127.0.0.1:18890 2>/dev/null & PIDS+=($!)
+"$SIM" ioka --listen 127.0.0.1:18891 2>/dev/null & PIDS+=($!)
 export HORIZONPAY_GATEWAY_URL=http://127.0.0.1:18890 HORIZONPAY_CHECKOUT_URL=http://127.0.0.1:18890 HORIZONPAY_SHOP_ID=29 \
        HORIZONPAY_SECRET_KEY=sim-secret-key HORIZONPAY_PUBLIC_KEY=sim-public-key IOKA_API_URL=http://127.0.0.1:18891 IOKA_API_KEY=sim-ioka-api-key
 mdwe "$CV" serve --listen 127.0.0.1:18892 "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!; PIDS+=($SERVER)

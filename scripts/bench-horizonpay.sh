@@ -16,8 +16,10 @@ scripts/ensure-deps.sh
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 swift build -c release --product cardvault >&2
 swift build -c release --product cardvault-bench >&2
+swift build -c release --product cardvault-simulator >&2
 BIN="$(swift build -c release --show-bin-path)"
 CV="$BIN/cardvault"
+SIM="$BIN/cardvault-simulator"
 WORK="$(mktemp -d /tmp/cardvault-hpbench.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
@@ -25,8 +27,8 @@ trap cleanup EXIT
 FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 export HP_BASIC="Basic $(printf '29:sim-secret-key' | base64)"
 
-"$CV" simulate horizonpay --listen "127.0.0.1:$SPORT" 2>"$WORK/sim.log" & PIDS+=($!)
-"$CV" simulate horizonpay --listen "127.0.0.1:$SLOWPORT" --latency-ms "$LATENCY_MS" 2>"$WORK/slow-sim.log" & PIDS+=($!)
+"$SIM" horizonpay --listen "127.0.0.1:$SPORT" 2>"$WORK/sim.log" & PIDS+=($!)
+"$SIM" horizonpay --listen "127.0.0.1:$SLOWPORT" --latency-ms "$LATENCY_MS" 2>"$WORK/slow-sim.log" & PIDS+=($!)
 "$BIN/cardvault-bench" proxy --listen "127.0.0.1:$PPORT" --upstream "http://127.0.0.1:$SPORT" --authorization "$HP_BASIC" 2>"$WORK/proxy.log" & PIDS+=($!)
 "$CV" keys init "${FLAGS[@]}" >/dev/null
 export CARDVAULT_BENCH_SECRET="$("$CV" clients add bench --scopes cards:write,horizonpay:forward --json "${FLAGS[@]}" \

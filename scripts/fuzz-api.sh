@@ -13,7 +13,9 @@ python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install -q schema
 # The console script pip installed, wherever this python keeps them (pyenv shims may lag).
 ST="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/schemathesis"
 swift build --product cardvault >&2
+swift build --product cardvault-simulator >&2
 CV="$(swift build --show-bin-path)/cardvault"
+SIM="$(swift build --show-bin-path)/cardvault-simulator"
 WORK="$(mktemp -d /tmp/cardvault-fuzz.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -24,8 +26,8 @@ FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 "$CV" keys init "${FLAGS[@]}" >/dev/null
 S=$("$CV" clients add fuzz --scopes cards:write,cards:read,horizonpay:forward,horizonpay:notify,ioka:write,ioka:forward,ioka:events --json "${FLAGS[@]}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-"$CV" simulate horizonpay --listen "127.0.0.1:$HP" 2>"$WORK/hp.log" & PIDS+=($!)
-"$CV" simulate ioka --listen "127.0.0.1:$IO" 2>"$WORK/ioka.log" & PIDS+=($!)
+"$SIM" horizonpay --listen "127.0.0.1:$HP" 2>"$WORK/hp.log" & PIDS+=($!)
+"$SIM" ioka --listen "127.0.0.1:$IO" 2>"$WORK/ioka.log" & PIDS+=($!)
 HORIZONPAY_GATEWAY_URL="http://127.0.0.1:$HP" HORIZONPAY_CHECKOUT_URL="http://127.0.0.1:$HP" HORIZONPAY_SHOP_ID=29 \
 HORIZONPAY_SECRET_KEY=sim-secret-key HORIZONPAY_PUBLIC_KEY=sim-public-key HORIZONPAY_TIMEOUT_SECONDS=5 HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS=1 \
 IOKA_API_URL="http://127.0.0.1:$IO" IOKA_API_KEY=sim-ioka-api-key IOKA_TIMEOUT_SECONDS=5 CARDVAULT_LOG_LEVEL=warning \

@@ -7,6 +7,18 @@ import VaultTestSupport
 
 @Suite("Admin CLI", .serialized)
 struct AdminCommandTests {
+    /// The audited binary holds no provider stand-ins: no `simulate` command, no simulator code.
+    @Test func theVaultBinaryHoldsNoSimulator() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["simulate", "horizonpay"], vaultFlags: false).status != 0)
+        let vault = try Data(contentsOf: URL(fileURLWithPath: CLIRunner.binary))
+        let simulator = try Data(contentsOf: URL(fileURLWithPath: CLIRunner.simulatorBinary))
+        let module = Data("ProviderSimulators".utf8)
+        #expect(simulator.range(of: module) != nil, "the check reads nothing: the simulator binary should name its module")
+        #expect(vault.range(of: module) == nil, "cardvault links the provider simulators")
+    }
+
     @Test func keysLifecycleWithJSONOutput() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }

@@ -25,6 +25,23 @@ struct CLIRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }()
 
+    /// `cardvault-simulator`, beside `cardvault`.
+    static var simulatorBinary: String {
+        URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("cardvault-simulator").path
+    }
+
+    /// Starts `cardvault-simulator ARGS`.
+    func startSimulator(_ args: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.simulatorBinary)
+        process.arguments = args
+        process.currentDirectoryURL = folder
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     struct Result {
         let status: Int32
         let stdout: String

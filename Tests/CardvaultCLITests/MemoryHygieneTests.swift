@@ -16,7 +16,7 @@ struct MemoryHygieneTests {
         let secret = try #require(added.object["secret"] as? String)
 
         let simPort = Int.random(in: 40_001...50_000)
-        let (simulator, _, _) = try cli.start(["simulate", "horizonpay", "--listen", "127.0.0.1:\(simPort)"], vaultFlags: false)
+        let simulator = try cli.startSimulator(["horizonpay", "--listen", "127.0.0.1:\(simPort)"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let port = Int.random(in: 20_000...40_000)
         let marker = "memory-scan-marker-\(UUID().uuidString)"

@@ -16,7 +16,7 @@ struct MoneyMoveCrashTests {
 
         // The simulator holds every card request for 20 s, like a provider that is slow to answer.
         let simPort = Int.random(in: 40_001...50_000)
-        let (simulator, _, _) = try cli.start(["simulate", "horizonpay", "--listen", "127.0.0.1:\(simPort)", "--latency-ms", "20000"], vaultFlags: false)
+        let simulator = try cli.startSimulator(["horizonpay", "--listen", "127.0.0.1:\(simPort)", "--latency-ms", "20000"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let port = Int.random(in: 20_000...40_000)
         let environment = [

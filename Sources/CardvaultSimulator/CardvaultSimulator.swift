@@ -5,9 +5,13 @@ import Logging
 import ProviderSimulators
 import VaultHTTP
 
-/// `cardvault simulate ...`: local stand-ins for the providers, for development and tests.
-struct Simulate: AsyncParsableCommand {
+/// `cardvault-simulator horizonpay|ioka`: local stand-ins for the providers, for development,
+/// tests and benchmarks. A separate executable: the audited `cardvault` binary holds no test
+/// stand-ins.
+@main
+struct CardvaultSimulator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cardvault-simulator",
         abstract: "Run a local provider simulator that follows the providers' documented JSON.",
         subcommands: [Horizonpay.self, Ioka.self]
     )
@@ -24,7 +28,7 @@ struct Simulate: AsyncParsableCommand {
         func run() async throws {
             guard (0...60_000).contains(latencyMS) else { throw ValidationError("--latency-ms must be 0 to 60000") }
             let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey, latency: .milliseconds(latencyMS))
-            try await Simulate.serve(simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
+            try await CardvaultSimulator.serve(simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
         }
     }
 
@@ -35,7 +39,7 @@ struct Simulate: AsyncParsableCommand {
 
         func run() async throws {
             let simulator = IokaSimulator(apiKey: apiKey)
-            try await Simulate.serve(simulator.router(), listen: listen, name: "ioka-simulator", banner: "ioka simulator")
+            try await CardvaultSimulator.serve(simulator.router(), listen: listen, name: "ioka-simulator", banner: "ioka simulator")
         }
     }
 
