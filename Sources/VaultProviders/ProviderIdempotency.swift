@@ -26,7 +26,7 @@ struct ProviderIdempotency: Sendable {
     let confirm: @Sendable () async throws -> Void
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
-    init(operation: String, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
+    init(operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
          movesMoney: Bool = false, reference: [String: String] = [:]) throws {
         if movesMoney && given == nil { throw StoredResponse.keyRequired }
         let hashKey = try cards.keys.derivedKeys().idempotency
@@ -38,7 +38,7 @@ struct ProviderIdempotency: Sendable {
         self.movesMoney = movesMoney
         self.reference = reference.filter { Self.isReference($0.value) }
         self.inFlight = inFlight
-        confirm = { try await cards.confirm(caller, action: operation) }
+        confirm = { try await cards.confirm(caller, action: operation.id) }
     }
 
     /// A provider reference worth storing and echoing: short, plain, and never a card number.
@@ -57,7 +57,7 @@ struct ProviderIdempotency: Sendable {
         guard let stored = try await store.read({ try $0.idempotentResponse(client: client, key: key) }) else { return nil }
         // A replay is no transaction of its own: the credential is confirmed first.
         try await confirm()
-        guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
+        _ = try stored.replaying(requestHash)
         if stored.isPending {
             throw inFlight.contains(claimID) ? StoredResponse.inFlight : StoredResponse.outcomeUnknown(reference: stored.pendingReference)
         }

@@ -55,7 +55,7 @@ struct BackupTests {
         let again = try await reopened.cards.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
                                                       caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name) })),
                                                       idempotencyKey: nil)
-        #expect(again.status == 200)
+        #expect(again.outcome == .existing)
         let audit = try await reopened.audit.tail(limit: 5).map(\.action)
         #expect(audit.contains("backup.create") && audit.contains("backup.restore"))
         guard case .intact = try await reopened.audit.verify(actor: actor) else { Issue.record("audit chain broken after restore"); return }

@@ -43,7 +43,7 @@ struct RetentionTests {
         }
         // Thirty-one days on: the defaulted one too; a card without retention stays.
         #expect(try await cards.sweepExpired(now: now.addingTimeInterval(31 * day)) == 1)
-        #expect(try await cards.metadata(of: kept, caller: caller).status == 200)
+        #expect(try await cards.metadata(of: kept, caller: caller).outcome == .existing)
         let audit = try await vault.runtime.audit.tail(limit: 20).filter { $0.action == "card.expire" }
         #expect(audit.map(\.subject) == [explicit, defaulted])
         #expect(audit.allSatisfy { $0.client == "system:retention" })

@@ -48,17 +48,47 @@ public struct CardChanges: Sendable {
     var isEmpty: Bool { expMonth == nil && expYear == nil && holder == nil && verificationValue == nil && retainUntil == nil }
 }
 
-/// The answer of a card operation, as first given and as replayed.
+/// The answer of a card operation, as first given and as replayed: what happened, and the
+/// card's metadata as JSON (empty for a deletion). The HTTP layer chooses the status.
 public struct CardAnswer: Sendable, Equatable {
-    public var status: Int
+    public enum Outcome: Sendable, Equatable {
+        /// A new card or reference was stored.
+        case created
+        /// The card or reference was there already (a dedup, a read or an update).
+        case existing
+        /// The card is gone.
+        case deleted
+    }
+
+    public var outcome: Outcome
     public var body: [UInt8]
 
-    public init(status: Int, body: [UInt8]) {
-        self.status = status
+    public init(_ outcome: Outcome, body: [UInt8]) {
+        self.outcome = outcome
         self.body = body
     }
 
     init(_ response: StoredResponse) {
-        self.init(status: response.status, body: response.body)
+        self.init(Outcome(stored: response.status), body: response.body)
+    }
+}
+
+extension CardAnswer.Outcome {
+    /// The value an idempotency record stores for the outcome. (Records hold numbers, and the
+    /// first records held these ones; they are storage values, not statuses.)
+    var stored: Int {
+        switch self {
+        case .created: 201
+        case .existing: 200
+        case .deleted: 204
+        }
+    }
+
+    init(stored: Int) {
+        self = switch stored {
+        case 201: .created
+        case 204: .deleted
+        default: .existing
+        }
     }
 }

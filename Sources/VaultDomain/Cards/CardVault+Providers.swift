@@ -10,7 +10,7 @@ public struct ProviderCard: Sendable {
 
 extension CardVault {
     /// Reads and decrypts the cards a provider call names, auditing the access in one
-    /// transaction (action `action`, one row per card). An unknown token is 404. `alongside`
+    /// transaction (action `action`, one row per card). An unknown token is `card_not_found`. `alongside`
     /// runs in the same transaction (an idempotency claim); if it throws, nothing is kept.
     public func cardsForProvider(_ tokens: [CardToken], action: String, caller: Caller,
                                  alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [CardToken: ProviderCard] {

@@ -4,8 +4,8 @@ import VaultCrypto
 extension CardVault {
     // MARK: registration
 
-    /// Registers a provider reference under a new token (201), or answers with the token that
-    /// already holds it (200, its details refreshed with what was given).
+    /// Registers a provider reference under a new token (`created`), or answers with the token
+    /// that already holds it (`existing`, its details refreshed with what was given).
     public func register(_ input: ReferenceInput, kind: ProviderReferenceKind, caller: Caller, idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         let (reference, details) = try input.validated(as: kind)
         return try await storeReference(reference, details: details, on: nil, caller: caller, idempotencyKey: idempotencyKey)
@@ -13,7 +13,7 @@ extension CardVault {
 
     /// Attaches a provider reference to a token that exists already (a vaulted card). A token
     /// that held another reference of the same kind gets the new one; a reference registered to
-    /// another token is refused (409).
+    /// another token is refused (`reference_in_use`).
     public func attach(_ input: ReferenceInput, kind: ProviderReferenceKind, to tokenText: String, caller: Caller,
                        idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
@@ -32,7 +32,7 @@ extension CardVault {
         let indexKey = try derived.tenant(tenant).providerReference
         let blind = reference.blindIndex(key: indexKey)
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
-        let operation = target == nil ? "POST /v1/\(reference.kind.rawValue)" : "PUT /v1/cards/\(reference.kind.rawValue)"
+        let operation = IdempotentOperation.registerReference(reference.kind, onCard: target != nil)
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: operation, canonical: blind + Array((target?.rawValue ?? "").utf8) + VaultJSON.encode(details),
                                        key: derived.idempotency)
@@ -44,12 +44,11 @@ extension CardVault {
         let answer = try await withKeyRetry {
             try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> Result<CardAnswer, VaultError> in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                    return .success(CardAnswer(stored))
+                    return .success(CardAnswer(try stored.replaying(requestHash)))
                 }
                 let existing = try tx.reference(kind: reference.kind, blindIndex: blind, tenant: tenant)
                 let token: CardToken
-                var status = 200
+                var outcome = CardAnswer.Outcome.existing
                 var event = action
                 if let target {
                     guard try tx.card(token: target, tenant: tenant) != nil || !tx.references(token: target, tenant: tenant).isEmpty else {
@@ -64,7 +63,7 @@ extension CardVault {
                     token = target
                 } else {
                     token = existing?.token ?? CardToken.generate()
-                    if existing == nil { status = 201 } else { event += "_existing" }
+                    if existing == nil { outcome = .created } else { event += "_existing" }
                 }
                 if var existing {
                     let merged = details.merged(with: existing.details)
@@ -77,9 +76,9 @@ extension CardVault {
                     try tx.save(SealedProviderReference.seal(reference, token: token, tenant: tenant, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
                 }
                 try tx.appendAudit(AuditEvent(action: event, subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
-                let answer = CardAnswer(status: status, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now))
+                let answer = CardAnswer(outcome, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now))
                 if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
+                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
                 }
                 return .success(answer)
             }
@@ -115,8 +114,8 @@ extension CardVault {
     }
 
     /// Reads and decrypts the references a provider call needs, auditing the access in one
-    /// transaction (one row per token). A token the vault does not know is 404; one without the
-    /// needed kind is 422 naming the field. `alongside` (an idempotency claim) commits with it.
+    /// transaction (one row per token). A token the vault does not know is `card_not_found`; one
+    /// without the needed kind is an invalid-input error naming the field. `alongside` (an idempotency claim) commits with it.
     public func referencesForProvider(_ needs: [ReferenceNeed], action: String, caller: Caller,
                                       alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [String: String] {
         let now = clock()

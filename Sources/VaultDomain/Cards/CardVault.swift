@@ -25,8 +25,8 @@ public struct CardVault: Sendable {
 
     // MARK: tokenize
 
-    /// Vaults a card: 201 with a new token, or 200 with the existing token when the same PAN is
-    /// already vaulted (its expiry and holder updated). A security code, if given, is kept in
+    /// Vaults a card: `created` with a new token, or `existing` with the token that already holds
+    /// the PAN in the caller's tenant (its expiry and holder updated). A security code, if given, is kept in
     /// memory only.
     ///
     /// Refused with `rate_limited` over the client's rate, and with `enumeration_suspected`
@@ -76,8 +76,7 @@ public struct CardVault: Sendable {
         let outcome = try await withKeyRetry {
             try await writeConfirmed(caller, action: "card.create", chain: chain, at: now) { tx -> (CardAnswer?, CardToken?) in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                    return (CardAnswer(stored), nil)
+                    return (CardAnswer(try stored.replaying(requestHash)), nil)
                 }
                 if let enumeration {
                     let (bucket, cardHash) = enumeration.hashes
@@ -119,9 +118,9 @@ public struct CardVault: Sendable {
                                               outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
                                             references: created ? [] : try tx.references(token: card.token, tenant: tenant))
-                let answer = CardAnswer(status: created ? 201 : 200, body: metadata.jsonBytes)
+                let answer = CardAnswer(created ? .created : .existing, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now),
+                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now),
                                 client: client, key: idempotencyKey)
                 }
                 return (answer, card.token)
@@ -152,11 +151,11 @@ public struct CardVault: Sendable {
         }
         guard let card = found.0 else {
             guard let token, let metadata = ReferenceMetadata(token: token, references: found.1) else { throw VaultError.cardNotFound }
-            return CardAnswer(status: 200, body: metadata.jsonBytes)
+            return CardAnswer(.existing, body: metadata.jsonBytes)
         }
         let data = try await open(card)
         let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now), references: found.1)
-        return CardAnswer(status: 200, body: metadata.jsonBytes)
+        return CardAnswer(.existing, body: metadata.jsonBytes)
     }
 
     /// Decrypts a sealed card, loading a data-key version the ring does not know yet.
@@ -195,7 +194,7 @@ public struct CardVault: Sendable {
                 canonical.append(contentsOf: Array((part ?? "\u{0}").utf8))
             }
             canonical.append(changes.verificationValue == nil ? 0x30 : 0x31)
-            return StoredResponse.requestHash(operation: "PATCH /v1/cards", canonical: canonical, key: derived.idempotency)
+            return StoredResponse.requestHash(operation: .updateCard, canonical: canonical, key: derived.idempotency)
         }
         let (client, tenant) = (caller.client.id, caller.tenant)
         let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
@@ -205,8 +204,7 @@ public struct CardVault: Sendable {
         let outcome = try await withKeyRetry {
             try await writeConfirmed(caller, action: "card.update", chain: chain, at: now) { tx -> (CardAnswer?, SecurityCode?) in
                 if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                    return (CardAnswer(stored), nil)
+                    return (CardAnswer(try stored.replaying(requestHash)), nil)
                 }
                 guard var card = try tx.card(token: token, tenant: tenant) else {
                     try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
@@ -234,9 +232,9 @@ public struct CardVault: Sendable {
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
                                             references: try tx.references(token: token, tenant: tenant))
-                let answer = CardAnswer(status: 200, body: metadata.jsonBytes)
+                let answer = CardAnswer(.existing, body: metadata.jsonBytes)
                 if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: 200, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
+                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
                 }
                 return (answer, code)
             }
@@ -257,21 +255,20 @@ public struct CardVault: Sendable {
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let chain = AuditChain(key: derived.audit)
         let requestHash = idempotencyKey.map { _ in
-            StoredResponse.requestHash(operation: "DELETE /v1/cards", canonical: Array(token.rawValue.utf8), key: derived.idempotency)
+            StoredResponse.requestHash(operation: .deleteCard, canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
         let (client, tenant) = (caller.client.id, caller.tenant)
         let answer = try await writeConfirmed(caller, action: "card.delete", chain: chain, at: now) { tx -> CardAnswer? in
             if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                guard KeyedHash.equal(stored.requestHash, requestHash) else { throw StoredResponse.conflict }
-                return CardAnswer(stored)
+                return CardAnswer(try stored.replaying(requestHash))
             }
             let removedCard = try tx.deleteCard(token: token, tenant: tenant)
             let deleted = try tx.deleteReferences(token: token, tenant: tenant) > 0 || removedCard
             try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
             guard deleted else { return nil }
-            let answer = CardAnswer(status: 204, body: [])
+            let answer = CardAnswer(.deleted, body: [])
             if let idempotencyKey, let requestHash {
-                try tx.save(StoredResponse(requestHash: requestHash, status: 204, body: [], createdAt: now), client: client, key: idempotencyKey)
+                try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: [], createdAt: now), client: client, key: idempotencyKey)
             }
             return answer
         }
@@ -332,7 +329,7 @@ public struct CardVault: Sendable {
         data.withPlaintext { plaintext in
             var bytes = plaintext + [hasCode ? 0x31 : 0x30] + Array((retainUntil ?? "").utf8)
             defer { wipe(&bytes) }
-            return StoredResponse.requestHash(operation: "POST /v1/cards", canonical: bytes, key: key)
+            return StoredResponse.requestHash(operation: .tokenize, canonical: bytes, key: key)
         }
     }
 }

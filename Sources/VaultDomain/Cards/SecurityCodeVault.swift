@@ -8,7 +8,7 @@ import VaultCrypto
 ///
 /// Every code lives in one slot of a single guarded region sized at start (`capacity`): a
 /// flood of codes fills the region and is then refused with `verification_value_capacity`
-/// (503) while everything else keeps working; the process never runs out of lockable memory.
+/// (`verification_value_capacity`) while everything else keeps working; the process never runs out of lockable memory.
 /// A code taken for a provider call keeps its slot until the call is done with it.
 public final class SecurityCodeVault: Sendable {
     struct Pending: Sendable {

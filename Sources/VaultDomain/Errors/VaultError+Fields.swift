@@ -19,7 +19,7 @@ extension VaultError {
         return [FieldIssue(field: field, code: code, message: message)]
     }
 
-    /// Combines several field errors into one 422.
+    /// Combines several field errors into one (`invalid_fields`).
     public static func invalidFields(_ issues: [FieldIssue]) -> VaultError {
         precondition(!issues.isEmpty)
         if issues.count == 1 {

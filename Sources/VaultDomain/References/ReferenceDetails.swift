@@ -26,7 +26,7 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
 
     public var isEmpty: Bool { self == ReferenceDetails() }
 
-    /// Validates caller input; every bad field is reported at once (422 naming it).
+    /// Validates caller input; every bad field is reported at once (each issue names its field).
     public static func validating(panMasked: String?, expiryDate: String?, paymentSystem: String?, emitter: String?,
                                   customerID: String?) throws(VaultError) -> ReferenceDetails {
         var v = FieldValidator()

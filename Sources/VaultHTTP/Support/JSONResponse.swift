@@ -9,7 +9,13 @@ extension Response {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    /// A card operation's answer: the HTTP layer alone turns outcomes into statuses.
     static func json(_ answer: CardAnswer) -> Response {
-        json(HTTPResponse.Status(code: answer.status), answer.body)
+        let status: HTTPResponse.Status = switch answer.outcome {
+        case .created: .created
+        case .existing: .ok
+        case .deleted: .noContent
+        }
+        return json(status, answer.body)
     }
 }

@@ -88,7 +88,7 @@ public struct HorizonpayForwarder: Sendable {
         }
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
         let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
-        let idempotency = try ProviderIdempotency(operation: "POST /v1/horizonpay/\(route.rawValue)", canonical: body, given: given, caller: caller,
+        let idempotency = try ProviderIdempotency(operation: .horizonpay(route.rawValue), canonical: body, given: given, caller: caller,
                                                   cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking)
         if let replayed = try await idempotency.replay() { return replayed }
         return try await idempotency.holding {

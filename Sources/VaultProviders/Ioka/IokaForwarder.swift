@@ -30,7 +30,7 @@ public struct IokaForwarder: Sendable {
         }
         let receiver = try Self.token(in: document, field: "receiver_id")
         let external = document["external_id"]?.stringValue.map { ["external_id": $0] } ?? [:]
-        let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders", canonical: body, given: idempotencyKey, caller: caller,
+        let idempotency = try ProviderIdempotency(operation: .iokaCreateOrder, canonical: body, given: idempotencyKey, caller: caller,
                                                   cards: cards, inFlight: inFlight, movesMoney: true, reference: external)
         return try await call(.POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
                               needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller) { values in
@@ -57,7 +57,7 @@ public struct IokaForwarder: Sendable {
             throw VaultError.malformed(VaultError.printableField(field), "the topup body takes only sender_id")
         }
         let sender = try Self.token(in: document, field: "sender_id")
-        let idempotency = try ProviderIdempotency(operation: "POST /v1/ioka/transfer-orders/topup", canonical: Array(id.utf8) + [0] + body,
+        let idempotency = try ProviderIdempotency(operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
                                                   given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
                                                   movesMoney: true, reference: ["order_id": id])
         return try await call(.POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",

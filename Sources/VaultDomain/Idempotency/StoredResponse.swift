@@ -41,12 +41,19 @@ public struct StoredResponse: Sendable, Equatable {
     }
 
     /// The keyed hash that identifies a request's content for idempotency.
-    public static func requestHash(operation: String, canonical: [UInt8], key: SymmetricKey) -> [UInt8] {
-        var message = Array(operation.utf8)
+    public static func requestHash(operation: IdempotentOperation, canonical: [UInt8], key: SymmetricKey) -> [UInt8] {
+        var message = Array(operation.hashLabel.utf8)
         message.append(0)
         message.append(contentsOf: canonical)
         defer { wipe(&message) }
         return KeyedHash.hash(message, key: key, length: 32)
+    }
+
+    /// The one replay guard: this stored answer when `requestHash` is the request it answered,
+    /// `idempotency_conflict` when the key was used for another request.
+    public func replaying(_ requestHash: [UInt8]) throws(VaultError) -> StoredResponse {
+        guard KeyedHash.equal(self.requestHash, requestHash) else { throw Self.conflict }
+        return self
     }
 
     /// A claim taken before a provider call; replaced by the answer when it arrives.
