@@ -120,10 +120,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Test helpers without HTTP: temporary vaults, sentinel cards, leak scans, log capture.
         .target(
             name: "VaultTestSupport",
             dependencies: [
-                "VaultDomain", "VaultStorage", "VaultCrypto", "VaultHTTP",
+                "VaultDomain", "VaultStorage", "VaultCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The in-process server harness, for the HTTP and provider tests only.
+        .target(
+            name: "VaultHTTPTestSupport",
+            dependencies: [
+                "VaultTestSupport", "VaultDomain", "VaultStorage", "VaultHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -135,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "VaultProvidersTests",
             dependencies: [
-                "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport",
+                "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -144,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "VaultHTTPTests",
             dependencies: [
-                "VaultHTTP", "VaultTestSupport",
+                "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

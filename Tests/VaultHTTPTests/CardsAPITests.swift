@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultDomain
+import VaultHTTPTestSupport
 import VaultTestSupport
 
 @Suite("Cards API over HTTP")

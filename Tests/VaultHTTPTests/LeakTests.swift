@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultDomain
+import VaultHTTPTestSupport
 import VaultTestSupport
 
 /// Vaults sentinel cards with security codes, drives every endpoint and admin operation, then

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Testing
 import VaultDomain
+import VaultHTTPTestSupport
 import VaultTestSupport
 @testable import VaultHTTP
 

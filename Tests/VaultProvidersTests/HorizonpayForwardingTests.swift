@@ -7,6 +7,7 @@ import Testing
 import VaultDomain
 import VaultHTTP
 import VaultProviders
+import VaultHTTPTestSupport
 import VaultTestSupport
 
 /// The vault in front of the Horizonpay simulator, both live on 127.0.0.1.

@@ -6,6 +6,7 @@ import Testing
 import VaultDomain
 import VaultHTTP
 import VaultProviders
+import VaultHTTPTestSupport
 import VaultTestSupport
 
 /// The vault in front of the ioka simulator, both live on 127.0.0.1.

@@ -17,11 +17,12 @@ struct AppDatabaseTests {
         #expect(mode == 0o600)
     }
 
-    @Test func groupCommitRunsManyWritersAndIsolatesFailures() async throws {
+    @Test func manyConcurrentTokenizationsAllCommit() async throws {
         let vault = try await TemporaryVault()
         let caller = try await vault.caller(scopes: [.cardsWrite])
         let cards = vault.runtime.cards
-        // 200 concurrent tokenizations, a tenth of them invalid: the valid ones all commit.
+        // 200 concurrent tokenizations, a tenth of them invalid (refused before storage; see
+        // aFailingJobInASharedBatchRollsBackAlone for failures inside a batch): the valid ones commit.
         let results = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<200 {
                 group.addTask {
@@ -47,6 +48,55 @@ struct AppDatabaseTests {
         let stray = try await vault.runtime.store.read { try $0.auditEntries(after: 999_998, limit: 1) }
         #expect(stray.isEmpty)
         #expect(try await vault.runtime.audit.verify(actor: TemporaryVault.testOperator) == .intact(rows: 182))
+    }
+
+    /// Failing writes inside a shared batch: while the first job holds the writer, 120 more
+    /// queue up and share the next commit; every third inserts a row and then throws. The
+    /// batch is seen to hold both kinds, and exactly the rows of the jobs that succeeded remain.
+    @Test func aFailingJobInASharedBatchRollsBackAlone() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pool = try DatabasePool(path: folder.appendingPathComponent("batch.sqlite").path)
+        try await pool.write { try $0.execute(sql: "CREATE TABLE item (id INTEGER PRIMARY KEY)") }
+        let writer = GroupCommitWriter(pool: pool)
+        struct Failed: Error {}
+        // Each job notes its batch (the BatchState object itself, kept alive so identities are
+        // never reused) before it may fail.
+        final class Log: @unchecked Sendable {
+            // @unchecked: written only on the writer's queue, read after every job finished.
+            var entries: [(batch: BatchState, job: Int)] = []
+        }
+        let log = Log()
+        let first = Task { try await writer.submit { _, _ in Thread.sleep(forTimeInterval: 0.2) } }
+        try await Task.sleep(for: .milliseconds(50))
+        let failed = await withTaskGroup(of: Int?.self) { group in
+            for i in 1...120 {
+                group.addTask {
+                    do {
+                        try await writer.submit { db, state in
+                            log.entries.append((state, i))
+                            try db.execute(sql: "INSERT INTO item (id) VALUES (?)", arguments: [i])
+                            if i % 3 == 0 { throw Failed() }
+                        }
+                        return nil
+                    } catch {
+                        return i
+                    }
+                }
+            }
+            var all: [Int] = []
+            for await i in group { if let i { all.append(i) } }
+            return all.sorted()
+        }
+        try await first.value
+        #expect(failed == Array(stride(from: 3, through: 120, by: 3)))
+        let stored = try await pool.read { try Int.fetchAll($0, sql: "SELECT id FROM item ORDER BY id") }
+        #expect(stored == (1...120).filter { $0 % 3 != 0 })
+        // Failures really were inside shared batches, next to jobs that committed.
+        let byBatch = Dictionary(grouping: log.entries, by: { ObjectIdentifier($0.batch) })
+        let mixed = byBatch.values.filter { jobs in jobs.contains { $0.job % 3 == 0 } && jobs.contains { $0.job % 3 != 0 } }
+        #expect(!mixed.isEmpty, "no batch held both a failing and a committing job (\(byBatch.count) batches)")
     }
 
     @Test func noCardCanUseARetiredKeyVersion() async throws {

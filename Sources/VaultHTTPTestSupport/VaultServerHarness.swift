@@ -6,6 +6,7 @@ import NIOCore
 import VaultDomain
 import VaultHTTP
 import VaultStorage
+import VaultTestSupport
 
 /// Runs the real application on 127.0.0.1 (port 0) over a temporary vault and hands the test a
 /// small JSON client. Every response body and log line is kept for leak scans.
