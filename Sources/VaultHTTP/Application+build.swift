@@ -69,7 +69,7 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
     let ioka = configuration.ioka.flatMap { settings in
         providerClient.map { IokaForwarder(configuration: settings, client: $0, cards: cards, inFlight: inFlight) }
     }
-    let iokaController = IokaController(cards: cards, forwarder: ioka, auth: runtime.authenticator)
+    let iokaController = IokaController(references: ProviderReferences(context: cards.context), forwarder: ioka, auth: runtime.authenticator)
     router.addRoutes(iokaController.endpoints, atPath: "/v1/ioka")
     router.addRoutes(iokaController.cardEndpoints, atPath: "/v1/cards")
 

@@ -11,7 +11,12 @@ public struct VaultRuntime: Sendable {
     public let keys: KeyRing
     public let codes: SecurityCodeVault
 
-    public var cards: CardVault { CardVault(store: store, keys: keys, codes: codes, defaultRetention: defaultRetention) }
+    /// The services, over one context (see `VaultContext`).
+    public var context: VaultContext { VaultContext(store: store, keys: keys, codes: codes) }
+    public var cards: CardVault { CardVault(context: context, defaultRetention: defaultRetention) }
+    public var references: ProviderReferences { ProviderReferences(context: context) }
+    public var providerTokens: ProviderTokens { ProviderTokens(context: context) }
+    public var retention: RetentionSweeper { RetentionSweeper(context: context) }
     /// Retention for cards created without `retain_until` (`CARDVAULT_RETENTION_DAYS`).
     public let defaultRetention: TimeInterval?
     /// One per runtime: it holds the cache of known-good client secrets.

@@ -19,7 +19,7 @@ struct BackupTests {
         _ = try await vault.runtime.keyAdmin.rotate(actor: actor)
         tokens.merge(try await rotation.tokenize(vault, count: 20, from: 40)) { a, _ in a }
         let writer = try await vault.caller(scopes: [.iokaWrite])
-        _ = try await vault.runtime.cards.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard, caller: writer, idempotencyKey: nil)
+        _ = try await vault.runtime.references.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard, caller: writer, idempotencyKey: nil)
 
         // Writes keep going while the backup runs.
         let backupPath = vault.folder.appendingPathComponent("backups/vault-1.sqlite").path
@@ -52,7 +52,7 @@ struct BackupTests {
             let card = try #require(try await reopened.store.read { try $0.card(token: CardToken(token)!, tenant: .default) })
             #expect(try await reopened.cards.open(card).pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
         }
-        let again = try await reopened.cards.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
+        let again = try await reopened.references.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
                                                       caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name) })),
                                                       idempotencyKey: nil)
         #expect(again.outcome == .existing)

@@ -24,16 +24,16 @@ struct RetentionTests {
                                                                      verificationValue: nil), caller: caller, idempotencyKey: nil))
         let kept = try token(try await vault.runtime.cards.tokenize(CardInput(number: SentinelCards.pans[2], expMonth: "1", expYear: "2031", holder: nil,
                                                                               verificationValue: nil), caller: caller, idempotencyKey: nil))
-        _ = try await cards.attach(ReferenceInput(value: "crd_RETAINED01"), kind: .iokaCard, to: explicit, caller: caller, idempotencyKey: nil)
+        _ = try await ProviderReferences(context: cards.context).attach(ReferenceInput(value: "crd_RETAINED01"), kind: .iokaCard, to: explicit, caller: caller, idempotencyKey: nil)
         let meta = try JSONSerialization.jsonObject(with: Data(try await cards.metadata(of: defaulted, caller: caller).body)) as? [String: Any]
         #expect((meta?["retain_until"] as? String)?.hasPrefix(String(Self.iso(now.addingTimeInterval(30 * day)).prefix(10))) == true)
         let ciphertext = try #require(try await vault.runtime.store.read { try $0.card(token: CardToken(explicit)!, tenant: .default) }).box.ciphertext
 
         // Nothing has expired yet.
-        #expect(try await cards.sweepExpired(now: now) == 0)
+        #expect(try await RetentionSweeper(context: cards.context).sweepExpired(now: now) == 0)
         // Two hours on: the explicit one goes, with its reference and its pending code.
         #expect(vault.runtime.codes.count == 1)
-        #expect(try await cards.sweepExpired(now: now.addingTimeInterval(7200)) == 1)
+        #expect(try await RetentionSweeper(context: cards.context).sweepExpired(now: now.addingTimeInterval(7200)) == 1)
         #expect(vault.runtime.codes.count == 0)
         await #expect(throws: VaultError.self) { _ = try await cards.metadata(of: explicit, caller: caller) }
         #expect(try await vault.runtime.store.read { try $0.references(token: CardToken(explicit)!, tenant: .default) }.isEmpty)
@@ -42,7 +42,7 @@ struct RetentionTests {
             #expect(!lingers, "ciphertext still in \(name)")
         }
         // Thirty-one days on: the defaulted one too; a card without retention stays.
-        #expect(try await cards.sweepExpired(now: now.addingTimeInterval(31 * day)) == 1)
+        #expect(try await RetentionSweeper(context: cards.context).sweepExpired(now: now.addingTimeInterval(31 * day)) == 1)
         #expect(try await cards.metadata(of: kept, caller: caller).outcome == .existing)
         let audit = try await vault.runtime.audit.tail(limit: 20).filter { $0.action == "card.expire" }
         #expect(audit.map(\.subject) == [explicit, defaulted])

@@ -1,26 +1,25 @@
 import Foundation
 import VaultCrypto
 
-/// The card operations behind `/v1/cards`: validation, sealing, dedup by fingerprint,
-/// pending security codes, audit and idempotency, each in one transaction.
-public struct CardVault: Sendable {
-    public let store: any VaultStore
-    public let keys: KeyRing
-    public let codes: SecurityCodeVault
-    public let clock: @Sendable () -> Date
+/// The cards aggregate: validation, sealing, dedup by fingerprint, pending security codes,
+/// audit and idempotency, each in one transaction. Provider references, provider tokens and
+/// retention are their own services over the same `VaultContext`.
+public struct CardVault: VaultService {
+    public let context: VaultContext
     /// Retention given to a card created without `retain_until`; nil keeps it until deleted.
     public let defaultRetention: TimeInterval?
     /// Rate limit and enumeration guard on tokenize (the server's; none for in-process tools).
     public let limits: TokenizeLimits
 
-    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
-                limits: TokenizeLimits = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.keys = keys
-        self.codes = codes
+    public init(context: VaultContext, defaultRetention: TimeInterval? = nil, limits: TokenizeLimits = .none) {
+        self.context = context
         self.defaultRetention = defaultRetention
         self.limits = limits
-        self.clock = clock
+    }
+
+    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
+                limits: TokenizeLimits = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(context: VaultContext(store: store, keys: keys, codes: codes, clock: clock), defaultRetention: defaultRetention, limits: limits)
     }
 
     // MARK: tokenize
@@ -74,10 +73,7 @@ public struct CardVault: Sendable {
         }
 
         let outcome = try await withKeyRetry {
-            try await writeConfirmed(caller, action: "card.create", chain: chain, at: now) { tx -> (CardAnswer?, CardToken?) in
-                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    return (CardAnswer(try stored.replaying(requestHash)), nil)
-                }
+            try await idempotentWrite(caller, action: "card.create", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, CardToken?) in
                 if let enumeration {
                     let (bucket, cardHash) = enumeration.hashes
                     let past = try tx.enumerationGuard(client: client, bucket: bucket, card: cardHash, since: enumeration.since)
@@ -118,12 +114,7 @@ public struct CardVault: Sendable {
                                               outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
                                             references: created ? [] : try tx.references(token: card.token, tenant: tenant))
-                let answer = CardAnswer(created ? .created : .existing, body: metadata.jsonBytes)
-                if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now),
-                                client: client, key: idempotencyKey)
-                }
-                return (answer, card.token)
+                return (CardAnswer(created ? .created : .existing, body: metadata.jsonBytes), card.token)
             }
         }
         guard let answer = outcome.0 else { throw TokenizeLimits.enumerationSuspected }
@@ -202,10 +193,7 @@ public struct CardVault: Sendable {
         try await refreshKeys()
 
         let outcome = try await withKeyRetry {
-            try await writeConfirmed(caller, action: "card.update", chain: chain, at: now) { tx -> (CardAnswer?, SecurityCode?) in
-                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    return (CardAnswer(try stored.replaying(requestHash)), nil)
-                }
+            try await idempotentWrite(caller, action: "card.update", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, SecurityCode?) in
                 guard var card = try tx.card(token: token, tenant: tenant) else {
                     try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
                     return (nil, nil)
@@ -232,11 +220,7 @@ public struct CardVault: Sendable {
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
                                             references: try tx.references(token: token, tenant: tenant))
-                let answer = CardAnswer(.existing, body: metadata.jsonBytes)
-                if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
-                }
-                return (answer, code)
+                return (CardAnswer(.existing, body: metadata.jsonBytes), code)
             }
         }
         guard let answer = outcome.0 else { throw VaultError.cardNotFound }
@@ -258,69 +242,18 @@ public struct CardVault: Sendable {
             StoredResponse.requestHash(operation: .deleteCard, canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
         let (client, tenant) = (caller.client.id, caller.tenant)
-        let answer = try await writeConfirmed(caller, action: "card.delete", chain: chain, at: now) { tx -> CardAnswer? in
-            if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                return CardAnswer(try stored.replaying(requestHash))
-            }
+        let (answer, _) = try await idempotentWrite(caller, action: "card.delete", chain: chain, at: now,
+                                                    key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, Bool?) in
             let removedCard = try tx.deleteCard(token: token, tenant: tenant)
             let deleted = try tx.deleteReferences(token: token, tenant: tenant) > 0 || removedCard
             try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
-            guard deleted else { return nil }
-            let answer = CardAnswer(.deleted, body: [])
-            if let idempotencyKey, let requestHash {
-                try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: [], createdAt: now), client: client, key: idempotencyKey)
-            }
-            return answer
+            return (deleted ? CardAnswer(.deleted, body: []) : nil, nil)
         }
         // Only a card this caller's tenant held and deleted loses its pending code: a token of
         // another tenant is merely unknown here.
         guard let answer else { throw VaultError.cardNotFound }
         codes.discard(for: token)
         return answer
-    }
-
-    /// Confirms the caller's credential against storage now (a revoked or rotated secret is
-    /// audited and answered 401), for an operation whose first storage access would otherwise
-    /// come only after a provider call.
-    public func confirm(_ caller: Caller, action: String) async throws {
-        try await store.confirm(caller, action: action, chain: AuditChain(key: try await loadedKeys().derivedKeys().audit), at: clock())
-    }
-
-    /// Runs `body` in a write transaction after confirming the caller's credential there. A
-    /// stale credential (revoked or rotated since it was cached) is audited and answered 401,
-    /// and `body` does not run.
-    func writeConfirmed<T: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
-                                             _ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
-        let result = try await store.write { tx -> T? in
-            guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
-            return try body(tx)
-        }
-        guard let result else { throw ClientAuthenticator.badSecret }
-        return result
-    }
-
-    // MARK: keys
-
-    /// The key ring, loaded from storage the first time.
-    func loadedKeys() async throws -> KeyRing {
-        if !keys.isLoaded { try await refreshKeys() }
-        return keys
-    }
-
-    public func refreshKeys() async throws {
-        let snapshot = try await store.read { try $0.keySnapshot() }
-        try keys.refresh(from: snapshot)
-    }
-
-    /// Runs `body` again once, after reloading keys, when the version it used was retired or
-    /// replaced between the ring's last refresh and the commit.
-    func withKeyRetry<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as VaultError where error.code == VaultError.keyVersionNotUsable.code || error == .keyUnavailable {
-            try await refreshKeys()
-            return try await body()
-        }
     }
 
     /// The idempotency hash of a tokenize request: keyed, over the validated card and whether a

@@ -5,7 +5,7 @@ import VaultProviders
 /// `/v1/ioka/...`: ioka card references kept in the vault (scope `ioka:write`) and the ioka
 /// calls that need them (scope `ioka:forward`). Callers only ever see vault tokens.
 struct IokaController: Sendable {
-    let cards: CardVault
+    let references: ProviderReferences
     let forwarder: IokaForwarder?
     let auth: ClientAuthenticator
 
@@ -67,7 +67,7 @@ struct IokaController: Sendable {
             let key = try request.idempotencyKey()
             var request = request
             let body = try await request.decodeJSON(Body.self)
-            return .json(try await cards.register(body.input, kind: kind, caller: caller, idempotencyKey: key))
+            return .json(try await references.register(body.input, kind: kind, caller: caller, idempotencyKey: key))
         }
     }
 
@@ -77,7 +77,7 @@ struct IokaController: Sendable {
             let token = try context.parameters.require("token")
             var request = request
             let body = try await request.decodeJSON(CardReferenceRequest.self)
-            return .json(try await cards.attach(body.input, kind: .iokaCard, to: token, caller: caller, idempotencyKey: key))
+            return .json(try await references.attach(body.input, kind: .iokaCard, to: token, caller: caller, idempotencyKey: key))
         }
     }
 

@@ -26,7 +26,7 @@ struct MaintenanceService: Service {
             if ticks % 60 == 0 {
                 let cutoff = Date().addingTimeInterval(-idempotencyRetention)
                 do {
-                    let expired = try await runtime.cards.sweepExpired(now: Date())
+                    let expired = try await runtime.retention.sweepExpired(now: Date())
                     if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
                 } catch {
                     metrics.maintenanceFailed("retention_sweep")

@@ -14,6 +14,8 @@ public struct HorizonpayForwarder: Sendable {
     public let configuration: HorizonpayConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
+    /// Horizonpay's saved card tokens, over the same context as `cards`.
+    let tokens: ProviderTokens
     let logger: Logger
     let inFlight: InFlightClaims
 
@@ -22,6 +24,7 @@ public struct HorizonpayForwarder: Sendable {
         self.configuration = configuration
         self.client = client
         self.cards = cards
+        tokens = ProviderTokens(context: cards.context)
         self.logger = logger
         self.inFlight = inFlight
     }
@@ -112,7 +115,7 @@ public struct HorizonpayForwarder: Sendable {
         var saved: [String: String] = [:]
         do {
             for key in useSaved {
-                guard let token = named[key], let value = try await cards.providerToken(provider: Self.provider, for: token, caller: caller) else {
+                guard let token = named[key], let value = try await tokens.providerToken(provider: Self.provider, for: token, caller: caller) else {
                     throw VaultError.invalid("request.\(key).use_saved_token", code: .noSavedToken, "no Horizonpay token is stored for this card")
                 }
                 saved[key] = value
@@ -322,7 +325,7 @@ public struct HorizonpayForwarder: Sendable {
         walk(answer)
         for (key, value) in found {
             guard let label = labels[key], let card = CardToken(label.token) else { continue }
-            try await cards.captureProviderToken(value, provider: Self.provider, for: card, caller: caller)
+            try await tokens.captureProviderToken(value, provider: Self.provider, for: card, caller: caller)
         }
         return found.map(\.1)
     }

@@ -12,12 +12,15 @@ public struct IokaForwarder: Sendable {
     public let configuration: IokaConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
+    /// The ioka references, over the same context as `cards`.
+    let references: ProviderReferences
     let inFlight: InFlightClaims
 
     public init(configuration: IokaConfiguration, client: ProviderHTTPClient, cards: CardVault, inFlight: InFlightClaims = InFlightClaims()) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
+        references = ProviderReferences(context: cards.context)
         self.inFlight = inFlight
     }
 
@@ -98,7 +101,7 @@ public struct IokaForwarder: Sendable {
 
     // MARK: the call
 
-    private func call(_ method: HTTPMethod, path: String, action: String, needs: [CardVault.ReferenceNeed], idempotency: ProviderIdempotency?,
+    private func call(_ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
                       caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
         // 1. A retry replays the first answer; a duplicate still in flight is refused.
         if let replayed = try await idempotency?.replay() { return replayed }
@@ -111,12 +114,12 @@ public struct IokaForwarder: Sendable {
     }
 
     /// Steps 2 to 4 of `call`, while this call holds the idempotency claim (if any).
-    private func send(_ method: HTTPMethod, path: String, action: String, needs: [CardVault.ReferenceNeed], idempotency: ProviderIdempotency?,
+    private func send(_ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
                       caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
         // 2. The references, read and audited, and the key claimed in the same commit.
         var values: [String: String] = [:]
         if !needs.isEmpty {
-            values = try await cards.referencesForProvider(needs, action: action + ".reference", caller: caller, alongside: idempotency?.claim)
+            values = try await references.referencesForProvider(needs, action: action + ".reference", caller: caller, alongside: idempotency?.claim)
         }
         var known: [ProviderReference: CardToken] = [:]
         for need in needs {
@@ -172,7 +175,7 @@ public struct IokaForwarder: Sendable {
                 register: Bool = true) async throws -> (JSONValue, [CardToken]) {
         let sightings = IokaReferences.find(in: document)
         let unknown = sightings.filter { known[$0.reference] == nil }
-        let tokens = known.merging(try await cards.tokens(for: unknown, source: source, caller: caller, register: register)) { a, _ in a }
+        let tokens = known.merging(try await references.tokens(for: unknown, source: source, caller: caller, register: register)) { a, _ in a }
         let redacted = IokaReferences.replace(in: document, tokens: tokens)
         return (redacted, sightings.compactMap { tokens[$0.reference] })
     }

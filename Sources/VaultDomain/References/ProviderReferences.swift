@@ -1,7 +1,13 @@
 import Foundation
 import VaultCrypto
 
-extension CardVault {
+/// The provider-references aggregate: ioka card and sender references, each sealed under a
+/// vault token, found by a keyed blind index, read only for the provider calls that need them.
+public struct ProviderReferences: VaultService {
+    public let context: VaultContext
+
+    public init(context: VaultContext) { self.context = context }
+
     // MARK: registration
 
     /// Registers a provider reference under a new token (`created`), or answers with the token
@@ -42,10 +48,7 @@ extension CardVault {
         let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
         try await refreshKeys()
         let answer = try await withKeyRetry {
-            try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx -> Result<CardAnswer, VaultError> in
-                if let idempotencyKey, let requestHash, let stored = try tx.idempotentResponse(client: client, key: idempotencyKey) {
-                    return .success(CardAnswer(try stored.replaying(requestHash)))
-                }
+            try await idempotentWrite(caller, action: action, chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, VaultError?) in
                 let existing = try tx.reference(kind: reference.kind, blindIndex: blind, tenant: tenant)
                 let token: CardToken
                 var outcome = CardAnswer.Outcome.existing
@@ -53,12 +56,12 @@ extension CardVault {
                 if let target {
                     guard try tx.card(token: target, tenant: tenant) != nil || !tx.references(token: target, tenant: tenant).isEmpty else {
                         try tx.appendAudit(AuditEvent(action: action, subject: target.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
-                        return .failure(.cardNotFound)
+                        return (nil, .cardNotFound)
                     }
                     if let existing, existing.token != target {
                         // Returned, not thrown, so that the refusal's audit row commits.
                         try tx.appendAudit(AuditEvent(action: action, subject: "\(target.rawValue)|reference_in_use", outcome: .denied, actor: actor), chain: chain, at: now)
-                        return .failure(Self.referenceInUse)
+                        return (nil, Self.referenceInUse)
                     }
                     token = target
                 } else {
@@ -76,14 +79,12 @@ extension CardVault {
                     try tx.save(SealedProviderReference.seal(reference, token: token, tenant: tenant, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
                 }
                 try tx.appendAudit(AuditEvent(action: event, subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
-                let answer = CardAnswer(outcome, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now))
-                if let idempotencyKey, let requestHash {
-                    try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now), client: client, key: idempotencyKey)
-                }
-                return .success(answer)
+                return (CardAnswer(outcome, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now)), nil)
             }
         }
-        return try answer.get()
+        if let refusal = answer.1 { throw refusal }
+        guard let answer = answer.0 else { throw VaultError.cardNotFound }
+        return answer
     }
 
     /// A token's metadata inside a transaction (its card opened with a loaded key version).

@@ -1,6 +1,12 @@
 import Foundation
 
-extension CardVault {
+/// The retention aggregate: cards whose `retain_until` has passed are deleted, in batches,
+/// each deletion audited.
+public struct RetentionSweeper: VaultService {
+    public let context: VaultContext
+
+    public init(context: VaultContext) { self.context = context }
+
     /// The actor of deletions made by the retention sweeper.
     public static let retentionActor = AuditActor(client: "system:retention", requestID: nil, source: "server")
 
