@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 let package = Package(
@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "VaultDomain",
             dependencies: [
-                "VaultCrypto",
+                "VaultCrypto"
             ],
             swiftSettings: strict
         ),
@@ -161,7 +161,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CardvaultCLITests",
-            dependencies: ["cardvault", "CardvaultSimulator", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "cardvault", "CardvaultSimulator", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
     ]

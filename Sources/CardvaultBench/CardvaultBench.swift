@@ -40,8 +40,9 @@ struct Baseline: ParsableCommand {
             let box = XChaCha20Poly1305.seal(pan, associatedData: Array(token.utf8), key: key)
             let fingerprint = "fp_" + Base64URL.encode(KeyedHash.hash(pan, key: key))
             try db.pool.write { db in
-                try db.execute(sql: "INSERT INTO bench_cards (token, fingerprint, nonce, ciphertext) VALUES (?, ?, ?, ?)",
-                               arguments: [token, fingerprint, Data(box.nonce), Data(box.ciphertext)])
+                try db.execute(
+                    sql: "INSERT INTO bench_cards (token, fingerprint, nonce, ciphertext) VALUES (?, ?, ?, ?)",
+                    arguments: [token, fingerprint, Data(box.nonce), Data(box.ciphertext)])
             }
             inserted += 1
         }
@@ -63,7 +64,8 @@ struct Seed: AsyncParsableCommand {
         let runtime = try VaultRuntime(databasePath: database, keysDirectory: keysDir)
         let cards = runtime.cards
         try await runtime.keyAdmin.load()
-        let (client, _) = try await runtime.clients.add(name: "bench-seed-\(offset / 1000)k-\(count)", scopes: ["cards:write"], actor: .operatorCLI(user: "bench"))
+        let (client, _) = try await runtime.clients.add(
+            name: "bench-seed-\(offset / 1000)k-\(count)", scopes: ["cards:write"], actor: .operatorCLI(user: "bench"))
         let caller = Caller.trusted(client, source: "bench")
         var tokens: [String] = []
         tokens.reserveCapacity(count)
@@ -90,4 +92,3 @@ struct Seed: AsyncParsableCommand {
         print(tokens.joined(separator: "\n"))
     }
 }
-

@@ -35,15 +35,18 @@ struct PassThroughProxy: AsyncParsableCommand {
             let body = try await request.body.collect(upTo: 1 << 20)
             let reply: ProviderHTTPClient.Reply
             do {
-                reply = try await client.send(.POST, url: upstream.appending("/" + path), headers: headers, body: Array(body.readableBytesView), timeout: .seconds(30))
+                reply = try await client.send(
+                    .POST, url: upstream.appending("/" + path), headers: headers, body: Array(body.readableBytesView), timeout: .seconds(30))
             } catch {
                 return Response(status: .badGateway)
             }
-            return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+            return Response(
+                status: .init(code: reply.status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "passthrough"),
-                              logger: Logger(label: "passthrough"))
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "passthrough"),
+            logger: Logger(label: "passthrough"))
         try await app.runService()
         await client.shutdown()
     }

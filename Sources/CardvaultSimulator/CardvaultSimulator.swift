@@ -28,7 +28,8 @@ struct CardvaultSimulator: AsyncParsableCommand {
         func run() async throws {
             guard (0...60_000).contains(latencyMS) else { throw ValidationError("--latency-ms must be 0 to 60000") }
             let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey, latency: .milliseconds(latencyMS))
-            try await CardvaultSimulator.serve(simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
+            try await CardvaultSimulator.serve(
+                simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
         }
     }
 
@@ -46,8 +47,9 @@ struct CardvaultSimulator: AsyncParsableCommand {
     static func serve(_ router: Router<BasicRequestContext>, listen: String, name: String, banner: String) async throws {
         let address = try ListenAddress(parsing: listen)
         guard address.isLoopback else { throw ValidationError("the simulator listens on loopback only") }
-        let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: name),
-                              logger: Logger(label: name))
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: name),
+            logger: Logger(label: name))
         FileHandle.standardError.write(Data("\(banner) on http://\(address)\n".utf8))
         try await app.runService()
     }

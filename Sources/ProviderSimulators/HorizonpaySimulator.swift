@@ -59,8 +59,10 @@ public final class HorizonpaySimulator: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        for (path, gateway, transfer) in [("/p2p-restrictions", true, false), ("/transactions/p2ps", true, true),
-                                          ("/ctp/api/verify-p2p", false, false), ("/ctp/api/p2p", false, true)] {
+        for (path, gateway, transfer) in [
+            ("/p2p-restrictions", true, false), ("/transactions/p2ps", true, true),
+            ("/ctp/api/verify-p2p", false, false), ("/ctp/api/p2p", false, true),
+        ] {
             router.post(RouterPath(stringLiteral: path)) { request, _ in
                 try await self.handle(request, path: path, gateway: gateway, transfer: transfer, async: false)
             }
@@ -158,7 +160,9 @@ public final class HorizonpaySimulator: Sendable {
             }
         }
         if let y = card["exp_year"], y.stringValue?.count != 4 { problems.append(("exp_year", .array([.string("is invalid")]))) }
-        if let h = card["holder"], (h.stringValue?.count ?? 99) > 35 { problems.append(("holder", .array([.string("is too long (maximum is 35 characters)")]))) }
+        if let h = card["holder"], (h.stringValue?.count ?? 99) > 35 {
+            problems.append(("holder", .array([.string("is too long (maximum is 35 characters)")])))
+        }
         if needsCode {
             let code = card["verification_value"]?.stringValue ?? ""
             if !(3...4).contains(code.count) || !code.allSatisfy(\.isNumber) { problems.append(("verification_value", .array([.string("is invalid")]))) }
@@ -178,11 +182,15 @@ public final class HorizonpaySimulator: Sendable {
 
     private func restriction(amount: Int64) -> JSONValue {
         if amount == Outcome.requiredFields {
-            return .object([("status", .string("failed")), ("message", .string("Missed credit card fields: holder.Missed recipient card fields: holder.")),
-                            ("required_fields", .object([("credit_card", .array([.string("holder")])), ("recipient_card", .array([.string("holder")]))]))])
+            return .object([
+                ("status", .string("failed")), ("message", .string("Missed credit card fields: holder.Missed recipient card fields: holder.")),
+                ("required_fields", .object([("credit_card", .array([.string("holder")])), ("recipient_card", .array([.string("holder")]))])),
+            ])
         }
-        return .object([("status", .string("successful")), ("message", .string("p2p is allowed")),
-                        ("commission", .object([("minimum", .double(0.7)), ("percent", .double(1.5)), ("bank_fee", .double(7.35)), ("currency", .string("USD"))]))])
+        return .object([
+            ("status", .string("successful")), ("message", .string("p2p is allowed")),
+            ("commission", .object([("minimum", .double(0.7)), ("percent", .double(1.5)), ("bank_fee", .double(7.35)), ("currency", .string("USD"))])),
+        ])
     }
 
     private func transaction(_ req: JSONValue, amount: Int64) -> JSONValue {

@@ -88,8 +88,11 @@ public final class IokaSimulator: Sendable {
             let id = try context.parameters.require("id")
             var request = request
             let body = JSONValue.parse(Array(try await request.collectBody(upTo: 1 << 16).readableBytesView)) ?? .object([])
-            guard let event = self.pay(order: id, pan: body["pan"]?.stringValue ?? "", expiry: body["exp"]?.stringValue ?? TestCards.senderExpiry,
-                                       save: body["save"] == .bool(true)) else { return Self.error(404, "OrderNotFound", "Order not found") }
+            guard
+                let event = self.pay(
+                    order: id, pan: body["pan"]?.stringValue ?? "", expiry: body["exp"]?.stringValue ?? TestCards.senderExpiry,
+                    save: body["save"] == .bool(true))
+            else { return Self.error(404, "OrderNotFound", "Order not found") }
             return Self.json(200, event)
         }
         router.post("/__simulator/cards") { request, _ in
@@ -97,8 +100,12 @@ public final class IokaSimulator: Sendable {
             let body = JSONValue.parse(Array(try await request.collectBody(upTo: 1 << 16).readableBytesView)) ?? .object([])
             let pan = body["pan"]?.stringValue ?? TestCards.receiverPAN
             let id = self.saveReceiverCard(pan: pan)
-            return Self.json(201, .object([("id", .string(id)), ("pan_masked", .string(Self.masked(pan))), ("expiry_date", .string("01/25")),
-                                           ("payment_system", .string(pan.hasPrefix("4") ? "VISA" : "MASTERCARD")), ("emitter", .string("halykbank"))]))
+            return Self.json(
+                201,
+                .object([
+                    ("id", .string(id)), ("pan_masked", .string(Self.masked(pan))), ("expiry_date", .string("01/25")),
+                    ("payment_system", .string(pan.hasPrefix("4") ? "VISA" : "MASTERCARD")), ("emitter", .string("halykbank")),
+                ]))
         }
         router.get("/__simulator/calls") { _, _ in
             Self.json(200, .object(self.counts.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
@@ -181,8 +188,10 @@ public final class IokaSimulator: Sendable {
         let transfer = transferObject(order: id, approved: approved, amount: order.amount, sender: sender, tds: nil)
         record(transfer, approved: approved, in: id)
         let current = orders.withLock { $0[id]! }
-        return .object([("event", .string(approved ? "TRANSFER_APPROVED" : "TRANSFER_DECLINED")),
-                        ("order", .object(current.fields)), ("transfer", transfer)])
+        return .object([
+            ("event", .string(approved ? "TRANSFER_APPROVED" : "TRANSFER_DECLINED")),
+            ("order", .object(current.fields)), ("transfer", transfer),
+        ])
     }
 
     private func transferObject(order id: String, approved: Bool, amount: Int64, sender: JSONValue, tds: Bool?) -> JSONValue {
@@ -191,9 +200,16 @@ public final class IokaSimulator: Sendable {
             ("id", .string("trn_" + Self.randomID())), ("order_id", .string(id)), ("status", .string(approved ? "APPROVED" : "DECLINED")),
             ("created_at", .string(Self.now())), ("transferred_amount", approved ? .int(amount) : .null), ("processing_fee", .double(0)),
             ("sender", sender),
-            ("acquirer", approved ? .object([("name", .string("epay_v2")), ("reference", .string(String(Int64.random(in: 100_000_000_000...999_999_999_999))))]) : .null),
+            (
+                "acquirer",
+                approved ? .object([("name", .string("epay_v2")), ("reference", .string(String(Int64.random(in: 100_000_000_000...999_999_999_999))))]) : .null
+            ),
             ("tds", tds.map(JSONValue.bool) ?? .null), ("action", .null),
-            ("error", approved ? .null : .object([("code", .string("WRONG_CARD_DATA")), ("message", .string("Проверьте введённые данные карты и повторите еще раз."))])),
+            (
+                "error",
+                approved
+                    ? .null : .object([("code", .string("WRONG_CARD_DATA")), ("message", .string("Проверьте введённые данные карты и повторите еще раз."))])
+            ),
             ("receiver_pan_masked", .string(receivers.withLock { $0[receiver] } ?? "")),
         ])
     }

@@ -41,11 +41,13 @@ public enum SimulatedFault: Sendable {
         case .garbage:
             return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>bad gateway</html>")))
         case .serverError:
-            return Response(status: .internalServerError, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"message":"Internal Server Error"}"#)))
+            return Response(
+                status: .internalServerError, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"message":"Internal Server Error"}"#)))
         case .duplicateKeys:
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"failed","status":"successful","transaction":{"uid":"dup"}}"#)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"failed","status":"successful","transaction":{"uid":"dup"}}"#)))
         case .reset:
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init { _ in throw ResetError() })
         }

@@ -1,8 +1,8 @@
 internal import CSodium
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Process-level protections applied at start by every cardvault command that touches keys.
@@ -13,9 +13,9 @@ public enum ProcessHardening {
     public static func disableCoreDumps() -> Bool {
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         #if canImport(Glibc)
-        let rc = setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+            let rc = setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
         #else
-        let rc = setrlimit(RLIMIT_CORE, &limit)
+            let rc = setrlimit(RLIMIT_CORE, &limit)
         #endif
         let dumpable = cardvault_disable_dumpable()
         return rc == 0 && dumpable == 0
@@ -36,9 +36,9 @@ public enum ProcessHardening {
     public static func lockAllMemory() -> MemoryLock {
         var limit = rlimit()
         #if canImport(Glibc)
-        let rc = getrlimit(Int32(__RLIMIT_MEMLOCK.rawValue), &limit)
+            let rc = getrlimit(Int32(__RLIMIT_MEMLOCK.rawValue), &limit)
         #else
-        let rc = getrlimit(RLIMIT_MEMLOCK, &limit)
+            let rc = getrlimit(RLIMIT_MEMLOCK, &limit)
         #endif
         let unlimited = rc == 0 && limit.rlim_cur == rlim_t.max  // RLIM_INFINITY
         guard unlimited || geteuid() == 0 else { return .notAllowed(limit: rc == 0 ? UInt64(limit.rlim_cur) : nil) }

@@ -40,8 +40,10 @@ public enum XChaCha20Poly1305 {
     /// Decrypts into a scratch buffer that is zeroed as soon as `body` returns: for short-lived
     /// plaintexts (a card being read), where guarded memory's mmap/mprotect/munmap per call
     /// would cost more than the whole request. Tampering fails as in `open(_:associatedData:key:)`.
-    public static func open<R>(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
-                               _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    public static func open<R>(
+        _ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: try plaintextCount(box), alignment: 16)
         defer {
             sodium_memzero(out.baseAddress!, out.count)
@@ -68,8 +70,10 @@ public enum XChaCha20Poly1305 {
     }
 
     /// The one call into libsodium's decryption; zeroes `out` when authentication fails.
-    private static func decrypt(_ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
-                                into out: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+    private static func decrypt(
+        _ box: SealedBox, associatedData: [UInt8], key: SymmetricKey,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
         Sodium.ready()
         var written: UInt64 = 0
         let rc = box.ciphertext.withUnsafeBytes { c in

@@ -13,8 +13,10 @@ public func buildApplication(_ configuration: VaultServerConfiguration, logger: 
     var logger = logger ?? Logger(label: "cardvault")
     logger.logLevel = configuration.logLevel
     try configuration.validate()
-    let runtime = try VaultRuntime(databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
-                                   securityCodeTTL: configuration.securityCodeTTL, maxPendingCodes: configuration.maxPendingCodes, defaultRetention: configuration.defaultRetention, logger: logger)
+    let runtime = try VaultRuntime(
+        databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
+        securityCodeTTL: configuration.securityCodeTTL, maxPendingCodes: configuration.maxPendingCodes, defaultRetention: configuration.defaultRetention,
+        logger: logger)
     return try await buildApplication(configuration, runtime: runtime, logger: logger)
 }
 
@@ -37,8 +39,9 @@ public func buildApplication(_ configuration: VaultServerConfiguration, runtime:
 /// keeps the router and the OpenAPI document in step.
 func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) -> (Router<VaultRequestContext>, [any Service]) {
     // The server's card service: the runtime's, with the configured default retention.
-    let cards = CardVault(store: runtime.store, keys: runtime.keys, codes: runtime.codes,
-                          defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention, limits: configuration.tokenizeLimits())
+    let cards = CardVault(
+        store: runtime.store, keys: runtime.keys, codes: runtime.codes,
+        defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention, limits: configuration.tokenizeLimits())
     let metrics = HTTPMetrics(codes: runtime.codes)
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
@@ -79,11 +82,14 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
 /// One HTTP server on `address`. A Unix socket replaces a stale socket file (never any other
 /// file) and gets `socketMode` as soon as it is bound: the socket's file mode is the first gate,
 /// before the bearer secret.
-func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, socketMode: mode_t, services: [any Service],
-              logger: Logger) throws -> Application<RouterResponder<VaultRequestContext>> {
+func listener(
+    _ router: Router<VaultRequestContext>, _ address: ListenAddress, socketMode: mode_t, services: [any Service],
+    logger: Logger
+) throws -> Application<RouterResponder<VaultRequestContext>> {
     guard let path = address.unixPath else {
-        return Application(router: router, server: .wipingHTTP1(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
-                           services: services, logger: logger)
+        return Application(
+            router: router, server: .wipingHTTP1(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
+            services: services, logger: logger)
     }
     var info = stat()
     if lstat(path, &info) == 0 {
@@ -96,6 +102,7 @@ func listener(_ router: Router<VaultRequestContext>, _ address: ListenAddress, s
     if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) }
     // Until the mode is set the socket has the process umask's mode (the unit sets UMask=0077);
     // the folder, created 0750, gates it too.
-    return Application(router: router, server: .wipingHTTP1(), configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
-                       services: services, onServerRunning: { _ in chmod(path, socketMode) }, logger: logger)
+    return Application(
+        router: router, server: .wipingHTTP1(), configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
+        services: services, onServerRunning: { _ in chmod(path, socketMode) }, logger: logger)
 }

@@ -73,8 +73,10 @@ public struct VaultServerConfiguration: Sendable {
     }
 
     /// The whole-number setting `name` within `range`; nil when it is not set.
-    private static func integer(_ environment: [String: String], _ name: String, in range: ClosedRange<Int>,
-                                unit: String = "") throws(VaultError) -> Int? {
+    private static func integer(
+        _ environment: [String: String], _ name: String, in range: ClosedRange<Int>,
+        unit: String = ""
+    ) throws(VaultError) -> Int? {
         guard let text = environment[name] else { return nil }
         guard let value = Int(text), range.contains(value) else {
             throw .invalid(name, code: .invalidSetting, "must be \(range.lowerBound) to \(range.upperBound)\(unit)")
@@ -110,8 +112,9 @@ public struct VaultServerConfiguration: Sendable {
     /// Refuses a non-loopback address unless explicitly allowed.
     public func validate() throws(VaultError) {
         for address in addresses where !address.isLoopback && !allowNonLoopback {
-            throw VaultError(.failedPrecondition, code: .nonLoopbackListen,
-                             message: "refusing to listen on \(address) (not loopback); pass --allow-non-loopback to do so on purpose")
+            throw VaultError(
+                .failedPrecondition, code: .nonLoopbackListen,
+                message: "refusing to listen on \(address) (not loopback); pass --allow-non-loopback to do so on purpose")
         }
     }
 }

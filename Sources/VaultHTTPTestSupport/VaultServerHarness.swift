@@ -41,8 +41,10 @@ public final class VaultServerHarness: @unchecked Sendable {
         return found
     }
 
-    public func run<T: Sendable>(configure: (inout VaultServerConfiguration) -> Void = { _ in },
-                          _ test: @Sendable (Client) async throws -> T) async throws -> T {
+    public func run<T: Sendable>(
+        configure: (inout VaultServerConfiguration) -> Void = { _ in },
+        _ test: @Sendable (Client) async throws -> T
+    ) async throws -> T {
         var config = VaultServerConfiguration()
         config.listen = ListenAddress(host: "127.0.0.1", port: 0)
         config.databasePath = vault.databasePath
@@ -76,8 +78,10 @@ public final class VaultServerHarness: @unchecked Sendable {
         public var port: Int { client.port ?? 0 }
 
         @discardableResult
-        public func send(_ method: HTTPRequest.Method, _ uri: String, secret: String? = nil, json: String? = nil,
-                  rawBody: [UInt8]? = nil, headers extra: [String: String] = [:]) async throws -> Reply {
+        public func send(
+            _ method: HTTPRequest.Method, _ uri: String, secret: String? = nil, json: String? = nil,
+            rawBody: [UInt8]? = nil, headers extra: [String: String] = [:]
+        ) async throws -> Reply {
             var headers: HTTPFields = [:]
             if let secret { headers[.authorization] = "Bearer \(secret)" }
             if json != nil || rawBody != nil { headers[.contentType] = "application/json" }
@@ -92,7 +96,9 @@ public final class VaultServerHarness: @unchecked Sendable {
 }
 
 extension VaultServerHarness {
-    public static func cardJSON(_ number: String, month: String = "\"12\"", year: String = "\"2031\"", holder: String? = "IVAN PETROV", code: String? = nil) -> String {
+    public static func cardJSON(
+        _ number: String, month: String = "\"12\"", year: String = "\"2031\"", holder: String? = "IVAN PETROV", code: String? = nil
+    ) -> String {
         var fields = ["\"number\":\"\(number)\"", "\"exp_month\":\(month)", "\"exp_year\":\(year)"]
         if let holder { fields.append("\"holder\":\"\(holder)\"") }
         if let code { fields.append("\"verification_value\":\"\(code)\"") }

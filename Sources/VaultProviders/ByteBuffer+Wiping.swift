@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 // The custom-allocator entry points are SwiftNIO SPI ("advanced API", NIO 2.90+): the only way
 // to have NIO's own buffers zeroed when the last holder lets go of them.

@@ -289,7 +289,11 @@ struct JSONParser {
         var valid = true
         let value = SensitiveBytes(capacity: escapedStringLength()) { buffer in
             var n = 0
-            guard parser.decodeString(into: { buffer[n] = $0; n += 1 }) else { return nil }
+            guard
+                parser.decodeString(into: {
+                    buffer[n] = $0; n += 1
+                })
+            else { return nil }
             // UTF-8 validation without a String: decode and count the errors.
             var iterator = UnsafeBufferPointer(rebasing: buffer[0..<n]).makeIterator()
             var decoder = UTF8()

@@ -42,20 +42,27 @@ public final class ProviderHTTPClient: Sendable {
     /// its final size, into a buffer from the wiping allocator: whoever releases it last (this
     /// client, NIO's write path, TLS), its bytes are zeroed before the memory is freed.
     /// Failures are `ProviderFailure`, never the client's own error text.
-    package func send(_ method: HTTPMethod, url: String, headers: [(String, String)], json: JSONValue?, timeout: Duration) async throws(ProviderFailure) -> Reply {
+    package func send(
+        _ method: HTTPMethod, url: String, headers: [(String, String)], json: JSONValue?, timeout: Duration
+    ) async throws(ProviderFailure) -> Reply {
         try await send(method, url: url, headers: headers, buffer: json?.byteBuffer(allocator: .wiping), timeout: timeout)
     }
 
     /// Sends bytes as they are (the benchmark's pass-through proxy).
-    package func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws(ProviderFailure) -> Reply {
-        try await send(method, url: url, headers: headers, buffer: body.map { body in
-            var buffer = ByteBufferAllocator.wiping.buffer(capacity: body.count)
-            buffer.writeBytes(body)
-            return buffer
-        }, timeout: timeout)
+    package func send(_ method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, timeout: Duration) async throws(ProviderFailure) -> Reply
+    {
+        try await send(
+            method, url: url, headers: headers,
+            buffer: body.map { body in
+                var buffer = ByteBufferAllocator.wiping.buffer(capacity: body.count)
+                buffer.writeBytes(body)
+                return buffer
+            }, timeout: timeout)
     }
 
-    private func send(_ method: HTTPMethod, url: String, headers: [(String, String)], buffer: ByteBuffer?, timeout: Duration) async throws(ProviderFailure) -> Reply {
+    private func send(
+        _ method: HTTPMethod, url: String, headers: [(String, String)], buffer: ByteBuffer?, timeout: Duration
+    ) async throws(ProviderFailure) -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -64,7 +71,8 @@ public final class ProviderHTTPClient: Sendable {
             request.body = .bytes(buffer)
         }
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(
+                request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
             // The answer may carry provider card tokens: the copy is the one the vault reads; the
             // client's buffer is zeroed now (NIO's receive buffers are freed unwiped: see

@@ -26,8 +26,10 @@ struct ProviderIdempotency: Sendable {
     let confirm: @Sendable () async throws -> Void
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
-    init(operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
-         movesMoney: Bool = false, reference: [String: String] = [:]) throws {
+    init(
+        operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
+        movesMoney: Bool = false, reference: [String: String] = [:]
+    ) throws {
         if movesMoney && given == nil { throw StoredResponse.keyRequired }
         let hashKey = try cards.keys.derivedKeys().idempotency
         store = cards.store
@@ -44,7 +46,9 @@ struct ProviderIdempotency: Sendable {
     /// A provider reference worth storing and echoing: short, plain, and never a card number.
     static func isReference(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count)
-            && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || [0x2D, 0x5F, 0x2E, 0x3A].contains($0) }
+            && text.utf8.allSatisfy {
+                (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || [0x2D, 0x5F, 0x2E, 0x3A].contains($0)
+            }
             && !ReferenceDetails.hasDigitRun(text, atLeast: 12) && PANScrubber.scrub(text) == text
     }
 

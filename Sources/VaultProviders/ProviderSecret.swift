@@ -35,8 +35,9 @@ public struct ProviderURL: Sendable, Equatable, CustomStringConvertible {
         }
         let loopback = LoopbackHost.contains(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
-            throw VaultError(.failedPrecondition, code: .invalidSetting,
-                             message: "\(setting) must use https (plain http only to a loopback host)", field: setting)
+            throw VaultError(
+                .failedPrecondition, code: .invalidSetting,
+                message: "\(setting) must use https (plain http only to a loopback host)", field: setting)
         }
         base = text.hasSuffix("/") ? String(text.dropLast()) : text
     }

@@ -129,14 +129,18 @@ struct SQLiteTransaction: VaultTransaction {
     // MARK: provider calls
 
     func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]? {
-        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ? AND tenant = ?"),
-                                             arguments: [provider, reference, tenant.rawValue]) else { return nil }
+        guard
+            let text = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ? AND tenant = ?"),
+                arguments: [provider, reference, tenant.rawValue])
+        else { return nil }
         return try JSONDecoder().decode([String: CardLabel].self, from: Data(text.utf8))
     }
 
     func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws {
-        try execute("INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (?, ?, ?, ?, ?)",
-                    [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date), tenant.rawValue])
+        try execute(
+            "INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (?, ?, ?, ?, ?)",
+            [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date), tenant.rawValue])
     }
 
     func purgeProviderCalls(before date: Date) throws -> Int {
@@ -165,8 +169,9 @@ struct SQLiteTransaction: VaultTransaction {
     // MARK: keys
 
     func keySnapshot() throws -> KeySnapshot {
-        KeySnapshot(dataKeys: try all(KeyRecords.dataKeys, [], KeyRecords.dataKey),
-                    indexKey: try one(KeyRecords.indexKey, [], KeyRecords.indexKey))
+        KeySnapshot(
+            dataKeys: try all(KeyRecords.dataKeys, [], KeyRecords.dataKey),
+            indexKey: try one(KeyRecords.indexKey, [], KeyRecords.indexKey))
     }
 
     func save(_ key: WrappedDataKey) throws {
@@ -190,8 +195,10 @@ struct SQLiteTransaction: VaultTransaction {
     func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool {
         let key = Array(id.utf8) + [0] + secretHash
         if batch?.currentClients.contains(key) == true { return true }
-        let current = try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL"),
-                                       arguments: [id, Data(secretHash)]) != nil
+        let current =
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL"),
+                arguments: [id, Data(secretHash)]) != nil
         if current { batch?.currentClients.insert(key) }
         return current
     }
@@ -201,15 +208,23 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func insert(_ client: Client, secretHash: [UInt8]) throws {
-        try execute(ClientRecord.insert, [client.id, client.name, ClientRecord.scopes(client), StoredDate.millis(client.createdAt),
-                                          client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), client.tenant.rawValue,
-                                          Data(secretHash)])
+        try execute(
+            ClientRecord.insert,
+            [
+                client.id, client.name, ClientRecord.scopes(client), StoredDate.millis(client.createdAt),
+                client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), client.tenant.rawValue,
+                Data(secretHash),
+            ])
     }
 
     func update(_ client: Client) throws {
         batch?.currentClients.removeAll()
-        try execute(ClientRecord.update, [client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.millis),
-                                          client.secretRotatedAt.map(StoredDate.millis), client.id])
+        try execute(
+            ClientRecord.update,
+            [
+                client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.millis),
+                client.secretRotatedAt.map(StoredDate.millis), client.id,
+            ])
     }
 
     func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
@@ -251,7 +266,8 @@ struct SQLiteTransaction: VaultTransaction {
     }
 
     func replace(_ response: StoredResponse, client: String, key: IdempotencyKey) throws {
-        try execute("INSERT OR REPLACE" + IdempotencyRecord.insert.dropFirst("INSERT".count), IdempotencyRecord.arguments(response, client: client, key: key.rawValue))
+        try execute(
+            "INSERT OR REPLACE" + IdempotencyRecord.insert.dropFirst("INSERT".count), IdempotencyRecord.arguments(response, client: client, key: key.rawValue))
     }
 
     func deleteIdempotency(client: String, key: IdempotencyKey) throws {
@@ -269,18 +285,21 @@ struct SQLiteTransaction: VaultTransaction {
     private static func day(_ date: Date) -> Int64 { StoredDate.millis(date) / 86_400_000 }
 
     func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool) {
-        let row = try one("""
+        let row = try one(
+            """
             SELECT COUNT(*), COALESCE(MAX(card = ?), 0) FROM enumeration_guard
             WHERE day IN (?, ?) AND client = ? AND bucket = ? AND seen_at >= ?
-            """, [Data(card), Self.day(date), Self.day(date) + 1, client, Data(bucket), StoredDate.millis(date)]) { row in
+            """, [Data(card), Self.day(date), Self.day(date) + 1, client, Data(bucket), StoredDate.millis(date)]
+        ) { row in
             (row[0] as Int, (row[1] as Int) != 0)
         }
         return row ?? (0, false)
     }
 
     func recordEnumeration(client: String, bucket: [UInt8], card: [UInt8], at date: Date) throws {
-        try execute("INSERT OR REPLACE INTO enumeration_guard (day, client, bucket, card, seen_at) VALUES (?, ?, ?, ?, ?)",
-                    [Self.day(date), client, Data(bucket), Data(card), StoredDate.millis(date)])
+        try execute(
+            "INSERT OR REPLACE INTO enumeration_guard (day, client, bucket, card, seen_at) VALUES (?, ?, ?, ?, ?)",
+            [Self.day(date), client, Data(bucket), Data(card), StoredDate.millis(date)])
     }
 
     /// Drops whole days older than `date`'s: a row can outlive `date` by up to a day, and the

@@ -41,7 +41,9 @@ public enum VaultBackup {
         try await runtime.keyAdmin.load()
         try await runtime.audit.record("backup.create", subject: (path as NSString).lastPathComponent, outcome: .success, actor: actor)
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         // Created empty and private before any page is written into it.
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw failure(.backupNotWritable, "cannot create the backup file")
@@ -78,7 +80,9 @@ public enum VaultBackup {
         }
         try checkSchema(backup)
         let folder = (databasePath as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         try FileManager.default.copyItem(atPath: backup, toPath: staging)
         chmod(staging, 0o600)
         do {
@@ -133,10 +137,12 @@ public enum VaultBackup {
     }
 
     private static func schema(_ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master
-            WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY type, name
-            """)
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master
+                WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY type, name
+                """)
     }
 
     /// SQLite's online backup, 256 pages per step so the server's writer is never held long.
@@ -163,8 +169,9 @@ public enum VaultBackup {
             }
             let references = try db.tableExists("provider_references") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provider_references") ?? 0 : 0
             let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
-            return BackupSummary(path: path, bytes: bytes, cards: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cards") ?? 0,
-                                 providerReferences: references, masterKeyID: kek, seconds: Date().timeIntervalSince(started))
+            return BackupSummary(
+                path: path, bytes: bytes, cards: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cards") ?? 0,
+                providerReferences: references, masterKeyID: kek, seconds: Date().timeIntervalSince(started))
         }
     }
 }

@@ -25,9 +25,11 @@ public struct VaultRuntime: Sendable {
     public var keyAdmin: KeyAdministration { KeyAdministration(store: store, keys: keys) }
     public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
 
-    public init(databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
-                maxPendingCodes: Int = SecurityCodeVault.defaultCapacity,
-                defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage")) throws {
+    public init(
+        databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
+        maxPendingCodes: Int = SecurityCodeVault.defaultCapacity,
+        defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage")
+    ) throws {
         self.defaultRetention = defaultRetention
         database = try AppDatabase(path: databasePath)
         store = SQLiteVaultStore(database: database, logger: logger)

@@ -3,11 +3,11 @@
 public enum SentinelCards {
     /// Luhn-valid PANs of several brands that appear nowhere else in the test suite's output.
     public static let pans: [String] = [
-        luhnComplete("400000777711112"),   // Visa
-        luhnComplete("522204777722223"),   // Mastercard
-        luhnComplete("220077773333444"),   // Mir
-        luhnComplete("62127777444455556"), // UnionPay, 18 digits
-        luhnComplete("37777755556666"),    // Amex, 15 digits
+        luhnComplete("400000777711112"),  // Visa
+        luhnComplete("522204777722223"),  // Mastercard
+        luhnComplete("220077773333444"),  // Mir
+        luhnComplete("62127777444455556"),  // UnionPay, 18 digits
+        luhnComplete("37777755556666"),  // Amex, 15 digits
     ]
 
     /// Security codes unlikely to occur by chance next to other digits.

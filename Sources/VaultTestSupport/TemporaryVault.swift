@@ -15,9 +15,10 @@ public final class TemporaryVault: @unchecked Sendable {
     public init(initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        runtime = try VaultRuntime(databasePath: folder.appendingPathComponent("vault.sqlite").path,
-                                   keysDirectory: folder.appendingPathComponent("keys").path,
-                                   securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
+        runtime = try VaultRuntime(
+            databasePath: folder.appendingPathComponent("vault.sqlite").path,
+            keysDirectory: folder.appendingPathComponent("keys").path,
+            securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
         if initialise {
             _ = try await runtime.keyAdmin.initialize(actor: Self.testOperator)
         }
@@ -30,15 +31,19 @@ public final class TemporaryVault: @unchecked Sendable {
     public static let testOperator = AuditActor.operatorCLI(user: "test")
 
     /// Registers a client and returns its secret.
-    public func addClient(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope],
-                          tenant: String = Tenant.default.rawValue) async throws -> String {
+    public func addClient(
+        _ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope],
+        tenant: String = Tenant.default.rawValue
+    ) async throws -> String {
         let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
         return secret.revealed
     }
 
     /// Registers a client and returns it as an in-process caller (no secret on the wire).
-    public func caller(_ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead],
-                       tenant: String = Tenant.default.rawValue) async throws -> Caller {
+    public func caller(
+        _ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead],
+        tenant: String = Tenant.default.rawValue
+    ) async throws -> Caller {
         let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
         return .trusted(client)
     }

@@ -32,11 +32,15 @@ struct Audit: AsyncParsableCommand {
                 switch result {
                 case .intact(let rows):
                     try await runtime.audit.record("audit.verify", subject: "intact:\(rows)", outcome: .success, actor: Output.actor)
-                    if output.json { Output.json(Report(intact: true, rows: rows, brokenAt: nil, reason: nil)) } else {
+                    if output.json {
+                        Output.json(Report(intact: true, rows: rows, brokenAt: nil, reason: nil))
+                    } else {
                         Output.line("audit log intact: \(rows) row(s) verified")
                     }
                 case .broken(let seq, let reason):
-                    if output.json { Output.json(Report(intact: false, rows: nil, brokenAt: seq, reason: reason)) } else {
+                    if output.json {
+                        Output.json(Report(intact: false, rows: nil, brokenAt: seq, reason: reason))
+                    } else {
                         FileHandle.standardError.write(Data("audit log BROKEN at row \(seq): \(reason)\n".utf8))
                     }
                     throw ExitCode(2)
@@ -58,7 +62,9 @@ struct Audit: AsyncParsableCommand {
                 try await runtime.audit.record("audit.tail", subject: "\(rows.count)", outcome: .success, actor: Output.actor)
                 if output.json { Output.json(rows); return }
                 for r in rows {
-                    Output.line([String(r.seq), r.at, r.client ?? "-", r.action, r.subject ?? "-", r.outcome, r.requestID ?? "-", r.source ?? "-"].joined(separator: "  "))
+                    Output.line(
+                        [String(r.seq), r.at, r.client ?? "-", r.action, r.subject ?? "-", r.outcome, r.requestID ?? "-", r.source ?? "-"].joined(
+                            separator: "  "))
                 }
             }
         }

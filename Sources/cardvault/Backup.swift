@@ -14,8 +14,10 @@ struct Backup: AsyncParsableCommand {
         try await Output.run(json: output.json) {
             let summary = try await VaultBackup.create(try vault.openRuntime(), to: destination, actor: Output.actor)
             if output.json { Output.json(summary); return }
-            Output.line(String(format: "backed up %d card(s) and %d provider reference(s) to %@ (%d bytes, master key %@) in %.1f s",
-                               summary.cards, summary.providerReferences, summary.path, summary.bytes, summary.masterKeyID, summary.seconds))
+            Output.line(
+                String(
+                    format: "backed up %d card(s) and %d provider reference(s) to %@ (%d bytes, master key %@) in %.1f s",
+                    summary.cards, summary.providerReferences, summary.path, summary.bytes, summary.masterKeyID, summary.seconds))
         }
     }
 }

@@ -28,7 +28,9 @@ struct Clients: AsyncParsableCommand {
                 let (client, secret) = try await runtime.clients.add(
                     name: name, scopes: scopes.split(separator: ",").map(String.init), tenant: tenant, actor: Output.actor)
                 if output.json { Output.json(SecretReport(client: client, secret: secret.revealed)); return }
-                Output.line("client \(client.name) (\(client.id)) in tenant \(client.tenant) with scopes \(client.scopes.sorted().map(\.rawValue).joined(separator: ","))")
+                Output.line(
+                    "client \(client.name) (\(client.id)) in tenant \(client.tenant) with scopes \(client.scopes.sorted().map(\.rawValue).joined(separator: ","))"
+                )
                 Output.line("secret (shown once, store it now): \(secret.revealed)")
             }
         }
@@ -47,8 +49,9 @@ struct Clients: AsyncParsableCommand {
                 if output.json { Output.json(clients); return }
                 Output.line("NAME                 TENANT           STATE    SCOPES")
                 for c in clients {
-                    Output.line(c.name.padding(toLength: 21, withPad: " ", startingAt: 0) + c.tenant.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)
-                                + (c.isActive ? "active   " : "revoked  ") + c.scopes.sorted().map(\.rawValue).joined(separator: ","))
+                    Output.line(
+                        c.name.padding(toLength: 21, withPad: " ", startingAt: 0) + c.tenant.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)
+                            + (c.isActive ? "active   " : "revoked  ") + c.scopes.sorted().map(\.rawValue).joined(separator: ","))
                 }
             }
         }

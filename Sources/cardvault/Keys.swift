@@ -21,11 +21,18 @@ struct Keys: AsyncParsableCommand {
                 let result = try await runtime.keyAdmin.initialize(actor: Output.actor)
                 let status = try await runtime.keyAdmin.status()
                 if output.json {
-                    Output.json(InitReport(result: result.rawValue, masterKeyID: status.masterKeyID, masterKeyFile: runtime.keys.directory.masterKeyPath, activeVersion: status.activeVersion))
+                    Output.json(
+                        InitReport(
+                            result: result.rawValue, masterKeyID: status.masterKeyID, masterKeyFile: runtime.keys.directory.masterKeyPath,
+                            activeVersion: status.activeVersion))
                 } else {
                     switch result {
-                    case .alreadyInitialised: Output.line("keys already initialised (master key \(status.masterKeyID), active version v\(status.activeVersion))")
-                    default: Output.line("initialised: master key \(status.masterKeyID) in \(runtime.keys.directory.masterKeyPath) (mode 0600), data key v\(status.activeVersion) active")
+                    case .alreadyInitialised:
+                        Output.line("keys already initialised (master key \(status.masterKeyID), active version v\(status.activeVersion))")
+                    default:
+                        Output.line(
+                            "initialised: master key \(status.masterKeyID) in \(runtime.keys.directory.masterKeyPath) (mode 0600), data key v\(status.activeVersion) active"
+                        )
                     }
                 }
             }
@@ -46,7 +53,8 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each data-key version, its state and how many records (cards, provider tokens, provider references) use it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show each data-key version, its state and how many records (cards, provider tokens, provider references) use it.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
 
@@ -59,10 +67,11 @@ struct Keys: AsyncParsableCommand {
                 Output.line("master key \(status.masterKeyID); active data key v\(status.activeVersion); \(status.totalCards) card(s)")
                 Output.line("VERSION  STATE         CARDS     PROVIDER-TOKENS  PROVIDER-REFERENCES")
                 for v in status.versions {
-                    Output.line("v\(v.version)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                                + v.state.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
-                                + "\(v.cards)".padding(toLength: 10, withPad: " ", startingAt: 0)
-                                + "\(v.providerTokens)".padding(toLength: 17, withPad: " ", startingAt: 0) + "\(v.providerReferences)")
+                    Output.line(
+                        "v\(v.version)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                            + v.state.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                            + "\(v.cards)".padding(toLength: 10, withPad: " ", startingAt: 0)
+                            + "\(v.providerTokens)".padding(toLength: 17, withPad: " ", startingAt: 0) + "\(v.providerReferences)")
                 }
             }
         }
@@ -77,7 +86,9 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let runtime = try vault.openRuntime()
                 let version = try await runtime.keyAdmin.rotate(actor: Output.actor)
-                if output.json { Output.json(["active_version": version]) } else {
+                if output.json {
+                    Output.json(["active_version": version])
+                } else {
                     Output.line("data key v\(version) is now active; run `cardvault keys rewrap` to move older cards to it")
                 }
             }
@@ -101,13 +112,16 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let runtime = try vault.openRuntime()
                 let bar = ProgressBar(enabled: !output.json && isatty(STDERR_FILENO) == 1)
-                let result = try await runtime.keyAdmin.rewrap(actor: Output.actor, batchSize: batchSize, maxBatches: maxBatches, pause: .milliseconds(pauseMS)) { progress in
+                let result = try await runtime.keyAdmin.rewrap(actor: Output.actor, batchSize: batchSize, maxBatches: maxBatches, pause: .milliseconds(pauseMS))
+                { progress in
                     bar.show(progress)
                 }
                 bar.finish()
                 if output.json { Output.json(result); return }
-                Output.line(String(format: "rewrapped %d card(s) to v%d in %.1f s (%.0f cards/s); %d remaining",
-                                   result.rewrapped, result.targetVersion, result.seconds, result.rowsPerSecond, result.remaining))
+                Output.line(
+                    String(
+                        format: "rewrapped %d card(s) to v%d in %.1f s (%.0f cards/s); %d remaining",
+                        result.rewrapped, result.targetVersion, result.seconds, result.rowsPerSecond, result.remaining))
             }
         }
     }
@@ -139,7 +153,9 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let runtime = try vault.openRuntime()
                 let id = try await runtime.keyAdmin.rotateMaster(actor: Output.actor)
-                if output.json { Output.json(["master_key_id": id]) } else {
+                if output.json {
+                    Output.json(["master_key_id": id])
+                } else {
                     Output.line("master key replaced: now \(id) in \(runtime.keys.directory.masterKeyPath); data keys re-wrapped")
                 }
             }

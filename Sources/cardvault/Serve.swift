@@ -49,13 +49,22 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("memory locked (mlockall): nothing of this process reaches swap")
             case .notAllowed(let limit):
                 if ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CARDVAULT_REQUIRE_MLOCK"]?.lowercased() ?? "") {
-                    throw VaultError(.failedPrecondition, code: .mlockUnavailable,
-                                     message: "CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked (RLIMIT_MEMLOCK \(limit.map(String.init) ?? "unknown") bytes); set LimitMEMLOCK=infinity")
+                    throw VaultError(
+                        .failedPrecondition, code: .mlockUnavailable,
+                        message:
+                            "CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked (RLIMIT_MEMLOCK \(limit.map(String.init) ?? "unknown") bytes); set LimitMEMLOCK=infinity"
+                    )
                 }
-                logger.warning("memory NOT locked: RLIMIT_MEMLOCK is \(limit.map { "\($0) bytes" } ?? "unknown"); pages may reach swap (set LimitMEMLOCK=infinity, or CARDVAULT_REQUIRE_MLOCK=1 to refuse)")
+                logger.warning(
+                    "memory NOT locked: RLIMIT_MEMLOCK is \(limit.map { "\($0) bytes" } ?? "unknown"); pages may reach swap (set LimitMEMLOCK=infinity, or CARDVAULT_REQUIRE_MLOCK=1 to refuse)"
+                )
             }
-            logger.notice("cardvault listening", metadata: ["address": "\(config.addresses.map(\.description).joined(separator: ","))",
-                                                            "database": "\(config.databasePath)"])
+            logger.notice(
+                "cardvault listening",
+                metadata: [
+                    "address": "\(config.addresses.map(\.description).joined(separator: ","))",
+                    "database": "\(config.databasePath)",
+                ])
             try await app.runService()
         } catch let error as VaultError {
             FileHandle.standardError.write(Data("cardvault: \(error.message)\n".utf8))

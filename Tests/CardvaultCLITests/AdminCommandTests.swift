@@ -329,10 +329,12 @@ struct AdminCommandFailureTests {
         #expect(try cli.run(["keys", "init"]).status == 0)
         let tokens = try await Self.seed(cli, count: 20)
         var outputs: [String] = []
-        for args in [["keys", "status"], ["keys", "status", "--json"], ["keys", "rotate", "--json"], ["keys", "rewrap"],
-                     ["keys", "rewrap", "--json"], ["keys", "retire", "1", "--json"], ["keys", "rotate-master", "--json"],
-                     ["clients", "list", "--json"], ["audit", "verify", "--json"], ["audit", "tail", "-n", "1000"],
-                     ["audit", "tail", "-n", "1000", "--json"]] {
+        for args in [
+            ["keys", "status"], ["keys", "status", "--json"], ["keys", "rotate", "--json"], ["keys", "rewrap"],
+            ["keys", "rewrap", "--json"], ["keys", "retire", "1", "--json"], ["keys", "rotate-master", "--json"],
+            ["clients", "list", "--json"], ["audit", "verify", "--json"], ["audit", "tail", "-n", "1000"],
+            ["audit", "tail", "-n", "1000", "--json"],
+        ] {
             let r = try cli.run(args)
             #expect(r.status == 0, "\(args): \(r.stderr)")
             outputs += [r.stdout, r.stderr]

@@ -20,13 +20,15 @@ struct MemoryHygieneTests {
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let port = Int.random(in: 20_000...40_000)
         let marker = "memory-scan-marker-\(UUID().uuidString)"
-        let (vault, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"], environment: [
-            "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:\(simPort)", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:\(simPort)",
-            "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
-            // A value the vault keeps for its whole life: the scan must find it (a scan that
-            // finds nothing because it reads nothing proves nothing).
-            "CARDVAULT_MEMORY_SCAN_MARKER": marker,
-        ])
+        let (vault, _, _) = try cli.start(
+            ["serve", "--listen", "127.0.0.1:\(port)"],
+            environment: [
+                "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:\(simPort)", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:\(simPort)",
+                "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
+                // A value the vault keeps for its whole life: the scan must find it (a scan that
+                // finds nothing because it reads nothing proves nothing).
+                "CARDVAULT_MEMORY_SCAN_MARKER": marker,
+            ])
         defer { kill(vault.processIdentifier, SIGKILL) }
         for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
         for _ in 0..<50 where (try? HTTP.request(port: simPort, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
@@ -41,10 +43,13 @@ struct MemoryHygieneTests {
             tokens.append(try #require(created.json["token"] as? String))
         }
         // The same number again (dedup reads it back), a metadata read, a new code.
-        #expect(try HTTP.request(port: port, "POST /v1/cards", headers: auth, body: #"{"number":"\#(recipientPAN)","exp_month":12,"exp_year":"2031"}"#).status == 200)
+        #expect(
+            try HTTP.request(port: port, "POST /v1/cards", headers: auth, body: #"{"number":"\#(recipientPAN)","exp_month":12,"exp_year":"2031"}"#).status
+                == 200)
         #expect(try HTTP.request(port: port, "GET /v1/cards/\(tokens[0])", headers: auth).status == 200)
         // A transfer: both numbers and the code go into the body sent to the simulator.
-        let transfer = #"{"request":{"amount":100,"currency":"KZT","description":"P2P","tracking_id":"trk-mem-1","test":true,"credit_card":{"token":"\#(tokens[0])"},"recipient_card":{"token":"\#(tokens[1])"}}}"#
+        let transfer =
+            #"{"request":{"amount":100,"currency":"KZT","description":"P2P","tracking_id":"trk-mem-1","test":true,"credit_card":{"token":"\#(tokens[0])"},"recipient_card":{"token":"\#(tokens[1])"}}}"#
         let sent = try HTTP.request(port: port, "POST /v1/horizonpay/p2ps", headers: auth.merging(["Idempotency-Key": "mem-1"]) { a, _ in a }, body: transfer)
         #expect(sent.status == 200, "\(sent.text)")
         #expect((try HTTP.request(port: simPort, "GET /__simulator/calls").json["/transactions/p2ps"] as? Int) == 1)

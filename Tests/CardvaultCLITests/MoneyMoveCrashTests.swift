@@ -37,10 +37,14 @@ struct MoneyMoveCrashTests {
         for _ in 0..<50 where (try? HTTP.request(port: simPort, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
 
         let auth = ["Authorization": "Bearer \(secret)"]
-        let source = try HTTP.request(port: port, "POST /v1/cards", headers: auth, body: #"{"number":"4012001037141112","exp_month":12,"exp_year":"2031","holder":"IVAN PETROV","verification_value":"123"}"#)
-        let recipient = try HTTP.request(port: port, "POST /v1/cards", headers: auth, body: #"{"number":"4200000000000000","exp_month":12,"exp_year":"2031","holder":"MARY DOE"}"#)
+        let source = try HTTP.request(
+            port: port, "POST /v1/cards", headers: auth,
+            body: #"{"number":"4012001037141112","exp_month":12,"exp_year":"2031","holder":"IVAN PETROV","verification_value":"123"}"#)
+        let recipient = try HTTP.request(
+            port: port, "POST /v1/cards", headers: auth, body: #"{"number":"4200000000000000","exp_month":12,"exp_year":"2031","holder":"MARY DOE"}"#)
         let from = try #require(source.json["token"] as? String), to = try #require(recipient.json["token"] as? String)
-        let transfer = #"{"request":{"amount":100,"currency":"KZT","description":"P2P","tracking_id":"trk-crash-1","test":true,"credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#
+        let transfer =
+            #"{"request":{"amount":100,"currency":"KZT","description":"P2P","tracking_id":"trk-crash-1","test":true,"credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#
         let headers = auth.merging(["Idempotency-Key": "pay-once"]) { a, _ in a }
 
         // Send the transfer; once the simulator holds it, kill the vault.
@@ -68,8 +72,9 @@ struct MoneyMoveCrashTests {
         }
         #expect((try HTTP.request(port: simPort, "GET /__simulator/calls").json["/transactions/p2ps"] as? Int) == 1)
         // The refused retries did not spend the new code: a new key may transfer with it.
-        let fresh = try HTTP.request(port: port, "POST /v1/horizonpay/p2ps", headers: auth.merging(["Idempotency-Key": "pay-twice-on-purpose"]) { a, _ in a },
-                                     body: transfer.replacingOccurrences(of: "trk-crash-1", with: "trk-crash-2"), timeout: 30)
+        let fresh = try HTTP.request(
+            port: port, "POST /v1/horizonpay/p2ps", headers: auth.merging(["Idempotency-Key": "pay-twice-on-purpose"]) { a, _ in a },
+            body: transfer.replacingOccurrences(of: "trk-crash-1", with: "trk-crash-2"), timeout: 30)
         #expect(fresh.status == 200, "\(fresh.text)")
         kill(vault.processIdentifier, SIGTERM)
         vault.waitUntilExit()

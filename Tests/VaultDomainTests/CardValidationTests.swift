@@ -33,7 +33,7 @@ struct CardValidationTests {
         ("4405x639704015096", "only digits"),
         ("", "12 to 19 digits"),
         (SentinelCards.luhnComplete("55220427050667"), "length does not match"),  // Mastercard needs 16
-        ("٤٤٠٥٦٣٩٧٠٤٠١٥٠٩٦", "only digits"),           // Arabic-Indic digits are not ASCII digits
+        ("٤٤٠٥٦٣٩٧٠٤٠١٥٠٩٦", "only digits"),  // Arabic-Indic digits are not ASCII digits
     ])
     func rejectsInvalidNumbers(number: String, message: String) {
         do {
@@ -127,14 +127,18 @@ struct AnswerEncodingTests {
     func handWrittenJSONMatchesJSONEncoder(holder: String?) throws {
         let pan = try PrimaryAccountNumber(validating: "4405639704015096")
         let token = CardToken.generate()
-        var card = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
-                              box: .init(nonce: [], ciphertext: []), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
-                              updatedAt: Date(timeIntervalSince1970: 1_790_000_100.5))
+        var card = SealedCard(
+            token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_abc"), keyVersion: 1,
+            box: .init(nonce: [], ciphertext: []), createdAt: Date(timeIntervalSince1970: 1_790_000_000.123),
+            updatedAt: Date(timeIntervalSince1970: 1_790_000_100.5))
         let data = CardData(pan: pan, expiry: CardExpiry(month: 2, year: 2030), holder: holder.map { CardHolder(trusted: $0) })
-        let reference = SealedProviderReference(token: token, tenant: .default, kind: .iokaCard, blindIndex: [], keyVersion: 1, box: .init(nonce: [], ciphertext: []),
-                                                details: ReferenceDetails(panMasked: "440563******5096", emitter: holder),
-                                                createdAt: card.createdAt, updatedAt: card.updatedAt)
-        for (expires, retain, references) in [(nil, nil, []), (Date(timeIntervalSince1970: 1_790_000_900.999), Date(timeIntervalSince1970: 1_800_000_000), [reference])] {
+        let reference = SealedProviderReference(
+            token: token, tenant: .default, kind: .iokaCard, blindIndex: [], keyVersion: 1, box: .init(nonce: [], ciphertext: []),
+            details: ReferenceDetails(panMasked: "440563******5096", emitter: holder),
+            createdAt: card.createdAt, updatedAt: card.updatedAt)
+        for (expires, retain, references) in [
+            (nil, nil, []), (Date(timeIntervalSince1970: 1_790_000_900.999), Date(timeIntervalSince1970: 1_800_000_000), [reference]),
+        ] {
             card.retainUntil = retain
             let metadata = CardMetadata(card: card, data: data, codeExpiresAt: expires, references: references)
             #expect(String(decoding: metadata.jsonBytes, as: UTF8.self) == String(decoding: VaultJSON.encode(metadata), as: UTF8.self))

@@ -9,11 +9,13 @@ struct SealedCardTests {
     let v2 = DataKey(version: 2, key: try! .generate())
 
     func sealed(_ number: String, key: DataKey) throws -> (SealedCard, CardData) {
-        let data = CardData(pan: try PrimaryAccountNumber(validating: number), expiry: CardExpiry(month: 7, year: 2031),
-                            holder: try CardHolder(validating: "IVAN PETROV"))
+        let data = CardData(
+            pan: try PrimaryAccountNumber(validating: number), expiry: CardExpiry(month: 7, year: 2031),
+            holder: try CardHolder(validating: "IVAN PETROV"))
         let token = CardToken.generate()
-        let card = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_x"), keyVersion: key.version,
-                              box: SealedCard.seal(data, token: token, tenant: .default, key: key), createdAt: Date(), updatedAt: Date())
+        let card = SealedCard(
+            token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_x"), keyVersion: key.version,
+            box: SealedCard.seal(data, token: token, tenant: .default, key: key), createdAt: Date(), updatedAt: Date())
         return (card, data)
     }
 
@@ -62,8 +64,9 @@ struct SealedCardTests {
         let chain = AuditChain(key: try! .generate())
         var rows: [AuditEntry] = []
         for i in 0..<5 {
-            let event = AuditEvent(action: "card.read", subject: "tok_\(i)", outcome: .success,
-                                   actor: AuditActor(client: "svc", requestID: "req_\(i)", source: "127.0.0.1"))
+            let event = AuditEvent(
+                action: "card.read", subject: "tok_\(i)", outcome: .success,
+                actor: AuditActor(client: "svc", requestID: "req_\(i)", source: "127.0.0.1"))
             rows.append(chain.seal(event, after: rows.last, at: Date()))
         }
         #expect(chain.verify(rows, after: nil) == .intact(rows: 5))

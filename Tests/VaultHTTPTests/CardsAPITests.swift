@@ -10,8 +10,9 @@ struct CardsAPITests {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead])
         try await h.run { c in
-            let created = try await c.send(.post, "/v1/cards", secret: secret,
-                                           json: VaultServerHarness.cardJSON("4405 6397 0401 5096", month: "3", year: "2030", code: "123"))
+            let created = try await c.send(
+                .post, "/v1/cards", secret: secret,
+                json: VaultServerHarness.cardJSON("4405 6397 0401 5096", month: "3", year: "2030", code: "123"))
             #expect(created.status == 201)
             let card = created.json
             let token = try #require(card["token"] as? String)
@@ -29,8 +30,9 @@ struct CardsAPITests {
             #expect(created.headers[.init("X-Request-Id")!] != nil)
 
             // Same PAN again: same token and fingerprint, newer expiry and holder.
-            let again = try await c.send(.post, "/v1/cards", secret: secret,
-                                         json: VaultServerHarness.cardJSON("4405639704015096", month: "11", year: "2032", holder: "I PETROV"))
+            let again = try await c.send(
+                .post, "/v1/cards", secret: secret,
+                json: VaultServerHarness.cardJSON("4405639704015096", month: "11", year: "2032", holder: "I PETROV"))
             #expect(again.status == 200)
             #expect(again.json["token"] as? String == token)
             #expect(again.json["fingerprint"] as? String == card["fingerprint"] as? String)
@@ -58,7 +60,8 @@ struct CardsAPITests {
         #expect(h.runtime.codes.count == 0)  // deleting the card wiped its pending code
         let actions = try await h.runtime.audit.tail(limit: 50).map(\.action)
         #expect(actions.filter { $0 == "card.read" }.count == 2)
-        #expect(actions.contains("card.create") && actions.contains("card.update_existing") && actions.contains("card.update") && actions.contains("card.delete"))
+        #expect(
+            actions.contains("card.create") && actions.contains("card.update_existing") && actions.contains("card.update") && actions.contains("card.delete"))
     }
 
     @Test func everyErrorIsJSONAndNamesTheField() async throws {
@@ -106,7 +109,8 @@ struct CardsAPITests {
             #expect(r.status == 422)
             #expect(r.errorCode == "card_expired")
 
-            r = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4405639704015096", holder: String(repeating: "A", count: 36)))
+            r = try await c.send(
+                .post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4405639704015096", holder: String(repeating: "A", count: 36)))
             #expect(r.status == 422)
             #expect(r.errorFields == ["holder"])
 
@@ -152,11 +156,13 @@ struct CardsAPITests {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead])
         try await h.run(configure: { $0.defaultRetention = 90 * 86_400 }) { c in
-            let past = try await c.send(.post, "/v1/cards", secret: secret,
-                                        json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2001-01-01"}"#)
+            let past = try await c.send(
+                .post, "/v1/cards", secret: secret,
+                json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2001-01-01"}"#)
             #expect(past.status == 422 && past.errorFields == ["retain_until"])
-            let given = try await c.send(.post, "/v1/cards", secret: secret,
-                                         json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2031-01-01T00:00:00Z"}"#)
+            let given = try await c.send(
+                .post, "/v1/cards", secret: secret,
+                json: #"{"number":"4405639704015096","exp_month":1,"exp_year":2031,"retain_until":"2031-01-01T00:00:00Z"}"#)
             #expect(given.status == 201 && given.json["retain_until"] as? String == "2031-01-01T00:00:00.000Z")
             let defaulted = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4012001037141112"))
             let until = try #require(defaulted.json["retain_until"] as? String)
@@ -176,8 +182,9 @@ struct CardsAPITests {
             let retry = try await c.send(.post, "/v1/cards", secret: secret, json: body, headers: ["Idempotency-Key": "order-1"])
             #expect(retry.status == 201)
             #expect(retry.body == first.body)
-            let conflict = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4405639704015096"),
-                                            headers: ["Idempotency-Key": "order-1"])
+            let conflict = try await c.send(
+                .post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4405639704015096"),
+                headers: ["Idempotency-Key": "order-1"])
             #expect(conflict.status == 409)
             #expect(conflict.errorCode == "idempotency_conflict")
             let bad = try await c.send(.post, "/v1/cards", secret: secret, json: body, headers: ["Idempotency-Key": String(repeating: "k", count: 300)])

@@ -20,12 +20,14 @@ struct LeakTests {
             for (i, pan) in SentinelCards.pans.enumerated() {
                 let code = SentinelCards.codes[i]
                 let amexAware = pan.hasPrefix("37") ? code : String(code.prefix(3))
-                let r = try await c.send(.post, "/v1/cards", secret: writer,
-                                         json: VaultServerHarness.cardJSON(pan, code: amexAware), headers: ["Idempotency-Key": "k\(i)"])
+                let r = try await c.send(
+                    .post, "/v1/cards", secret: writer,
+                    json: VaultServerHarness.cardJSON(pan, code: amexAware), headers: ["Idempotency-Key": "k\(i)"])
                 #expect(r.status == 201, "sentinel \(i) answered \(r.status): \(r.errorCode ?? "")")
                 tokens.append(try #require(r.json["token"] as? String))
                 // Retry (replay), and the same PAN in another format (dedup).
-                _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan, code: amexAware), headers: ["Idempotency-Key": "k\(i)"])
+                _ = try await c.send(
+                    .post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan, code: amexAware), headers: ["Idempotency-Key": "k\(i)"])
                 let spaced = stride(from: 0, to: pan.count, by: 4).map { String(Array(pan)[$0..<min($0 + 4, pan.count)]) }.joined(separator: " ")
                 _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(spaced))
             }
@@ -38,11 +40,16 @@ struct LeakTests {
             _ = try await c.send(.post, "/v1/cards", secret: reader, json: VaultServerHarness.cardJSON(pan))
             _ = try await c.send(.post, "/v1/cards", json: VaultServerHarness.cardJSON(pan))
             _ = try await c.send(.get, "/v1/cards/\(pan)", secret: reader)
-            _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan), headers: ["Idempotency-Key": "k1", "X-Request-Id": pan])
+            _ = try await c.send(
+                .post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan), headers: ["Idempotency-Key": "k1", "X-Request-Id": pan])
             _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(pan + "0"))
             // A careless caller using a card number as its Idempotency-Key (stored, then replayed).
-            _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]), headers: ["Idempotency-Key": SentinelCards.pans[4]])
-            _ = try await c.send(.post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]), headers: ["Idempotency-Key": SentinelCards.pans[4]])
+            _ = try await c.send(
+                .post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]),
+                headers: ["Idempotency-Key": SentinelCards.pans[4]])
+            _ = try await c.send(
+                .post, "/v1/cards", secret: writer, json: VaultServerHarness.cardJSON(SentinelCards.pans[3]),
+                headers: ["Idempotency-Key": SentinelCards.pans[4]])
 
             for token in tokens {
                 _ = try await c.send(.get, "/v1/cards/\(token)", secret: reader)
@@ -71,7 +78,9 @@ struct LeakTests {
         found += scanner.scan(h.logs.text, place: "logs")
         let audit = try await h.runtime.audit.tail(limit: 10_000)
         // Every audit field but the hash (random hex could contain a 4-digit code by chance).
-        let auditText = audit.map { [String($0.seq), $0.at, $0.client ?? "", $0.action, $0.subject ?? "", $0.outcome, $0.requestID ?? "", $0.source ?? ""].joined(separator: "|") }
+        let auditText = audit.map {
+            [String($0.seq), $0.at, $0.client ?? "", $0.action, $0.subject ?? "", $0.outcome, $0.requestID ?? "", $0.source ?? ""].joined(separator: "|")
+        }
         found += scanner.scan(auditText.joined(separator: "\n"), place: "audit rows")
         #expect(found.isEmpty, "\(found)")
 

@@ -84,7 +84,8 @@ struct OpenAPITests {
         let text = try String(contentsOf: docs, encoding: .utf8)
         let begin = try #require(text.range(of: "<!-- error-codes:begin -->\n")), end = try #require(text.range(of: "<!-- error-codes:end -->"))
         let table = String(text[begin.upperBound..<end.lowerBound])
-        #expect(table == VaultError.Code.markdownTable, "docs/api.md's error table differs from the registry; regenerate it with `cardvault openapi --error-codes`")
+        #expect(
+            table == VaultError.Code.markdownTable, "docs/api.md's error table differs from the registry; regenerate it with `cardvault openapi --error-codes`")
     }
 
     @Test func theServerServesIt() async throws {

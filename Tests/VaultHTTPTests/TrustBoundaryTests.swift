@@ -28,11 +28,13 @@ struct TrustBoundaryTests {
             #expect(a.json["fingerprint"] as? String != b.json["fingerprint"] as? String)
 
             // Another tenant's token is unknown on every card route.
-            for (method, uri, json) in [(HTTPRequest.Method.get, "/v1/cards/\(ta)", nil as String?),
-                                        (.patch, "/v1/cards/\(ta)", #"{"holder":"MALLORY","verification_value":"999"}"#),
-                                        (.patch, "/v1/cards/\(ta)", #"{"retain_until":"2030-01-01"}"#),
-                                        (.put, "/v1/cards/\(ta)/ioka-card", #"{"card_id":"crd_beta_1"}"#),
-                                        (.delete, "/v1/cards/\(ta)", nil)] {
+            for (method, uri, json) in [
+                (HTTPRequest.Method.get, "/v1/cards/\(ta)", nil as String?),
+                (.patch, "/v1/cards/\(ta)", #"{"holder":"MALLORY","verification_value":"999"}"#),
+                (.patch, "/v1/cards/\(ta)", #"{"retain_until":"2030-01-01"}"#),
+                (.put, "/v1/cards/\(ta)/ioka-card", #"{"card_id":"crd_beta_1"}"#),
+                (.delete, "/v1/cards/\(ta)", nil),
+            ] {
                 let r = try await c.send(method, uri, secret: beta, json: json)
                 #expect(r.status == 404 && r.errorCode == "card_not_found", "\(method) \(uri): \(r.status) \(r.text)")
             }
@@ -110,9 +112,12 @@ struct TrustBoundaryTests {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.cardsWrite])
         let other = try await h.vault.addClient(scopes: [.cardsWrite])
-        try await h.run(configure: { $0.tokenizeRate = 0.5; $0.tokenizeBurst = 3 }) { c in
+        try await h.run(configure: {
+            $0.tokenizeRate = 0.5; $0.tokenizeBurst = 3
+        }) { c in
             for i in 0..<3 {
-                #expect(try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON(SentinelCards.visa(700_000 + i * 7))).status == 201)
+                #expect(
+                    try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON(SentinelCards.visa(700_000 + i * 7))).status == 201)
             }
             let limited = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON(SentinelCards.visa(700_100)))
             #expect(limited.status == 429 && limited.errorCode == "rate_limited")
@@ -134,8 +139,10 @@ struct TrustBoundaryTests {
                     group.addTask {
                         var replies: [VaultServerHarness.Reply] = []
                         for i in stride(from: connection, to: 2 * capacity, by: 16) {
-                            replies.append(try await c.send(.post, "/v1/cards", secret: secret,
-                                                            json: VaultServerHarness.cardJSON(SentinelCards.visa(800_000 + i * 13), code: "123")))
+                            replies.append(
+                                try await c.send(
+                                    .post, "/v1/cards", secret: secret,
+                                    json: VaultServerHarness.cardJSON(SentinelCards.visa(800_000 + i * 13), code: "123")))
                         }
                         return replies
                     }
@@ -187,8 +194,9 @@ struct TrustBoundaryTests {
                     .replacingOccurrences(of: "{job_id}", with: "job1").replacingOccurrences(of: "{order_id}", with: "tro_1")
                 for secret in [revoked, rotated] {
                     for body in [nil, "{}", "not json"] {
-                        let r = try await c.send(method, uri, secret: secret, json: method == .get ? nil : body,
-                                                 headers: ["Idempotency-Key": UUID().uuidString])
+                        let r = try await c.send(
+                            method, uri, secret: secret, json: method == .get ? nil : body,
+                            headers: ["Idempotency-Key": UUID().uuidString])
                         #expect(r.status == 401 && r.errorCode == "unauthenticated", "\(method) \(uri) body \(body ?? "none"): \(r.status) \(r.text)")
                     }
                 }

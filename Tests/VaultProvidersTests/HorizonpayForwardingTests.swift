@@ -14,8 +14,10 @@ import VaultTestSupport
 struct HorizonpayRig {
     let simulator = HorizonpaySimulator()
 
-    func run(timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil,
-             _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void) async throws {
+    func run(
+        timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil,
+        _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void
+    ) async throws {
         let harness = try await VaultServerHarness()
         let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward, .horizonpayNotify])
         let simulator = self.simulator
@@ -24,9 +26,10 @@ struct HorizonpayRig {
             let port = unreachable ? 1 : (sim.port ?? 0)
             let base = try ProviderURL(validating: "http://127.0.0.1:\(port)", setting: "test")
             try await harness.run(configure: {
-                $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: simulator.shopID,
-                                                         secretKey: ProviderSecret(simulator.secretKey), publicKey: ProviderSecret(simulator.publicKey),
-                                                         timeout: timeout, webhookKey: webhookKey, allowUnsignedNotifications: webhookKey == nil)
+                $0.horizonpay = HorizonpayConfiguration(
+                    gatewayURL: base, checkoutURL: base, shopID: simulator.shopID,
+                    secretKey: ProviderSecret(simulator.secretKey), publicKey: ProviderSecret(simulator.publicKey),
+                    timeout: timeout, webhookKey: webhookKey, allowUnsignedNotifications: webhookKey == nil)
             }) { c in try await test(harness, c, secret, simulator) }
         }
     }
@@ -52,8 +55,9 @@ struct HorizonpayForwardingTests {
     @Test func restrictionCheckBuildsCardsAndRedacts() async throws {
         try await HorizonpayRig().run { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let r = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
-                                     json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"},"test":true}}"#)
+            let r = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"},"test":true}}"#)
             #expect(r.status == 200, "\(r.text)")
             #expect(r.json["status"] as? String == "successful")
             #expect((r.json["commission"] as? [String: Any])?["bank_fee"] as? Double == 7.35)
@@ -61,8 +65,9 @@ struct HorizonpayForwardingTests {
             // The restriction check never consumes the security code.
             #expect(h.runtime.codes.count == 1)
 
-            let checkout = try await c.send(.post, "/v1/horizonpay/checkout/verify-p2p", secret: secret,
-                                            json: #"{"request":{"amount":7700,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            let checkout = try await c.send(
+                .post, "/v1/horizonpay/checkout/verify-p2p", secret: secret,
+                json: #"{"request":{"amount":7700,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
             #expect(checkout.status == 200)
             #expect(checkout.json["status"] as? String == "failed")
             #expect(sim.calls("/ctp/api/verify-p2p") == 1)
@@ -72,8 +77,9 @@ struct HorizonpayForwardingTests {
     @Test func transferConsumesTheCodeAndRedactsTheAnswer() async throws {
         try await HorizonpayRig().run { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                     json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
+            let r = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
             #expect(r.status == 200, "\(r.text)")
             let tx = try #require(r.json["transaction"] as? [String: Any])
             #expect(tx["status"] as? String == "successful")
@@ -115,17 +121,23 @@ struct HorizonpayForwardingTests {
         try await HorizonpayRig().run { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
             for field in ["number", "verification_value", "exp_month", "exp_year"] {
-                let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                         json: #"{"request":{"amount":1,"currency":"KZT","description":"x","credit_card":{"token":"\#(from)","\#(field)":"12"},"recipient_card":{"token":"\#(to)"}}}"#, headers: freshKey())
+                let r = try await c.send(
+                    .post, "/v1/horizonpay/p2ps", secret: secret,
+                    json:
+                        #"{"request":{"amount":1,"currency":"KZT","description":"x","credit_card":{"token":"\#(from)","\#(field)":"12"},"recipient_card":{"token":"\#(to)"}}}"#,
+                    headers: freshKey())
                 #expect(r.status == 422)
                 #expect(r.errorFields == ["request.credit_card.\(field)"])
                 #expect(r.errorCode == "card_data_not_allowed")
             }
-            let unknown = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, "tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
+            let unknown = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, "tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
             #expect(unknown.status == 404)
             let notJSON = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: "nope", headers: freshKey())
             #expect(notJSON.status == 400)
-            let readOnly = try await c.send(.post, "/v1/horizonpay/p2ps", secret: try await h.vault.addClient(scopes: [.cardsRead]), json: HorizonpayRig.transfer(from, to), headers: freshKey())
+            let readOnly = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: try await h.vault.addClient(scopes: [.cardsRead]), json: HorizonpayRig.transfer(from, to),
+                headers: freshKey())
             #expect(readOnly.status == 403)
             #expect(sim.calls("/transactions/p2ps") == 0)
         }
@@ -146,14 +158,16 @@ struct HorizonpayForwardingTests {
                 let noKey = try await c.send(.post, "/v1/horizonpay/\(route)", secret: secret, json: HorizonpayRig.transfer(from, to))
                 #expect(noKey.status == 400 && noKey.errorCode == "idempotency_key_required" && noKey.errorFields == ["Idempotency-Key"])
             }
-            let check = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: other,
-                                         json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            let check = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: other,
+                json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
             #expect(check.status == 404)
             #expect(sim.calls("/transactions/p2ps") + sim.calls("/ctp/api/p2p") + sim.calls("/ctp/api/async/p2p") + sim.calls("/p2p-restrictions") == 0)
             #expect(h.runtime.codes.expiry(for: CardToken(from)!, now: Date()) != nil)  // nobody spent the owner's code
             // Restriction checks move no money: no key needed.
-            let own = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
-                                       json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            let own = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                json: #"{"request":{"amount":100,"currency":"USD","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
             #expect(own.status == 200)
         }
     }
@@ -184,25 +198,29 @@ struct HorizonpayForwardingTests {
     @Test func faultsAreMappedAndNeverRetried() async throws {
         try await HorizonpayRig().run(timeout: .seconds(1)) { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let slow = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
+            let slow = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
             #expect(slow.status == 504)
             #expect(slow.errorCode == "upstream_timeout")
             #expect(h.runtime.codes.count == 0)  // it may have been used: wiped
             // A retry of a transfer that may have happened is never re-sent: the outcome is
             // unknown, and the answer names the tracking_id to ask Horizonpay about.
             _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
-            let retry = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
+            let retry = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5040), headers: ["Idempotency-Key": "slow"])
             #expect(retry.status == 409 && retry.errorCode == "outcome_unknown", "\(retry.text)")
             #expect(((retry.json["error"] as? [String: Any])?["reference"] as? [String: String])?["tracking_id"] == "trk-1")
             #expect(h.runtime.codes.count == 1)  // the refused retry did not spend the new code
             #expect(sim.calls("/transactions/p2ps") == 1)
 
-            let garbage = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5000), headers: freshKey())
+            let garbage = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 5000), headers: freshKey())
             #expect(garbage.status == 502)
             #expect(garbage.errorCode == "upstream_invalid_response")
 
             _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
-            let echoed = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 6060), headers: freshKey())
+            let echoed = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: 6060), headers: freshKey())
             #expect(echoed.status == 200)
             #expect(!echoed.text.contains("4012001037141112"))
             #expect(echoed.text.contains("401200******1112"))
@@ -213,11 +231,13 @@ struct HorizonpayForwardingTests {
                 _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
                 let before = sim.calls("/transactions/p2ps")
                 let key = ["Idempotency-Key": "fault-\(amount)"]
-                let failed = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
+                let failed = try await c.send(
+                    .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
                 #expect(failed.status == 502 && failed.errorCode == code, "\(amount): \(failed.text)")
                 #expect(h.runtime.codes.count == 0)
                 _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
-                let retried = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
+                let retried = try await c.send(
+                    .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to, amount: amount), headers: key)
                 if code == "upstream_unavailable" {
                     // The connection dropped after sending: the outcome is unknown.
                     #expect(retried.status == 409 && retried.errorCode == "outcome_unknown")
@@ -230,12 +250,14 @@ struct HorizonpayForwardingTests {
         }
         try await HorizonpayRig().run(unreachable: true) { h, c, secret, _ in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let down = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
+            let down = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
             #expect(down.status == 502)
             #expect(down.errorCode == "upstream_unavailable")
             // Nothing was sent: the code is still pending and the key is free for a retry.
             #expect(h.runtime.codes.count == 1)
-            let again = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
+            let again = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: ["Idempotency-Key": "down"])
             #expect(again.status == 502)
         }
     }
@@ -243,8 +265,9 @@ struct HorizonpayForwardingTests {
     @Test func asyncJobsAreRedactedToo() async throws {
         try await HorizonpayRig().run { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let started = try await c.send(.post, "/v1/horizonpay/checkout/async/p2p", secret: secret,
-                                           json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
+            let started = try await c.send(
+                .post, "/v1/horizonpay/checkout/async/p2p", secret: secret,
+                json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
             #expect(started.status == 200)
             #expect(started.json["status"] as? String == "new")
             let job = try #require(started.json["job_id"] as? String)
@@ -280,14 +303,15 @@ struct HorizonpayForwardingTests {
     }
 }
 
-
 @Suite("Horizonpay payloads and saved tokens", .serialized)
 struct HorizonpayPayloadTests {
     @Test func payloadConformsToTheSeed() async throws {
         try await HorizonpayRig().run { _, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret, code: "321")
-            let r = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                     json: HorizonpayRig.transfer(from, to).replacingOccurrences(of: #""recipient_card":{"token":"\#(to)"}"#, with: #""recipient_card":{"token":"\#(to)","holder":"M DOE"}"#), headers: freshKey())
+            let r = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: HorizonpayRig.transfer(from, to).replacingOccurrences(
+                    of: #""recipient_card":{"token":"\#(to)"}"#, with: #""recipient_card":{"token":"\#(to)","holder":"M DOE"}"#), headers: freshKey())
             #expect(r.status == 200, "\(r.text)")
             let sent = try #require(sim.lastCards("/transactions/p2ps"))
             #expect(sent["credit_card"]?["number"]?.stringValue == "4012001037141112")
@@ -303,8 +327,9 @@ struct HorizonpayPayloadTests {
             #expect(sent["sender_billing_address"]?["country"]?.stringValue == "KZ")
             #expect(sent["test"] == .bool(true))
 
-            _ = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
-                                 json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
+            _ = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)"},"recipient_card":{"token":"\#(to)"}}}"#)
             #expect(sim.lastCards("/p2p-restrictions")?["credit_card"]?["verification_value"] == nil)
         }
     }
@@ -312,8 +337,9 @@ struct HorizonpayPayloadTests {
     @Test func capturedTokenIsEncryptedRewrappedAndReusable() async throws {
         try await HorizonpayRig().run { h, c, secret, sim in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
-            let first = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                         json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
+            let first = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: HorizonpayRig.transfer(from, to, extra: #""additional_data":{"contract":["oneclick"]},"#), headers: freshKey())
             #expect(first.status == 200)
             #expect(!first.text.contains("hp_tok_"))
             var status = try await h.runtime.keyAdmin.status()
@@ -345,8 +371,9 @@ struct HorizonpayPayloadTests {
             let fresh = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON(SentinelCards.visa(42), code: "999"))
             let freshToken = try #require(fresh.json["token"] as? String)
             let calls = sim.calls("/transactions/p2ps")
-            let refused = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                           json: body.replacingOccurrences(of: from, with: freshToken), headers: freshKey())
+            let refused = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: body.replacingOccurrences(of: from, with: freshToken), headers: freshKey())
             #expect(refused.status == 422)
             #expect(refused.errorCode == "no_saved_token")
             #expect(sim.calls("/transactions/p2ps") == calls)
@@ -369,7 +396,8 @@ struct HorizonpayNotificationTests {
             let transfer = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret, json: HorizonpayRig.transfer(from, to), headers: freshKey())
             let uid = try #require((transfer.json["transaction"] as? [String: Any])?["uid"] as? String)
             // What Horizonpay would post: the transaction, with card data, stamp and a token.
-            let body = Array("""
+            let body = Array(
+                """
                 {"transaction":{"uid":"\(uid)","status":"successful","amount":100,"message":"ok for 4012001037141112",
                 "credit_card":{"number":"4012001037141112","stamp":"abc","token":"hp_tok_notified","last_4":"1112"},
                 "recipient_card":{"stamp":"def","last_4":"0000"}}}
@@ -404,7 +432,8 @@ struct HorizonpayNotificationTests {
             // status (signed, as an attacker holding an old one cannot do) changes nothing either.
             let swapped = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "hp_tok_notified", with: "hp_tok_attacker").utf8)
             let swappedSignature = try signer.signature(for: swapped, padding: .insecurePKCS1v1_5).rawRepresentation.base64EncodedString()
-            let again = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, rawBody: swapped, headers: ["Content-Signature": swappedSignature])
+            let again = try await c.send(
+                .post, "/v1/horizonpay/notifications", secret: secret, rawBody: swapped, headers: ["Content-Signature": swappedSignature])
             #expect(again.status == 200 && again.body == good.body)
             // The forwarding scope alone does not take notifications.
             let forwarder = try await h.vault.addClient(scopes: [.horizonpayForward])
@@ -426,13 +455,17 @@ extension HorizonpayNotificationTests {
         let secret = try await harness.vault.addClient(scopes: [.horizonpayNotify])
         let base = try ProviderURL(validating: "http://127.0.0.1:1", setting: "test")
         try await harness.run(configure: {
-            $0.horizonpay = HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"), publicKey: ProviderSecret("y"))
+            $0.horizonpay = HorizonpayConfiguration(
+                gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"), publicKey: ProviderSecret("y"))
         }) { c in
-            let r = try await c.send(.post, "/v1/horizonpay/notifications", secret: secret, json: #"{"transaction":{"uid":"u1","credit_card":{"token":"hp_tok_x"}}}"#)
+            let r = try await c.send(
+                .post, "/v1/horizonpay/notifications", secret: secret, json: #"{"transaction":{"uid":"u1","credit_card":{"token":"hp_tok_x"}}}"#)
             #expect(r.status == 503 && r.errorCode == "notifications_not_configured", "\(r.text)")
         }
-        var env = ["HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:1", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:1", "HORIZONPAY_SHOP_ID": "29",
-                   "HORIZONPAY_SECRET_KEY": "x", "HORIZONPAY_PUBLIC_KEY": "y"]
+        var env = [
+            "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:1", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:1", "HORIZONPAY_SHOP_ID": "29",
+            "HORIZONPAY_SECRET_KEY": "x", "HORIZONPAY_PUBLIC_KEY": "y",
+        ]
         #expect(try HorizonpayConfiguration(environment: env)?.allowUnsignedNotifications == false)
         env["HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS"] = "1"
         #expect(try HorizonpayConfiguration(environment: env)?.allowUnsignedNotifications == true)
@@ -447,11 +480,14 @@ extension HorizonpayNotificationTests {
             let uid = try #require((transfer.json["transaction"] as? [String: Any])?["uid"] as? String)
             let client = ProviderHTTPClient()
             let base = try ProviderURL(validating: "http://127.0.0.1:1", setting: "test")
-            let fresh = HorizonpayForwarder(configuration: HorizonpayConfiguration(gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"),
-                                                                                  publicKey: ProviderSecret("y"), allowUnsignedNotifications: true),
-                                            client: client, cards: h.runtime.cards, logger: h.logs.logger())
+            let fresh = HorizonpayForwarder(
+                configuration: HorizonpayConfiguration(
+                    gatewayURL: base, checkoutURL: base, shopID: "29", secretKey: ProviderSecret("x"),
+                    publicKey: ProviderSecret("y"), allowUnsignedNotifications: true),
+                client: client, cards: h.runtime.cards, logger: h.logs.logger())
             let caller = try await h.vault.caller(scopes: [.horizonpayForward])
-            let body = Array(#"{"transaction":{"uid":"\#(uid)","credit_card":{"token":"hp_tok_restart","last_4":"1112"},"recipient_card":{"last_4":"0000"}}}"#.utf8)
+            let body = Array(
+                #"{"transaction":{"uid":"\#(uid)","credit_card":{"token":"hp_tok_restart","last_4":"1112"},"recipient_card":{"last_4":"0000"}}}"#.utf8)
             let answer = try await fresh.notification(body: body, signature: nil, caller: caller)
             await client.shutdown()
             let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])
@@ -460,12 +496,14 @@ extension HorizonpayNotificationTests {
             #expect((tx["recipient_card"] as? [String: Any])?["token"] as? String == to)
             #expect(try await h.runtime.keyAdmin.status().versions.map(\.providerTokens) == [1])
             // Unknown uids still answer, redacted, without vault tokens.
-            let other = try await fresh.notification(body: Array(#"{"transaction":{"uid":"unknown-uid","credit_card":{"token":"hp_tok_x"}}}"#.utf8), signature: nil, caller: caller)
+            let other = try await fresh.notification(
+                body: Array(#"{"transaction":{"uid":"unknown-uid","credit_card":{"token":"hp_tok_x"}}}"#.utf8), signature: nil, caller: caller)
             #expect(!String(decoding: other.body, as: UTF8.self).contains("hp_tok_x"))
             // A uid whose last group is 12 digits is remembered too (stored as a keyed hash).
             _ = try await c.send(.patch, "/v1/cards/\(from)", secret: secret, json: #"{"verification_value":"123"}"#)
-            let digitTransfer = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                                 json: HorizonpayRig.transfer(from, to, amount: Int(HorizonpaySimulator.Outcome.digitUID)), headers: freshKey())
+            let digitTransfer = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: HorizonpayRig.transfer(from, to, amount: Int(HorizonpaySimulator.Outcome.digitUID)), headers: freshKey())
             let digitUID = try #require((digitTransfer.json["transaction"] as? [String: Any])?["uid"] as? String)
             #expect(digitUID.hasSuffix("401200103714"))
             let digitNote = Array(#"{"transaction":{"uid":"\#(digitUID)","credit_card":{"token":"hp_tok_digits","last_4":"1112"}}}"#.utf8)
@@ -488,12 +526,16 @@ struct HorizonpayHostileInputTests {
         try await HorizonpayRig().run { h, c, secret, _ in
             let (from, to) = try await HorizonpayRig.cards(c, secret)
             let pan = "4405639704015096"
-            let unknownKey = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
-                                              json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","\#(pan)":"x"},"recipient_card":{"token":"\#(to)"}}}"#)
+            let unknownKey = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","\#(pan)":"x"},"recipient_card":{"token":"\#(to)"}}}"#)
             #expect(unknownKey.status == 422)
             #expect(unknownKey.errorFields == ["request.credit_card.<unnamed>"])
-            let badHolder = try await c.send(.post, "/v1/horizonpay/p2p-restrictions", secret: secret,
-                                             json: #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","holder":"\#(String(repeating: "A", count: 36))"},"recipient_card":{"token":"\#(to)"}}}"#)
+            let badHolder = try await c.send(
+                .post, "/v1/horizonpay/p2p-restrictions", secret: secret,
+                json:
+                    #"{"request":{"amount":1,"currency":"KZT","credit_card":{"token":"\#(from)","holder":"\#(String(repeating: "A", count: 36))"},"recipient_card":{"token":"\#(to)"}}}"#
+            )
             #expect(badHolder.status == 422)
             #expect(badHolder.errorFields == ["request.credit_card.holder"])
             // A job id made of a card number reaches the provider's URL only, never the audit log.
@@ -515,11 +557,14 @@ struct HorizonpaySimulatorTests {
         let app = Application(router: simulator.router())
         try await app.test(.router) { client in
             let basic = "Basic " + Data("29:sim-secret-key".utf8).base64EncodedString()
-            let body = #"{"request":{"amount":100,"currency":"KZT","credit_card":{"number":"4012001037141112","exp_month":"01","exp_year":"2030"},"recipient_card":{"number":"4200000000000000","exp_month":"02","exp_year":"2031"}}}"#
+            let body =
+                #"{"request":{"amount":100,"currency":"KZT","credit_card":{"number":"4012001037141112","exp_month":"01","exp_year":"2030"},"recipient_card":{"number":"4200000000000000","exp_month":"02","exp_year":"2031"}}}"#
             let clock = ContinuousClock()
             let start = clock.now
-            let status = try await client.execute(uri: "/p2p-restrictions", method: .post, headers: [.authorization: basic, .contentType: "application/json"],
-                                                  body: ByteBuffer(string: body)) { $0.status }
+            let status = try await client.execute(
+                uri: "/p2p-restrictions", method: .post, headers: [.authorization: basic, .contentType: "application/json"],
+                body: ByteBuffer(string: body)
+            ) { $0.status }
             #expect(status == .ok)
             #expect(clock.now - start >= .seconds(2))
             let counted = clock.now

@@ -9,12 +9,16 @@ struct HorizonpayRedactionTests {
     static let label = CardLabel(token: "tok_source", fingerprint: "fp_source")
 
     @Test func replacesScrubValuesInsideFreeText() throws {
-        let answer = try #require(JSONValue.parse(Array(#"""
-        {"transaction":{"message":"card 4012001037141112 ok","note":"saved as hp-tok-123456","list":["hp-tok-123456"]},
-         "credit_card":{"number":"4012001037141112","token":"hp-tok-123456","stamp":"s","last_4":"1112"}}
-        """#.utf8)))
-        let redacted = HorizonpayForwarder.redact(answer, cards: ["credit_card": Self.label],
-                                                  scrub: [(SensitiveBytes(copying: "4012001037141112".utf8), "401200******1112"), (SensitiveBytes(copying: "hp-tok-123456".utf8), "<redacted>")])
+        let answer = try #require(
+            JSONValue.parse(
+                Array(
+                    #"""
+                    {"transaction":{"message":"card 4012001037141112 ok","note":"saved as hp-tok-123456","list":["hp-tok-123456"]},
+                     "credit_card":{"number":"4012001037141112","token":"hp-tok-123456","stamp":"s","last_4":"1112"}}
+                    """#.utf8)))
+        let redacted = HorizonpayForwarder.redact(
+            answer, cards: ["credit_card": Self.label],
+            scrub: [(SensitiveBytes(copying: "4012001037141112".utf8), "401200******1112"), (SensitiveBytes(copying: "hp-tok-123456".utf8), "<redacted>")])
         let text = String(decoding: redacted.bytes, as: UTF8.self)
         #expect(!text.contains("4012001037141112"))
         #expect(!text.contains("hp-tok-123456"))

@@ -13,8 +13,10 @@ import VaultTestSupport
 struct IokaRig {
     let simulator = IokaSimulator()
 
-    func run(timeout: Duration = .seconds(30), unreachable: Bool = false,
-             _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, IokaSimulator) async throws -> Void) async throws {
+    func run(
+        timeout: Duration = .seconds(30), unreachable: Bool = false,
+        _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, IokaSimulator) async throws -> Void
+    ) async throws {
         let harness = try await VaultServerHarness()
         let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .iokaWrite, .iokaForward, .iokaEvents])
         let simulator = self.simulator
@@ -31,8 +33,11 @@ struct IokaRig {
     /// Registers a recipient card saved at the simulator; returns (card_id, vault token).
     static func receiver(_ c: VaultServerHarness.Client, _ secret: String, _ sim: IokaSimulator) async throws -> (String, String) {
         let cardID = sim.saveReceiverCard(pan: IokaSimulator.TestCards.receiverPAN)
-        let r = try await c.send(.post, "/v1/ioka/cards", secret: secret,
-                                 json: #"{"card_id":"\#(cardID)","customer_id":"cus_SIM1","pan_masked":"552204******6736","expiry_date":"01/25","payment_system":"MASTERCARD","emitter":"halykbank"}"#)
+        let r = try await c.send(
+            .post, "/v1/ioka/cards", secret: secret,
+            json:
+                #"{"card_id":"\#(cardID)","customer_id":"cus_SIM1","pan_masked":"552204******6736","expiry_date":"01/25","payment_system":"MASTERCARD","emitter":"halykbank"}"#
+        )
         #expect(r.status == 201, "\(r.text)")
         return (cardID, r.json["token"] as! String)
     }
@@ -43,12 +48,14 @@ struct IokaRig {
 
     /// Creates an order and has the payer pay it with the seed's sender card, saving it; returns
     /// the order id and the webhook body ioka would send.
-    static func paidOrder(_ c: VaultServerHarness.Client, _ secret: String, _ receiver: String, _ sim: IokaSimulator,
-                          amount: Int = 15000) async throws -> (String, JSONValue) {
+    static func paidOrder(
+        _ c: VaultServerHarness.Client, _ secret: String, _ receiver: String, _ sim: IokaSimulator,
+        amount: Int = 15000
+    ) async throws -> (String, JSONValue) {
         let created = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: order(receiver, amount: amount), headers: freshKey())
         #expect(created.status == 201, "\(created.text)")
         let id = try #require((created.json["order"] as? [String: Any])?["id"] as? String)
-        _ = sim.pay(order: id, pan: "4405639704015000", save: true)   // declined: wrong card data
+        _ = sim.pay(order: id, pan: "4405639704015000", save: true)  // declined: wrong card data
         return (id, try #require(sim.pay(order: id, pan: IokaSimulator.TestCards.senderPAN, save: true)))
     }
 }
@@ -134,7 +141,9 @@ struct IokaReferenceTests {
             let writer = try await h.vault.addClient(scopes: [.iokaWrite])
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: reader, json: #"{"card_id":"crd_A"}"#).status == 403)
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: writer, json: #"{"card_id":"crd_A"}"#).status == 201)
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: writer, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 403)
+            #expect(
+                try await c.send(.post, "/v1/ioka/transfer-orders", secret: writer, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
+                    .status == 403)
             #expect(try await c.send(.get, "/v1/ioka/transfer-orders/tro_1", secret: writer).status == 403)
             #expect(try await c.send(.post, "/v1/ioka/events", secret: writer, json: "{}").status == 403)
             #expect(try await c.send(.post, "/v1/ioka/transfer-orders", json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 401)
@@ -152,7 +161,8 @@ struct IokaForwardingTests {
             let other = try await h.vault.addClient(scopes: [.cardsWrite, .cardsRead, .iokaWrite, .iokaForward], tenant: "other")
             let stolen = try await c.send(.post, "/v1/ioka/transfer-orders", secret: other, json: IokaRig.order(receiver), headers: freshKey())
             #expect(stolen.status == 404 && stolen.errorCode == "card_not_found", "\(stolen.text)")
-            let topup = try await c.send(.post, "/v1/ioka/transfer-orders/tro_1/topup", secret: other, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
+            let topup = try await c.send(
+                .post, "/v1/ioka/transfer-orders/tro_1/topup", secret: other, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
             #expect(topup.status == 404)
             #expect(try await c.send(.get, "/v1/cards/\(receiver)", secret: other).status == 404)
             let noKey = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver))
@@ -195,9 +205,11 @@ struct IokaForwardingTests {
             let missing = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: #"{"amount":100,"type":"TOPUP"}"#, headers: freshKey())
             #expect(missing.status == 422 && missing.errorFields == ["receiver_id"])
             let pan = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4400000000000008"))
-            let noIoka = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(pan.json["token"] as! String), headers: freshKey())
+            let noIoka = try await c.send(
+                .post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(pan.json["token"] as! String), headers: freshKey())
             #expect(noIoka.status == 422 && noIoka.errorCode == "ioka_card_missing" && noIoka.errorFields == ["receiver_id"])
-            let unknown = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
+            let unknown = try await c.send(
+                .post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
             #expect(unknown.status == 404 && unknown.errorFields == ["receiver_id"])
             #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: "[1]", headers: freshKey()).status == 400)
             #expect(sim.calls("POST /v2/transfer-orders") == 0)
@@ -236,7 +248,8 @@ struct IokaForwardingTests {
             let meta = try await c.send(.get, "/v1/cards/\(senderToken)", secret: secret)
             #expect(meta.json["ioka_sender"] as? Bool == true)
             let details = try #require((meta.json["ioka"] as? [String: Any])?["sender"] as? [String: Any])
-            #expect(details["pan_masked"] as? String == "440563******5096" && details["expiry_date"] as? String == "01/25"
+            #expect(
+                details["pan_masked"] as? String == "440563******5096" && details["expiry_date"] as? String == "01/25"
                     && details["payment_system"] as? String == "VISA" && details["emitter"] as? String == "halykbank")
 
             let unknownOrder = try await c.send(.get, "/v1/ioka/transfer-orders/tro_NOPE", secret: secret)
@@ -302,7 +315,8 @@ struct IokaForwardingTests {
             let read = try await c.send(.get, "/v1/ioka/transfer-orders/\(orderID)", secret: secret)
             let sender = try #require(((read.json["transfers"] as? [[String: Any]])?.last?["sender"] as? [String: Any])?["id"] as? String)
 
-            let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
+            let r = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(r.status == 201, "\(r.text)")
             #expect(r.json["status"] as? String == "APPROVED")
             #expect(r.json["transferred_amount"] as? Int == 15000)
@@ -310,11 +324,14 @@ struct IokaForwardingTests {
             #expect(!r.text.contains(pyr))
 
             // A receiver token has no sender reference; raw ids and extra fields are refused.
-            let wrong = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
+            let wrong = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#, headers: freshKey())
             #expect(wrong.status == 422 && wrong.errorCode == "ioka_sender_missing" && wrong.errorFields == ["sender_id"])
-            let raw = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#, headers: freshKey())
+            let raw = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(pyr)"}"#, headers: freshKey())
             #expect(raw.status == 422 && raw.errorCode == "invalid_token")
-            let extra = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)","amount":5}"#, headers: freshKey())
+            let extra = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)","amount":5}"#, headers: freshKey())
             #expect(extra.status == 400 && extra.errorFields == ["amount"])
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             let audit = try #require(try await h.runtime.audit.tail(limit: 20).last { $0.action == "ioka.transfer_order.topup" })
@@ -331,22 +348,28 @@ struct IokaForwardingTests {
             let body = #"{"sender_id":"\#(sender)"}"#
             let replies = try await withThrowingTaskGroup(of: VaultServerHarness.Reply.self) { group in
                 for _ in 0..<12 {
-                    group.addTask { try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: body, headers: ["Idempotency-Key": "topup-1"]) }
+                    group.addTask {
+                        try await c.send(
+                            .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: body, headers: ["Idempotency-Key": "topup-1"])
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             #expect(replies.allSatisfy { $0.status == 201 || ($0.status == 409 && $0.errorCode == "request_in_flight") }, "\(replies.map(\.status))")
             let first = try #require(replies.first { $0.status == 201 })
-            let retry = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: body, headers: ["Idempotency-Key": "topup-1"])
+            let retry = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: body, headers: ["Idempotency-Key": "topup-1"])
             #expect(retry.status == 201 && retry.body == first.body)
-            let other = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#,
-                                         headers: ["Idempotency-Key": "topup-1"])
+            let other = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(receiver)"}"#,
+                headers: ["Idempotency-Key": "topup-1"])
             #expect(other.status == 409 && other.errorCode == "idempotency_conflict")
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
             // Order creation honours the key too.
             for _ in 0..<2 {
-                let created = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver), headers: ["Idempotency-Key": "order-1"])
+                let created = try await c.send(
+                    .post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver), headers: ["Idempotency-Key": "order-1"])
                 #expect(created.status == 201)
             }
             #expect(sim.calls("POST /v2/transfer-orders") == 2)
@@ -359,10 +382,12 @@ struct IokaForwardingTests {
             let (orderID, event) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(IokaSimulator.Outcome.declined))
             let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: event.bytes)
             let sender = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
-            let declined = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
+            let declined = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(declined.status == 201 && declined.json["status"] as? String == "DECLINED")
             #expect((declined.json["error"] as? [String: Any])?["code"] as? String == "WRONG_CARD_DATA")
-            let noOrder = try await c.send(.post, "/v1/ioka/transfer-orders/tro_MISSING/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
+            let noOrder = try await c.send(
+                .post, "/v1/ioka/transfer-orders/tro_MISSING/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#, headers: freshKey())
             #expect(noOrder.status == 404 && noOrder.json["code"] as? String == "OrderNotFound" && noOrder.json["message"] is String)
         }
     }
@@ -370,19 +395,23 @@ struct IokaForwardingTests {
     @Test func faults() async throws {
         try await IokaRig().run(timeout: .seconds(1)) { h, c, secret, sim in
             let (_, receiver) = try await IokaRig.receiver(c, secret, sim)
-            let garbage = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver, amount: Int(IokaSimulator.Outcome.garbage)), headers: freshKey())
+            let garbage = try await c.send(
+                .post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order(receiver, amount: Int(IokaSimulator.Outcome.garbage)),
+                headers: freshKey())
             #expect(garbage.status == 502 && garbage.errorCode == "upstream_invalid_response")
 
             let (orderID, event) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(IokaSimulator.Outcome.slow))
             let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: event.bytes)
             let sender = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
-            let slow = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
-                                        headers: ["Idempotency-Key": "slow-topup"])
+            let slow = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
+                headers: ["Idempotency-Key": "slow-topup"])
             #expect(slow.status == 504 && slow.errorCode == "upstream_timeout")
             // The topup may have happened: a retry is told the outcome is unknown, with the order
             // to ask ioka about, and ioka is not called again.
-            let retry = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
-                                         headers: ["Idempotency-Key": "slow-topup"])
+            let retry = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
+                headers: ["Idempotency-Key": "slow-topup"])
             #expect(retry.status == 409 && retry.errorCode == "outcome_unknown", "\(retry.text)")
             #expect(((retry.json["error"] as? [String: Any])?["reference"] as? [String: String])?["order_id"] == orderID)
             #expect(sim.calls("POST /v2/transfer-orders/{id}/topup") == 1)
@@ -391,15 +420,18 @@ struct IokaForwardingTests {
             // A 500 and a reset mid-answer after the topup happened: 502, and a retry with the
             // same key never reaches ioka again: the 500 is replayed, the lost answer is
             // `outcome_unknown`.
-            for (amount, code, retried) in [(IokaSimulator.Outcome.serverError, "upstream_error", "upstream_error"),
-                                            (IokaSimulator.Outcome.reset, "upstream_unavailable", "outcome_unknown")] {
+            for (amount, code, retried) in [
+                (IokaSimulator.Outcome.serverError, "upstream_error", "upstream_error"),
+                (IokaSimulator.Outcome.reset, "upstream_unavailable", "outcome_unknown"),
+            ] {
                 let (order, paid) = try await IokaRig.paidOrder(c, secret, receiver, sim, amount: Int(amount))
                 let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: paid.bytes)
                 let token = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
                 let before = sim.calls("POST /v2/transfer-orders/{id}/topup")
                 for attempt in 0..<2 {
-                    let r = try await c.send(.post, "/v1/ioka/transfer-orders/\(order)/topup", secret: secret, json: #"{"sender_id":"\#(token)"}"#,
-                                             headers: ["Idempotency-Key": "fault-\(amount)"])
+                    let r = try await c.send(
+                        .post, "/v1/ioka/transfer-orders/\(order)/topup", secret: secret, json: #"{"sender_id":"\#(token)"}"#,
+                        headers: ["Idempotency-Key": "fault-\(amount)"])
                     #expect(r.errorCode == (attempt == 0 ? code : retried), "\(amount): \(r.text)")
                     #expect(r.status == (r.errorCode == "outcome_unknown" ? 409 : 502))
                 }
@@ -429,8 +461,9 @@ struct IokaForwardingTests {
             _ = try await c.send(.get, "/v1/ioka/transfer-orders/\(orderID)", secret: secret)
             let redacted = try await c.send(.post, "/v1/ioka/events", secret: secret, rawBody: event.bytes)
             let sender = try #require(((redacted.json["transfer"] as? [String: Any])?["sender"] as? [String: Any])?["id"] as? String)
-            let topup = try await c.send(.post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
-                                         headers: ["Idempotency-Key": "leak-topup"])
+            let topup = try await c.send(
+                .post, "/v1/ioka/transfer-orders/\(orderID)/topup", secret: secret, json: #"{"sender_id":"\#(sender)"}"#,
+                headers: ["Idempotency-Key": "leak-topup"])
             #expect(topup.status == 201)
             _ = try await c.send(.get, "/v1/cards/\(sender)", secret: secret)
             _ = try await c.send(.get, "/v1/cards/\(receiver)", secret: secret)
@@ -456,7 +489,9 @@ struct IokaForwardingTests {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.iokaWrite, .iokaForward])
         try await h.run { (c: VaultServerHarness.Client) async throws -> Void in
-            #expect(try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey()).status == 503)
+            #expect(
+                try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret, json: IokaRig.order("tok_AAAAAAAAAAAAAAAAAAAAAA"), headers: freshKey())
+                    .status == 503)
             #expect(try await c.send(.post, "/v1/ioka/cards", secret: secret, json: #"{"card_id":"crd_OFFLINE"}"#).status == 201)
         }
     }

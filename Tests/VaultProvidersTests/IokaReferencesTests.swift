@@ -6,13 +6,15 @@ import VaultDomain
 /// its own: the structural swap, the free-text scrub, and null for what cannot be a reference.
 @Suite("ioka reference redaction")
 struct IokaReferencesTests {
-    let document = JSONValue.parse(Array("""
-        {"order":{"id":"tro_1","receiver_id":"crd_R","corp_card_id":null,"description":"for crd_LONGCARD01"},
-         "transfers":[{"sender":{"id":"pyr_S","pan_masked":"440563******5096","expiry_date":"01/25","payment_system":"VISA","emitter":"halykbank"}},
-                      {"sender":{"id":null}}, {"sender":{"id":"4405639704015096"}}],
-         "card":{"id":"crd_LONGCARD01"}, "sender_id":"pyr_T",
-         "acquirer":{"name":"epay_v2","reference":"872000007684"}, "note":"872000007684"}
-        """.utf8))!
+    let document = JSONValue.parse(
+        Array(
+            """
+            {"order":{"id":"tro_1","receiver_id":"crd_R","corp_card_id":null,"description":"for crd_LONGCARD01"},
+             "transfers":[{"sender":{"id":"pyr_S","pan_masked":"440563******5096","expiry_date":"01/25","payment_system":"VISA","emitter":"halykbank"}},
+                          {"sender":{"id":null}}, {"sender":{"id":"4405639704015096"}}],
+             "card":{"id":"crd_LONGCARD01"}, "sender_id":"pyr_T",
+             "acquirer":{"name":"epay_v2","reference":"872000007684"}, "note":"872000007684"}
+            """.utf8))!
 
     func reference(_ value: String, _ kind: ProviderReferenceKind) throws -> ProviderReference {
         try ProviderReference(validating: value, kind: kind)
@@ -20,8 +22,11 @@ struct IokaReferencesTests {
 
     @Test func findsEveryPlaceWithDetails() throws {
         let found = IokaReferences.find(in: document)
-        #expect(Set(found.map(\.reference)) == [try reference("crd_R", .iokaCard), try reference("pyr_S", .iokaSender),
-                                                 try reference("crd_LONGCARD01", .iokaCard), try reference("pyr_T", .iokaSender)])
+        #expect(
+            Set(found.map(\.reference)) == [
+                try reference("crd_R", .iokaCard), try reference("pyr_S", .iokaSender),
+                try reference("crd_LONGCARD01", .iokaCard), try reference("pyr_T", .iokaSender),
+            ])
         let sender = try #require(found.first { $0.reference.value == "pyr_S" })
         #expect(sender.details == ReferenceDetails(panMasked: "440563******5096", expiryDate: "01/25", paymentSystem: "VISA", emitter: "halykbank"))
     }

@@ -27,7 +27,9 @@ struct StrictJSONTests {
     }
 
     @Test func refusesInvalidUTF8() {
-        for bytes: [UInt8] in [[0x5B, 0x22, 0xFF, 0x22, 0x5D], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x5B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x5D], [0x5B, 0xFF, 0x5D]] {
+        for bytes: [UInt8] in [
+            [0x5B, 0x22, 0xFF, 0x22, 0x5D], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x5B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x5D], [0x5B, 0xFF, 0x5D],
+        ] {
             #expect(JSONValue.parse(bytes) == nil)
         }
     }
@@ -73,12 +75,15 @@ struct StrictJSONTests {
                 default: if at < bytes.count { bytes[at] = alphabet.randomElement(using: &rng)! }
                 }
             }
-            #expect((JSONValue.parse(bytes, sensitive: Self.sensitiveKeys) == nil) == (JSONValue.parse(bytes) == nil),
-                    "the sensitive reading disagrees: \(String(decoding: bytes, as: UTF8.self))")
+            #expect(
+                (JSONValue.parse(bytes, sensitive: Self.sensitiveKeys) == nil) == (JSONValue.parse(bytes) == nil),
+                "the sensitive reading disagrees: \(String(decoding: bytes, as: UTF8.self))")
             if let mutant = JSONValue.parse(bytes) {
                 acceptedMutants += 1
                 let reference = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-                #expect(reference != nil && Self.same(mutant, reference!), "accepted what Foundation refuses or reads otherwise: \(String(decoding: bytes, as: UTF8.self))")
+                #expect(
+                    reference != nil && Self.same(mutant, reference!),
+                    "accepted what Foundation refuses or reads otherwise: \(String(decoding: bytes, as: UTF8.self))")
             } else {
                 refusedMutants += 1
             }
@@ -96,7 +101,9 @@ struct StrictJSONTests {
         case 1: return String(Int64.random(in: -1_000_000_000_000...1_000_000_000_000, using: &rng))
         case 2:
             let mantissa = String(Int.random(in: -999...999, using: &rng)) + "." + String(Int.random(in: 0...9999, using: &rng))
-            return Bool.random(using: &rng) ? mantissa : mantissa + ["e", "E"].randomElement(using: &rng)! + ["", "+", "-"].randomElement(using: &rng)! + String(Int.random(in: 0...30, using: &rng))
+            return Bool.random(using: &rng)
+                ? mantissa
+                : mantissa + ["e", "E"].randomElement(using: &rng)! + ["", "+", "-"].randomElement(using: &rng)! + String(Int.random(in: 0...30, using: &rng))
         case 3, 4:
             let pieces = [#"a"#, #"\""#, #"\\"#, #"\n"#, #"\u00e9"#, "é", "€", #"\ud83d\ude00"#, "4405 6397", " ", #"\/"#, "z"]
             return "\"" + (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined() + "\""
@@ -189,8 +196,10 @@ struct StrictJSONEdgeTests {
             // no claim is left behind.
             for route in ["p2ps", "checkout/p2p", "checkout/async/p2p"] {
                 let key = freshKey()
-                for (body, field) in [(#"{"request":{"amount":100,"currency":"KZT","credit_card":{"token":"\#(from)"}}}"#, "request.recipient_card"),
-                                      (#"{"request":{"amount":100,"currency":"KZT","recipient_card":{"token":"\#(to)"}}}"#, "request.credit_card")] {
+                for (body, field) in [
+                    (#"{"request":{"amount":100,"currency":"KZT","credit_card":{"token":"\#(from)"}}}"#, "request.recipient_card"),
+                    (#"{"request":{"amount":100,"currency":"KZT","recipient_card":{"token":"\#(to)"}}}"#, "request.credit_card"),
+                ] {
                     let r = try await c.send(.post, "/v1/horizonpay/\(route)", secret: secret, json: body, headers: key)
                     #expect(r.status == 422 && r.errorCode == "missing_field" && r.errorFields == [field], "\(route): \(r.text)")
                 }
@@ -199,8 +208,9 @@ struct StrictJSONEdgeTests {
             #expect(h.runtime.codes.expiry(for: CardToken(from)!, now: Date()) != nil)  // nothing spent
             // A provider answer with a duplicate key is not passed on: 502, and never re-sent.
             let key = freshKey()
-            let dup = try await c.send(.post, "/v1/horizonpay/p2ps", secret: secret,
-                                       json: HorizonpayRig.transfer(from, to, amount: Int(SimulatedFault.Amount.duplicateKeys)), headers: key)
+            let dup = try await c.send(
+                .post, "/v1/horizonpay/p2ps", secret: secret,
+                json: HorizonpayRig.transfer(from, to, amount: Int(SimulatedFault.Amount.duplicateKeys)), headers: key)
             #expect(dup.status == 502 && dup.errorCode == "upstream_invalid_response", "\(dup.text)")
             #expect(!dup.text.contains("successful"))
         }
@@ -224,8 +234,9 @@ struct StrictJSONEdgeTests {
             let huge = try await c.send(.post, "/v1/ioka/events", secret: secret, json: #"{"event":"X","amount":9500000000000000000,"n":[1e308,-9.3e18]}"#)
             #expect(huge.status == 200, "\(huge.text)")
             #expect(try await c.send(.get, "/healthz").status == 200)
-            let dup = try await c.send(.post, "/v1/ioka/transfer-orders", secret: secret,
-                                       json: IokaRig.order(receiver, amount: Int(SimulatedFault.Amount.duplicateKeys)), headers: freshKey())
+            let dup = try await c.send(
+                .post, "/v1/ioka/transfer-orders", secret: secret,
+                json: IokaRig.order(receiver, amount: Int(SimulatedFault.Amount.duplicateKeys)), headers: freshKey())
             #expect(dup.status == 502 && dup.errorCode == "upstream_invalid_response", "\(dup.text)")
         }
     }

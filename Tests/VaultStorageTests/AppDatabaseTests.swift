@@ -108,15 +108,17 @@ struct AppDatabaseTests {
         try await admin.retire(version: 1, actor: actor)
         // A sealed card labelled with the retired version is refused by the database itself.
         let token = CardToken.generate()
-        let stale = SealedCard(token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_stale"), keyVersion: 1,
-                               box: .init(nonce: Array(repeating: 0, count: 24), ciphertext: Array(repeating: 0, count: 32)),
-                               createdAt: Date(), updatedAt: Date())
+        let stale = SealedCard(
+            token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_stale"), keyVersion: 1,
+            box: .init(nonce: Array(repeating: 0, count: 24), ciphertext: Array(repeating: 0, count: 32)),
+            createdAt: Date(), updatedAt: Date())
         await #expect(throws: VaultError.keyVersionNotUsable) {
             try await vault.runtime.store.write { tx in try tx.insert(stale) }
         }
         // And the service, with a fresh ring, seals under the active version.
-        let answer = try await cards.tokenize(CardInput(number: "4405639704015096", expMonth: "1", expYear: "2030", holder: nil, verificationValue: nil),
-                                              caller: try await vault.caller(), idempotencyKey: nil)
+        let answer = try await cards.tokenize(
+            CardInput(number: "4405639704015096", expMonth: "1", expYear: "2030", holder: nil, verificationValue: nil),
+            caller: try await vault.caller(), idempotencyKey: nil)
         #expect(answer.outcome == .created)
         let status = try await admin.status()
         #expect(status.versions.map(\.state) == [.retired, .active])

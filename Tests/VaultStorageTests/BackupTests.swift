@@ -52,9 +52,10 @@ struct BackupTests {
             let card = try #require(try await reopened.store.read { try $0.card(token: CardToken(token)!, tenant: .default) })
             #expect(try await reopened.cards.open(card).pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
         }
-        let again = try await reopened.references.register(ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
-                                                      caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name) })),
-                                                      idempotencyKey: nil)
+        let again = try await reopened.references.register(
+            ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
+            caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name) })),
+            idempotencyKey: nil)
         #expect(again.outcome == .existing)
         let audit = try await reopened.audit.tail(limit: 5).map(\.action)
         #expect(audit.contains("backup.create") && audit.contains("backup.restore"))
@@ -67,7 +68,8 @@ struct BackupTests {
         let backupPath = vault.folder.appendingPathComponent("b.sqlite").path
         _ = try await VaultBackup.create(vault.runtime, to: backupPath, actor: actor)
         do {
-            _ = try await VaultBackup.restore(from: backupPath, to: other.folder.appendingPathComponent("x.sqlite").path, keysDirectory: other.keysDirectory, actor: actor)
+            _ = try await VaultBackup.restore(
+                from: backupPath, to: other.folder.appendingPathComponent("x.sqlite").path, keysDirectory: other.keysDirectory, actor: actor)
             Issue.record("restored under another master key")
         } catch let error as VaultError {
             #expect(error.code == .masterKeyMismatch)
@@ -77,7 +79,8 @@ struct BackupTests {
         let broken = vault.folder.appendingPathComponent("broken.sqlite").path
         FileManager.default.createFile(atPath: broken, contents: bytes)
         await #expect(throws: (any Error).self) {
-            _ = try await VaultBackup.restore(from: broken, to: vault.folder.appendingPathComponent("y.sqlite").path, keysDirectory: vault.keysDirectory, actor: actor)
+            _ = try await VaultBackup.restore(
+                from: broken, to: vault.folder.appendingPathComponent("y.sqlite").path, keysDirectory: vault.keysDirectory, actor: actor)
         }
         #expect(!FileManager.default.fileExists(atPath: vault.folder.appendingPathComponent("y.sqlite").path))
     }

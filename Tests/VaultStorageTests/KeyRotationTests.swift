@@ -118,7 +118,10 @@ struct KeyRotationTests {
             let index = snapshot.indexKey!
             let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: index.kekID), master: old)
             let id = successor.checkValue
-            try tx.save(WrappedIndexKey(kekID: id, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: id), master: successor), createdAt: index.createdAt))
+            try tx.save(
+                WrappedIndexKey(
+                    kekID: id, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: id), master: successor),
+                    createdAt: index.createdAt))
             for var key in snapshot.dataKeys {
                 let dek = try KeyWrap.unwrap(key.box!, associatedData: WrappedDataKey.associatedData(version: key.version, kekID: key.kekID), master: old)
                 key.box = KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: key.version, kekID: id), master: successor)

@@ -17,14 +17,24 @@ struct RetentionTests {
         let cards = CardVault(store: vault.runtime.store, keys: vault.runtime.keys, codes: vault.runtime.codes, defaultRetention: 30 * day)
         let caller = try await vault.caller(scopes: [.cardsWrite, .cardsRead, .iokaWrite])
         let now = Date()
-        let explicit = try token(try await cards.tokenize(CardInput(number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
-                                                                    verificationValue: "917", retainUntil: Self.iso(now.addingTimeInterval(3600))),
-                                                          caller: caller, idempotencyKey: nil))
-        let defaulted = try token(try await cards.tokenize(CardInput(number: SentinelCards.pans[1], expMonth: "1", expYear: "2031", holder: nil,
-                                                                     verificationValue: nil), caller: caller, idempotencyKey: nil))
-        let kept = try token(try await vault.runtime.cards.tokenize(CardInput(number: SentinelCards.pans[2], expMonth: "1", expYear: "2031", holder: nil,
-                                                                              verificationValue: nil), caller: caller, idempotencyKey: nil))
-        _ = try await ProviderReferences(context: cards.context).attach(ReferenceInput(value: "crd_RETAINED01"), kind: .iokaCard, to: explicit, caller: caller, idempotencyKey: nil)
+        let explicit = try token(
+            try await cards.tokenize(
+                CardInput(
+                    number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
+                    verificationValue: "917", retainUntil: Self.iso(now.addingTimeInterval(3600))),
+                caller: caller, idempotencyKey: nil))
+        let defaulted = try token(
+            try await cards.tokenize(
+                CardInput(
+                    number: SentinelCards.pans[1], expMonth: "1", expYear: "2031", holder: nil,
+                    verificationValue: nil), caller: caller, idempotencyKey: nil))
+        let kept = try token(
+            try await vault.runtime.cards.tokenize(
+                CardInput(
+                    number: SentinelCards.pans[2], expMonth: "1", expYear: "2031", holder: nil,
+                    verificationValue: nil), caller: caller, idempotencyKey: nil))
+        _ = try await ProviderReferences(context: cards.context).attach(
+            ReferenceInput(value: "crd_RETAINED01"), kind: .iokaCard, to: explicit, caller: caller, idempotencyKey: nil)
         let meta = try JSONSerialization.jsonObject(with: Data(try await cards.metadata(of: defaulted, caller: caller).body)) as? [String: Any]
         #expect((meta?["retain_until"] as? String)?.hasPrefix(String(Self.iso(now.addingTimeInterval(30 * day)).prefix(10))) == true)
         let ciphertext = try #require(try await vault.runtime.store.read { try $0.card(token: CardToken(explicit)!, tenant: .default) }).box.ciphertext
@@ -54,8 +64,10 @@ struct RetentionTests {
         let caller = try await vault.caller()
         for bad in ["2020-01-01", "tomorrow", "2999-01-01T00:00:00Z", "2027-13-01"] {
             do {
-                _ = try await vault.runtime.cards.tokenize(CardInput(number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
-                                                                     verificationValue: nil, retainUntil: bad), caller: caller, idempotencyKey: nil)
+                _ = try await vault.runtime.cards.tokenize(
+                    CardInput(
+                        number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
+                        verificationValue: nil, retainUntil: bad), caller: caller, idempotencyKey: nil)
                 Issue.record("accepted \(bad)")
             } catch let error as VaultError {
                 #expect(error.field == "retain_until", "\(bad)")
@@ -63,10 +75,15 @@ struct RetentionTests {
         }
         #expect(try await vault.runtime.store.read { try $0.cardCount() } == 0)
         let later = Self.iso(Date().addingTimeInterval(86_400 * 400))
-        let created = try await vault.runtime.cards.tokenize(CardInput(number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
-                                                                       verificationValue: nil, retainUntil: String(later.prefix(10))), caller: caller, idempotencyKey: nil)
-        let patched = try await vault.runtime.cards.update(try token(created), changes: CardChanges(expMonth: nil, expYear: nil, holder: nil, verificationValue: nil,
-                                                                                                     retainUntil: "2030-06-01T12:00:00+05:00"), caller: caller, idempotencyKey: nil)
+        let created = try await vault.runtime.cards.tokenize(
+            CardInput(
+                number: SentinelCards.pans[0], expMonth: "1", expYear: "2031", holder: nil,
+                verificationValue: nil, retainUntil: String(later.prefix(10))), caller: caller, idempotencyKey: nil)
+        let patched = try await vault.runtime.cards.update(
+            try token(created),
+            changes: CardChanges(
+                expMonth: nil, expYear: nil, holder: nil, verificationValue: nil,
+                retainUntil: "2030-06-01T12:00:00+05:00"), caller: caller, idempotencyKey: nil)
         let json = try JSONSerialization.jsonObject(with: Data(patched.body)) as? [String: Any]
         #expect(json?["retain_until"] as? String == "2030-06-01T07:00:00.000Z")
     }

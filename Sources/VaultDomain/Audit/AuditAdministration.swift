@@ -36,6 +36,8 @@ public struct AuditAdministration: Sendable {
     public func record(_ action: String, subject: String?, outcome: AuditOutcome, actor: AuditActor) async throws {
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let now = Date()
-        try await store.write { tx in _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: outcome, actor: actor), chain: chain, at: now) }
+        try await store.write { tx in
+            _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: outcome, actor: actor), chain: chain, at: now)
+        }
     }
 }

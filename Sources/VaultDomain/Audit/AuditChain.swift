@@ -43,8 +43,10 @@ public struct AuditChain: Sendable {
         var checked = 0
         for entry in entries {
             if entry.seq != expectedSeq {
-                return .broken(seq: entry.seq, reason: entry.seq > expectedSeq
-                    ? "rows \(expectedSeq)...\(entry.seq - 1) are missing" : "row is out of order")
+                return .broken(
+                    seq: entry.seq,
+                    reason: entry.seq > expectedSeq
+                        ? "rows \(expectedSeq)...\(entry.seq - 1) are missing" : "row is out of order")
             }
             guard KeyedHash.equal(hash(entry, previousHash: previousHash), entry.hash) else {
                 return .broken(seq: entry.seq, reason: "row was changed, or a row before it was changed or removed")

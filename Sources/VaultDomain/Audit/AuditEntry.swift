@@ -18,8 +18,10 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     /// callers, and rows written before tenants existed.
     public var tenant: String?
 
-    public init(seq: Int64, at: String, client: String?, action: String, subject: String?, outcome: String,
-                requestID: String?, source: String?, hash: [UInt8], tenant: String? = nil) {
+    public init(
+        seq: Int64, at: String, client: String?, action: String, subject: String?, outcome: String,
+        requestID: String?, source: String?, hash: [UInt8], tenant: String? = nil
+    ) {
         self.tenant = tenant
         self.seq = seq
         self.at = at

@@ -38,8 +38,9 @@ public struct CardData: Sendable, CustomStringConvertible, CustomDebugStringConv
             guard bytes.first == Self.formatVersion else { return nil }
             let fields = bytes.dropFirst().split(separator: Self.separator, maxSplits: 3, omittingEmptySubsequences: false)
             guard fields.count == 4,
-                  let month = Int(String(decoding: fields[1], as: UTF8.self)),
-                  let year = Int(String(decoding: fields[2], as: UTF8.self)) else { return nil }
+                let month = Int(String(decoding: fields[1], as: UTF8.self)),
+                let year = Int(String(decoding: fields[2], as: UTF8.self))
+            else { return nil }
             let holder = fields[3].isEmpty ? nil : CardHolder(trusted: String(decoding: fields[3], as: UTF8.self))
             return CardData(
                 pan: PrimaryAccountNumber(storedASCII: ArraySlice(fields[0])),

@@ -24,8 +24,9 @@ public struct CardInput: Sendable {
 
     /// For tests, benchmarks and tools whose card numbers are already strings.
     public init(number: String?, expMonth: String?, expYear: String?, holder: String?, verificationValue: String?, retainUntil: String? = nil) {
-        self.init(number: number.map { SensitiveBytes(copying: $0.utf8) }, expMonth: expMonth, expYear: expYear, holder: holder,
-                  verificationValue: verificationValue.map { SensitiveBytes(copying: $0.utf8) }, retainUntil: retainUntil)
+        self.init(
+            number: number.map { SensitiveBytes(copying: $0.utf8) }, expMonth: expMonth, expYear: expYear, holder: holder,
+            verificationValue: verificationValue.map { SensitiveBytes(copying: $0.utf8) }, retainUntil: retainUntil)
     }
 }
 
@@ -85,10 +86,11 @@ extension CardAnswer.Outcome {
     }
 
     init(stored: Int) {
-        self = switch stored {
-        case 201: .created
-        case 204: .deleted
-        default: .existing
-        }
+        self =
+            switch stored {
+            case 201: .created
+            case 204: .deleted
+            default: .existing
+            }
     }
 }

@@ -12,8 +12,10 @@ extension CardVault {
     /// Reads and decrypts the cards a provider call names, auditing the access in one
     /// transaction (action `action`, one row per card). An unknown token is `card_not_found`. `alongside`
     /// runs in the same transaction (an idempotency claim); if it throws, nothing is kept.
-    public func cardsForProvider(_ tokens: [CardToken], action: String, caller: Caller,
-                                 alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [CardToken: ProviderCard] {
+    public func cardsForProvider(
+        _ tokens: [CardToken], action: String, caller: Caller,
+        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil
+    ) async throws -> [CardToken: ProviderCard] {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let (actor, tenant) = (caller.actor, caller.tenant)
@@ -22,7 +24,8 @@ extension CardVault {
             var found: [SealedCard] = []
             for token in tokens {
                 let card = try tx.card(token: token, tenant: tenant)
-                try tx.appendAudit(AuditEvent(action: action, subject: token.rawValue, outcome: card == nil ? .failure : .success, actor: actor), chain: chain, at: now)
+                try tx.appendAudit(
+                    AuditEvent(action: action, subject: token.rawValue, outcome: card == nil ? .failure : .success, actor: actor), chain: chain, at: now)
                 if let card { found.append(card) }
             }
             if found.count == Set(tokens).count { try alongside?(tx) }
@@ -39,8 +42,10 @@ extension CardVault {
 
     /// Appends one audit row for a provider call (its outcome, never card data), with
     /// `alongside` (recording the answer for idempotency) in the same transaction.
-    public func auditProviderCall(action: String, subject: String, outcome: AuditOutcome, caller: Caller,
-                                  alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws {
+    public func auditProviderCall(
+        action: String, subject: String, outcome: AuditOutcome, caller: Caller,
+        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil
+    ) async throws {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let actor = caller.actor

@@ -17,8 +17,10 @@ public struct CardVault: VaultService {
         self.limits = limits
     }
 
-    public init(store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
-                limits: TokenizeLimits = .none, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: any VaultStore, keys: KeyRing, codes: SecurityCodeVault, defaultRetention: TimeInterval? = nil,
+        limits: TokenizeLimits = .none, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.init(context: VaultContext(store: store, keys: keys, codes: codes, clock: clock), defaultRetention: defaultRetention, limits: limits)
     }
 
@@ -49,7 +51,8 @@ public struct CardVault: VaultService {
         _ = v.check { () throws(VaultError) in
             if let raw = input.verificationValue { try SecurityCode.validate(raw, brand: pan?.brand ?? .unknown) }
         }
-        let retainUntil = v.check { () throws(VaultError) -> Date? in try input.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
+        let retainUntil =
+            v.check { () throws(VaultError) -> Date? in try input.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
         let defaultRetainUntil = defaultRetention.map { now.addingTimeInterval($0) }
         guard let pan, let expiry else { throw VaultError.invalid("number", code: .invalidCard, "invalid card") }
@@ -68,20 +71,25 @@ public struct CardVault: VaultService {
         let keys = self.keys
         let chain = AuditChain(key: derived.audit)
         let enumeration = limits.enumerationLimit.map { limit in
-            (limit: limit, since: now.addingTimeInterval(-limits.enumerationWindow),
-             hashes: EnumerationGuard.hashes(of: pan, client: client, key: derived.enumerationGuard))
+            (
+                limit: limit, since: now.addingTimeInterval(-limits.enumerationWindow),
+                hashes: EnumerationGuard.hashes(of: pan, client: client, key: derived.enumerationGuard)
+            )
         }
 
         let outcome = try await withKeyRetry {
-            try await idempotentWrite(caller, action: "card.create", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, CardToken?) in
+            try await idempotentWrite(caller, action: "card.create", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) {
+                tx -> (CardAnswer?, CardToken?) in
                 if let enumeration {
                     let (bucket, cardHash) = enumeration.hashes
                     let past = try tx.enumerationGuard(client: client, bucket: bucket, card: cardHash, since: enumeration.since)
                     if !past.seen {
                         guard past.distinct < enumeration.limit else {
                             // Returned, not thrown: the refusal's audit row commits, nothing else.
-                            try tx.appendAudit(AuditEvent(action: "card.enumeration_suspected", subject: "distinct=\(past.distinct)",
-                                                          outcome: .denied, actor: actor), chain: chain, at: now)
+                            try tx.appendAudit(
+                                AuditEvent(
+                                    action: "card.enumeration_suspected", subject: "distinct=\(past.distinct)",
+                                    outcome: .denied, actor: actor), chain: chain, at: now)
                             return (nil, nil)
                         }
                         try tx.recordEnumeration(client: client, bucket: bucket, card: cardHash, at: now)
@@ -104,16 +112,20 @@ public struct CardVault: VaultService {
                     created = false
                 } else {
                     let token = CardToken.generate()
-                    card = SealedCard(token: token, tenant: tenant, fingerprint: fingerprint, keyVersion: key.version,
-                                      box: SealedCard.seal(data, token: token, tenant: tenant, key: key), createdAt: now, updatedAt: now,
-                                      retainUntil: retainUntil ?? defaultRetainUntil)
+                    card = SealedCard(
+                        token: token, tenant: tenant, fingerprint: fingerprint, keyVersion: key.version,
+                        box: SealedCard.seal(data, token: token, tenant: tenant, key: key), createdAt: now, updatedAt: now,
+                        retainUntil: retainUntil ?? defaultRetainUntil)
                     try tx.insert(card)
                     created = true
                 }
-                try tx.appendAudit(AuditEvent(action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
-                                              outcome: .success, actor: actor), chain: chain, at: now)
-                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
-                                            references: created ? [] : try tx.references(token: card.token, tenant: tenant))
+                try tx.appendAudit(
+                    AuditEvent(
+                        action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
+                        outcome: .success, actor: actor), chain: chain, at: now)
+                let metadata = CardMetadata(
+                    card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
+                    references: created ? [] : try tx.references(token: card.token, tenant: tenant))
                 return (CardAnswer(created ? .created : .existing, body: metadata.jsonBytes), card.token)
             }
         }
@@ -136,8 +148,10 @@ public struct CardVault: VaultService {
         let found = try await writeConfirmed(caller, action: "card.read", chain: chain, at: now) { tx -> (SealedCard?, [SealedProviderReference]) in
             let card = try token.flatMap { try tx.card(token: $0, tenant: tenant) }
             let references = try token.map { try tx.references(token: $0, tenant: tenant) } ?? []
-            try tx.appendAudit(AuditEvent(action: "card.read", subject: token?.rawValue, outcome: card == nil && references.isEmpty ? .failure : .success,
-                                          actor: actor), chain: chain, at: now)
+            try tx.appendAudit(
+                AuditEvent(
+                    action: "card.read", subject: token?.rawValue, outcome: card == nil && references.isEmpty ? .failure : .success,
+                    actor: actor), chain: chain, at: now)
             return (card, references)
         }
         guard let card = found.0 else {
@@ -172,7 +186,8 @@ public struct CardVault: VaultService {
         }
         var v = FieldValidator()
         let holder = v.check { () throws(VaultError) -> CardHolder? in try changes.holder.map { h throws(VaultError) in try CardHolder(validating: h) } } ?? nil
-        let retainUntil = v.check { () throws(VaultError) -> Date? in try changes.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
+        let retainUntil =
+            v.check { () throws(VaultError) -> Date? in try changes.retainUntil.map { t throws(VaultError) in try RetentionDate.parse(t, now: now) } } ?? nil
         try v.finish()
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let derived = try await loadedKeys().derivedKeys()
@@ -193,7 +208,8 @@ public struct CardVault: VaultService {
         try await refreshKeys()
 
         let outcome = try await withKeyRetry {
-            try await idempotentWrite(caller, action: "card.update", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, SecurityCode?) in
+            try await idempotentWrite(caller, action: "card.update", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) {
+                tx -> (CardAnswer?, SecurityCode?) in
                 guard var card = try tx.card(token: token, tenant: tenant) else {
                     try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
                     return (nil, nil)
@@ -202,9 +218,12 @@ public struct CardVault: VaultService {
                 var v = FieldValidator()
                 if changes.expMonth != nil || changes.expYear != nil {
                     if let expiry = v.check({ () throws(VaultError) -> CardExpiry in
-                        try CardExpiry.validating(month: changes.expMonth ?? data.expiry.monthText,
-                                                  year: changes.expYear ?? data.expiry.yearText, now: now)
-                    }) { data.expiry = expiry }
+                        try CardExpiry.validating(
+                            month: changes.expMonth ?? data.expiry.monthText,
+                            year: changes.expYear ?? data.expiry.yearText, now: now)
+                    }) {
+                        data.expiry = expiry
+                    }
                 }
                 if let holder { data.holder = holder }
                 if let retainUntil { card.retainUntil = retainUntil }
@@ -218,8 +237,9 @@ public struct CardVault: VaultService {
                 card.updatedAt = now
                 try tx.update(card)
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
-                let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
-                                            references: try tx.references(token: token, tenant: tenant))
+                let metadata = CardMetadata(
+                    card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
+                    references: try tx.references(token: token, tenant: tenant))
                 return (CardAnswer(.existing, body: metadata.jsonBytes), code)
             }
         }
@@ -242,11 +262,14 @@ public struct CardVault: VaultService {
             StoredResponse.requestHash(operation: .deleteCard, canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
         let (client, tenant) = (caller.client.id, caller.tenant)
-        let (answer, _) = try await idempotentWrite(caller, action: "card.delete", chain: chain, at: now,
-                                                    key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, Bool?) in
+        let (answer, _) = try await idempotentWrite(
+            caller, action: "card.delete", chain: chain, at: now,
+            key: idempotencyKey, requestHash: requestHash
+        ) { tx -> (CardAnswer?, Bool?) in
             let removedCard = try tx.deleteCard(token: token, tenant: tenant)
             let deleted = try tx.deleteReferences(token: token, tenant: tenant) > 0 || removedCard
-            try tx.appendAudit(AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "card.delete", subject: token.rawValue, outcome: deleted ? .success : .failure, actor: actor), chain: chain, at: now)
             return (deleted ? CardAnswer(.deleted, body: []) : nil, nil)
         }
         // Only a card this caller's tenant held and deleted loses its pending code: a token of

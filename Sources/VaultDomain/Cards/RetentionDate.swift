@@ -6,8 +6,9 @@ public enum RetentionDate {
     public static let maximum: TimeInterval = 10 * 366 * 24 * 3600
 
     public static func parse(_ text: String, now: Date) throws(VaultError) -> Date {
-        let bad = VaultError.invalid("retain_until", code: .invalidRetainUntil,
-                                     "retain_until must be an RFC 3339 date-time or date, in the future and at most 10 years ahead")
+        let bad = VaultError.invalid(
+            "retain_until", code: .invalidRetainUntil,
+            "retain_until must be an RFC 3339 date-time or date, in the future and at most 10 years ahead")
         guard text.utf8.count <= 40 else { throw bad }
         let full = ISO8601DateFormatter()
         full.formatOptions = [.withInternetDateTime]

@@ -17,8 +17,10 @@ public struct SealedCard: Sendable, Equatable {
     /// When the retention sweeper deletes the card; nil keeps it until deleted.
     public var retainUntil: Date?
 
-    public init(token: CardToken, tenant: Tenant, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date,
-                retainUntil: Date? = nil) {
+    public init(
+        token: CardToken, tenant: Tenant, fingerprint: CardFingerprint, keyVersion: Int, box: SealedBox, createdAt: Date, updatedAt: Date,
+        retainUntil: Date? = nil
+    ) {
         self.token = token
         self.tenant = tenant
         self.fingerprint = fingerprint
@@ -49,7 +51,8 @@ public struct SealedCard: Sendable, Equatable {
         guard key.version == keyVersion else { throw VaultError.keyUnavailable }
         let data: Result<CardData, VaultError>
         do {
-            data = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, tenant: tenant, keyVersion: keyVersion), key: key.key) { plaintext in
+            data = try XChaCha20Poly1305.open(box, associatedData: Self.associatedData(token: token, tenant: tenant, keyVersion: keyVersion), key: key.key) {
+                plaintext in
                 Result { () throws(VaultError) in try CardData(plaintext: plaintext) }
             }
         } catch {

@@ -29,8 +29,9 @@ public struct SealedProviderToken: Sendable, Equatable {
     }
 
     func open(with key: DataKey) throws(VaultError) -> String {
-        try key.openText(box, version: keyVersion, associatedData: Self.associatedData(card: card, provider: provider, keyVersion: keyVersion),
-                         unreadable: VaultError(.unavailable, code: .providerTokenUnreadable, message: "a stored provider token failed its integrity check"))
+        try key.openText(
+            box, version: keyVersion, associatedData: Self.associatedData(card: card, provider: provider, keyVersion: keyVersion),
+            unreadable: VaultError(.unavailable, code: .providerTokenUnreadable, message: "a stored provider token failed its integrity check"))
     }
 
     func resealed(with key: DataKey, from old: DataKey) throws(VaultError) -> SealedProviderToken {

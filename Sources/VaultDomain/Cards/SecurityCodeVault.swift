@@ -28,8 +28,9 @@ public final class SecurityCodeVault: Sendable {
             // A slot holds up to 7 bytes: codes are 3 or 4 digits.
             slab = try GuardedSlab(capacity: capacity, slotSize: 7)
         } catch {
-            throw VaultError(.failedPrecondition, code: .secureMemoryUnavailable,
-                             message: "cannot reserve locked memory for \(capacity) pending security codes")
+            throw VaultError(
+                .failedPrecondition, code: .secureMemoryUnavailable,
+                message: "cannot reserve locked memory for \(capacity) pending security codes")
         }
     }
 

@@ -67,7 +67,8 @@ extension VaultTransaction {
     /// valid. When it is not, the denial is audited in this transaction and false is returned;
     /// the operation must then do nothing else.
     public func confirm(_ caller: Caller, action: String, chain: AuditChain, at date: Date) throws -> Bool {
-        let current = caller.secretHash.isEmpty
+        let current =
+            caller.secretHash.isEmpty
             ? try client(name: caller.client.name)?.isActive == true
             : try clientIsCurrent(id: caller.client.id, secretHash: caller.secretHash)
         if current { return true }

@@ -19,10 +19,12 @@ public struct ClientAdministration: Sendable {
         // Names appear in audit rows and logs: they start with a letter and hold no long digit
         // run, so a card number can never be one.
         guard (1...64).contains(name.count), name.first?.isLetter == true,
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
-              !name.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 }) else {
-            throw VaultError.invalid("name", code: .invalidName,
-                                     "client name must start with a letter and be 1 to 64 letters, digits, '-', '_' or '.' (no run of 8 digits)")
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+            !name.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 })
+        else {
+            throw VaultError.invalid(
+                "name", code: .invalidName,
+                "client name must start with a letter and be 1 to 64 letters, digits, '-', '_' or '.' (no run of 8 digits)")
         }
         guard !scopes.isEmpty else { throw VaultError.invalid("scopes", code: .missingField, "give at least one scope") }
         var parsed = Set<Scope>()
@@ -31,16 +33,18 @@ public struct ClientAdministration: Sendable {
         let secret = ClientSecret.generate()
         let hash = ClientSecret.lookupHash(of: secret.revealed, key: derived.clientSecret)
         let now = clock()
-        let client = Client(id: "cli_" + String(CardToken.generate().rawValue.dropFirst(4)), name: name, scopes: parsed,
-                            createdAt: now, revokedAt: nil, secretRotatedAt: nil, tenant: tenant)
+        let client = Client(
+            id: "cli_" + String(CardToken.generate().rawValue.dropFirst(4)), name: name, scopes: parsed,
+            createdAt: now, revokedAt: nil, secretRotatedAt: nil, tenant: tenant)
         let frozen = client
         try await store.write { tx in
             guard try tx.client(name: name) == nil else {
                 throw VaultError(.conflict, code: .clientExists, message: "a client with this name exists", field: "name")
             }
             try tx.insert(frozen, secretHash: hash)
-            try tx.appendAudit(AuditEvent(action: "client.add", subject: "\(name)|tenant=\(tenant.rawValue)", outcome: .success, actor: actor),
-                               chain: AuditChain(key: derived.audit), at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "client.add", subject: "\(name)|tenant=\(tenant.rawValue)", outcome: .success, actor: actor),
+                chain: AuditChain(key: derived.audit), at: now)
         }
         return (client, secret)
     }
@@ -61,7 +65,8 @@ public struct ClientAdministration: Sendable {
                 // The old secret must not match anything any more.
                 try tx.setSecretHash(ClientSecret.lookupHash(of: ClientSecret.generate().revealed, key: derived.clientSecret), forClient: client.id)
             }
-            try tx.appendAudit(AuditEvent(action: "client.revoke", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "client.revoke", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
             return client
         }
     }
@@ -80,7 +85,8 @@ public struct ClientAdministration: Sendable {
             client.secretRotatedAt = now
             try tx.update(client)
             try tx.setSecretHash(hash, forClient: client.id)
-            try tx.appendAudit(AuditEvent(action: "client.rotate_secret", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "client.rotate_secret", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
             return client
         }
         return (client, secret)

@@ -23,8 +23,9 @@ public struct Scope: Hashable, Sendable, TextCodable, Comparable, CustomStringCo
     /// Only scopes this build knows are accepted, so a typo is caught at `clients add`.
     public init(validating text: String) throws(VaultError) {
         guard let scope = Self.known.first(where: { $0.rawValue == text }) else {
-            throw .invalid("scopes", code: .unknownScope,
-                           "unknown scope; known scopes: " + Self.known.map(\.rawValue).joined(separator: ", "))
+            throw .invalid(
+                "scopes", code: .unknownScope,
+                "unknown scope; known scopes: " + Self.known.map(\.rawValue).joined(separator: ", "))
         }
         self = scope
     }

@@ -15,10 +15,12 @@ public struct Tenant: Hashable, Sendable, TextCodable, CustomStringConvertible {
     public init(validating text: String) throws(VaultError) {
         let utf8 = text.utf8
         guard (1...64).contains(utf8.count), let first = utf8.first, (0x61...0x7A).contains(first),
-              utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }),
-              !text.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 }) else {
-            throw .invalid("tenant", code: .invalidTenant,
-                           "tenant must start with a lower-case letter and be 1 to 64 lower-case letters, digits, '-' or '_' (no run of 8 digits)")
+            utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F }),
+            !text.split(whereSeparator: { !$0.isNumber }).contains(where: { $0.count >= 8 })
+        else {
+            throw .invalid(
+                "tenant", code: .invalidTenant,
+                "tenant must start with a lower-case letter and be 1 to 64 lower-case letters, digits, '-' or '_' (no run of 8 digits)")
         }
         rawValue = text
     }

@@ -238,30 +238,44 @@ extension VaultError.Code {
 
     /// Every code, grouped as the API reference shows them.
     public static let registry: [Entry] = [
-        Entry(group: "Requests", code: .malformedRequest, meaning: "The body is not one strict JSON object (RFC 8259, no duplicate keys), a field has the wrong type or is unknown, or a header is malformed."),
+        Entry(
+            group: "Requests", code: .malformedRequest,
+            meaning: "The body is not one strict JSON object (RFC 8259, no duplicate keys), a field has the wrong type or is unknown, or a header is malformed."
+        ),
         Entry(group: "Requests", code: .bodyTooLarge, meaning: "The request body is larger than 64 KiB."),
         Entry(group: "Requests", code: .notFound, meaning: "No such route."),
         Entry(group: "Requests", code: .methodNotAllowed, meaning: "The route does not take that method."),
         Entry(group: "Requests", code: .idempotencyKeyRequired, meaning: "The route moves money and the request has no Idempotency-Key."),
         Entry(group: "Requests", code: .idempotencyConflict, meaning: "The Idempotency-Key was used before with a different request."),
         Entry(group: "Requests", code: .requestInFlight, meaning: "A request with this Idempotency-Key is still being processed."),
-        Entry(group: "Requests", code: .outcomeUnknown, meaning: "A provider call under this Idempotency-Key was sent but its answer was lost; `error.reference` names it. Ask the provider before sending again under a new key."),
+        Entry(
+            group: "Requests", code: .outcomeUnknown,
+            meaning:
+                "A provider call under this Idempotency-Key was sent but its answer was lost; `error.reference` names it. Ask the provider before sending again under a new key."
+        ),
         Entry(group: "Requests", code: .internalError, meaning: "An unexpected failure; nothing about it is shown."),
         Entry(group: "Requests", code: .httpError, meaning: "An HTTP-level failure of the server framework."),
         Entry(group: "Clients and limits", code: .unauthenticated, meaning: "No bearer secret, or an unknown, revoked or rotated-out one."),
         Entry(group: "Clients and limits", code: .missingScope, meaning: "The client lacks the route's scope."),
         Entry(group: "Clients and limits", code: .rateLimited, meaning: "The client is over its tokenize rate; see Retry-After."),
-        Entry(group: "Clients and limits", code: .enumerationSuspected, meaning: "The client tokenized too many different cards with the same first six and last four digits within 24 hours; nothing was stored."),
+        Entry(
+            group: "Clients and limits", code: .enumerationSuspected,
+            meaning: "The client tokenized too many different cards with the same first six and last four digits within 24 hours; nothing was stored."),
         Entry(group: "Clients and limits", code: .clientExists, meaning: "A client with this name exists."),
         Entry(group: "Clients and limits", code: .clientNotFound, meaning: "No client with this name."),
         Entry(group: "Clients and limits", code: .clientRevoked, meaning: "The client is revoked."),
-        Entry(group: "Clients and limits", code: .invalidName, meaning: "A client name is not 1 to 64 letters, digits, '-', '_' or '.' starting with a letter."),
-        Entry(group: "Clients and limits", code: .invalidTenant, meaning: "A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter."),
+        Entry(
+            group: "Clients and limits", code: .invalidName, meaning: "A client name is not 1 to 64 letters, digits, '-', '_' or '.' starting with a letter."),
+        Entry(
+            group: "Clients and limits", code: .invalidTenant, meaning: "A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter."
+        ),
         Entry(group: "Clients and limits", code: .unknownScope, meaning: "A scope that does not exist."),
         Entry(group: "Cards", code: .missingField, meaning: "A required field is absent."),
         Entry(group: "Cards", code: .invalidFields, meaning: "Several fields are invalid; `error.fields` lists each."),
         Entry(group: "Cards", code: .invalidCard, meaning: "The card is invalid."),
-        Entry(group: "Cards", code: .invalidCardNumber, meaning: "The card number is not 12 to 19 digits, fails the Luhn check or does not match its payment system's lengths."),
+        Entry(
+            group: "Cards", code: .invalidCardNumber,
+            meaning: "The card number is not 12 to 19 digits, fails the Luhn check or does not match its payment system's lengths."),
         Entry(group: "Cards", code: .invalidExpiry, meaning: "exp_month or exp_year is not a valid month or year."),
         Entry(group: "Cards", code: .invalidExpiryDate, meaning: "expiry_date is not MM/YY."),
         Entry(group: "Cards", code: .cardExpired, meaning: "The card has expired."),
@@ -271,7 +285,9 @@ extension VaultError.Code {
         Entry(group: "Cards", code: .noChanges, meaning: "A PATCH that changes nothing."),
         Entry(group: "Cards", code: .cardNotFound, meaning: "No card with this token in the caller's tenant."),
         Entry(group: "Cards", code: .cardUnreadable, meaning: "A stored card failed its integrity check."),
-        Entry(group: "Cards", code: .verificationValueCapacity, meaning: "Too many security codes are pending; nothing was stored. Retry later, or send the card without a code."),
+        Entry(
+            group: "Cards", code: .verificationValueCapacity,
+            meaning: "Too many security codes are pending; nothing was stored. Retry later, or send the card without a code."),
         Entry(group: "Cards", code: .verificationValueRequired, meaning: "A transfer needs a pending security code for its source card."),
         Entry(group: "Providers", code: .providerNotConfigured, meaning: "The provider's settings are not given on this vault."),
         Entry(group: "Providers", code: .cardDataNotAllowed, meaning: "A request to a provider carried card data; cards are named by vault tokens only."),
@@ -291,7 +307,9 @@ extension VaultError.Code {
         Entry(group: "Providers", code: .referenceInUse, meaning: "The reference is registered to another vault token."),
         Entry(group: "Providers", code: .referenceUnreadable, meaning: "A stored provider reference failed its integrity check."),
         Entry(group: "Providers", code: .providerTokenUnreadable, meaning: "A stored provider card token failed its integrity check."),
-        Entry(group: "Providers", code: .notificationsNotConfigured, meaning: "Horizonpay notifications cannot be verified: HORIZONPAY_WEBHOOK_PUBLIC_KEY is not set."),
+        Entry(
+            group: "Providers", code: .notificationsNotConfigured,
+            meaning: "Horizonpay notifications cannot be verified: HORIZONPAY_WEBHOOK_PUBLIC_KEY is not set."),
         Entry(group: "Providers", code: .signatureMissing, meaning: "A notification without its Content-Signature."),
         Entry(group: "Providers", code: .signatureInvalid, meaning: "A notification whose Content-Signature does not match its body."),
         Entry(group: "Providers", code: .upstreamUnavailable, meaning: "The provider could not be reached, or the connection broke."),

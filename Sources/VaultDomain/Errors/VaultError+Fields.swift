@@ -36,7 +36,8 @@ extension VaultError {
     /// A field name the caller sent, as an error may name it: echoed only when it is 1 to 40
     /// letters and underscores, so a card number sent as a key is never written back.
     public static func printableField(_ name: String) -> String {
-        let plain = (1...40).contains(name.utf8.count)
+        let plain =
+            (1...40).contains(name.utf8.count)
             && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || $0 == 0x5F }
         return plain ? name : "<unnamed>"
     }

@@ -23,7 +23,8 @@ public struct IdempotentOperation: Sendable, Hashable, CustomStringConvertible {
 
     /// Registering an ioka reference (`ioka_card`, `ioka_sender`), on its own or on a card.
     public static func registerReference(_ kind: ProviderReferenceKind, onCard: Bool) -> Self {
-        onCard ? Self("\(kind.rawValue).attach", hashLabel: "PUT /v1/cards/\(kind.rawValue)")
+        onCard
+            ? Self("\(kind.rawValue).attach", hashLabel: "PUT /v1/cards/\(kind.rawValue)")
             : Self("\(kind.rawValue).register", hashLabel: "POST /v1/\(kind.rawValue)")
     }
 

@@ -78,9 +78,10 @@ public struct StoredResponse: Sendable, Equatable {
     /// A retry of a money-moving call that was sent, but whose answer never arrived (a timeout,
     /// a lost connection, a crash of the vault). The vault never sends it again.
     public static func outcomeUnknown(reference: [String: String]) -> VaultError {
-        var error = VaultError(.conflict, code: .outcomeUnknown,
-                               message: "the first request with this Idempotency-Key was sent to the provider but its outcome is unknown; "
-                                   + "ask the provider by the reference given, and use a new key only if it did not happen")
+        var error = VaultError(
+            .conflict, code: .outcomeUnknown,
+            message: "the first request with this Idempotency-Key was sent to the provider but its outcome is unknown; "
+                + "ask the provider by the reference given, and use a new key only if it did not happen")
         error.reference = reference.isEmpty ? nil : reference
         return error
     }

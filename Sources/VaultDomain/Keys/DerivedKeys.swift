@@ -72,8 +72,9 @@ final class TenantKeyCache: Sendable {
         let label = Array("cardvault.tenant.v1|\(tenant.rawValue)".utf8)
         let keys: TenantKeys
         do {
-            keys = TenantKeys(fingerprint: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.fingerprint, length: 32))),
-                              providerReference: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.providerReference, length: 32))))
+            keys = TenantKeys(
+                fingerprint: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.fingerprint, length: 32))),
+                providerReference: try SymmetricKey(SecureBytes(copying: KeyedHash.hash(label, key: base.providerReference, length: 32))))
         } catch {
             throw VaultError.keyUnavailable
         }

@@ -67,11 +67,13 @@ public struct KeyAdministration: Sendable {
         let kek = master.checkValue
         let now = clock()
         let index = try SymmetricKey.generate()
-        let wrappedIndex = WrappedIndexKey(kekID: kek, box: KeyWrap.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kek), master: master), createdAt: now)
+        let wrappedIndex = WrappedIndexKey(
+            kekID: kek, box: KeyWrap.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kek), master: master), createdAt: now)
         let dek = try SymmetricKey.generate()
-        let wrappedDEK = WrappedDataKey(version: 1, state: .active, kekID: kek,
-                                        box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kek), master: master),
-                                        createdAt: now, retiredAt: nil)
+        let wrappedDEK = WrappedDataKey(
+            version: 1, state: .active, kekID: kek,
+            box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kek), master: master),
+            createdAt: now, retiredAt: nil)
         let chain = AuditChain(key: try DerivedKeys(index: index).audit)
         try await store.write { tx in
             guard try !tx.keySnapshot().isInitialised else {
@@ -91,11 +93,13 @@ public struct KeyAdministration: Sendable {
             (try db.keySnapshot(), try db.cardCountsByKeyVersion(), try db.providerTokenCountsByKeyVersion(), try db.providerReferenceCountsByKeyVersion())
         }
         let versions = snapshot.dataKeys.sorted { $0.version < $1.version }.map {
-            KeyStatus.Version(version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, providerTokens: tokens[$0.version] ?? 0,
-                              providerReferences: references[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
+            KeyStatus.Version(
+                version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, providerTokens: tokens[$0.version] ?? 0,
+                providerReferences: references[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
         }
-        return KeyStatus(masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
-                         versions: versions, totalCards: counts.values.reduce(0, +))
+        return KeyStatus(
+            masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
+            versions: versions, totalCards: counts.values.reduce(0, +))
     }
 
     /// Adds a data-key version and makes it active; the previous active version becomes
@@ -115,9 +119,11 @@ public struct KeyAdministration: Sendable {
                 try tx.save(old)
             }
             let kek = master.checkValue
-            try tx.save(WrappedDataKey(version: next, state: .active, kekID: kek,
-                                       box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: next, kekID: kek), master: master),
-                                       createdAt: now, retiredAt: nil))
+            try tx.save(
+                WrappedDataKey(
+                    version: next, state: .active, kekID: kek,
+                    box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: next, kekID: kek), master: master),
+                    createdAt: now, retiredAt: nil))
             try tx.appendAudit(AuditEvent(action: "keys.rotate", subject: "v\(next)", outcome: .success, actor: actor), chain: chain, at: now)
             return next
         }
@@ -129,8 +135,10 @@ public struct KeyAdministration: Sendable {
     /// transaction. Each batch commits on its own, so an interrupted run loses nothing and the
     /// next run continues. `maxBatches` stops early (for tests and throttled runs); `pause`
     /// leaves the write lock to a running server between batches.
-    public func rewrap(actor: AuditActor, batchSize: Int = 500, maxBatches: Int? = nil, pause: Duration = .zero,
-                       progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws -> RewrapProgress {
+    public func rewrap(
+        actor: AuditActor, batchSize: Int = 500, maxBatches: Int? = nil, pause: Duration = .zero,
+        progress: @Sendable (RewrapProgress) -> Void = { _ in }
+    ) async throws -> RewrapProgress {
         try await load()
         let started = Date()
         let chain = AuditChain(key: try keys.derivedKeys().audit)
@@ -159,7 +167,8 @@ public struct KeyAdministration: Sendable {
                 }
                 let done = batch.count + tokens.count + references.count
                 if done > 0 {
-                    try tx.appendAudit(AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(done)", outcome: .success, actor: actor), chain: chain, at: now)
+                    try tx.appendAudit(
+                        AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(done)", outcome: .success, actor: actor), chain: chain, at: now)
                 }
                 return done
             }
@@ -176,8 +185,9 @@ public struct KeyAdministration: Sendable {
             result.remaining = try await store.read { db in try Self.outstanding(db, active: active.version) }
         }
         result.seconds = Date().timeIntervalSince(started)
-        try await record(result.remaining == 0 ? "keys.rewrap.complete" : "keys.rewrap.paused",
-                         subject: "v\(active.version):\(result.rewrapped)", chain: chain, actor: actor)
+        try await record(
+            result.remaining == 0 ? "keys.rewrap.complete" : "keys.rewrap.paused",
+            subject: "v\(active.version):\(result.rewrapped)", chain: chain, actor: actor)
         return result
     }
 
@@ -200,8 +210,11 @@ public struct KeyAdministration: Sendable {
                 let tokens = try tx.providerTokenCountsByKeyVersion()[version] ?? 0
                 let references = try tx.providerReferenceCountsByKeyVersion()[version] ?? 0
                 if users + tokens + references > 0 {
-                    refusal = VaultError(.failedPrecondition, code: .keyVersionInUse,
-                                         message: "\(users) card(s), \(tokens) provider token(s) and \(references) provider reference(s) still use version \(version); run `cardvault keys rewrap` first", field: "version")
+                    refusal = VaultError(
+                        .failedPrecondition, code: .keyVersionInUse,
+                        message:
+                            "\(users) card(s), \(tokens) provider token(s) and \(references) provider reference(s) still use version \(version); run `cardvault keys rewrap` first",
+                        field: "version")
                 }
             }
             if refusal == nil {
@@ -210,7 +223,8 @@ public struct KeyAdministration: Sendable {
                 key.retiredAt = now
                 try tx.save(key)
             }
-            try tx.appendAudit(AuditEvent(action: "keys.retire", subject: "v\(version)", outcome: refusal == nil ? .success : .failure, actor: actor), chain: chain, at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "keys.retire", subject: "v\(version)", outcome: refusal == nil ? .success : .failure, actor: actor), chain: chain, at: now)
             return refusal
         }
         if let refusal { throw refusal }
@@ -235,16 +249,21 @@ public struct KeyAdministration: Sendable {
                     throw VaultError(.conflict, code: .masterKeyChanged, message: "the master key changed while rotating; run again")
                 }
                 let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: oldID), master: old)
-                try tx.save(WrappedIndexKey(kekID: newID, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID), master: new), createdAt: index.createdAt))
+                try tx.save(
+                    WrappedIndexKey(
+                        kekID: newID, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID), master: new),
+                        createdAt: index.createdAt))
                 for var wrapped in snapshot.dataKeys {
                     if let box = wrapped.box {
-                        let dek = try KeyWrap.unwrap(box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: old)
+                        let dek = try KeyWrap.unwrap(
+                            box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: old)
                         wrapped.box = KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: newID), master: new)
                     }
                     wrapped.kekID = newID
                     try tx.save(wrapped)
                 }
-                try tx.appendAudit(AuditEvent(action: "keys.rotate_master", subject: "\(oldID)->\(newID)", outcome: .success, actor: actor), chain: chain, at: now)
+                try tx.appendAudit(
+                    AuditEvent(action: "keys.rotate_master", subject: "\(oldID)->\(newID)", outcome: .success, actor: actor), chain: chain, at: now)
             }
         } catch {
             directory.removePendingMasterKey()
@@ -264,6 +283,8 @@ public struct KeyAdministration: Sendable {
 
     private func record(_ action: String, subject: String, chain: AuditChain, actor: AuditActor) async throws {
         let now = clock()
-        try await store.write { tx in _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: actor), chain: chain, at: now) }
+        try await store.write { tx in
+            _ = try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: actor), chain: chain, at: now)
+        }
     }
 }

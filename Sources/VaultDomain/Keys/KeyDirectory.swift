@@ -1,9 +1,9 @@
 import Foundation
 import VaultCrypto
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The keys directory: the master key file (`master.key`, 32 raw bytes, mode 0600) and, only
@@ -40,12 +40,14 @@ public struct KeyDirectory: Sendable {
         guard fd >= 0 else {
             let reason = errno
             if reason == ELOOP {
-                throw VaultError(.failedPrecondition, code: .masterKeySymlink,
-                                 message: "master key file \(file) is a symbolic link; the key must be a regular file")
+                throw VaultError(
+                    .failedPrecondition, code: .masterKeySymlink,
+                    message: "master key file \(file) is a symbolic link; the key must be a regular file")
             }
             if reason == ENOENT {
-                throw VaultError(.failedPrecondition, code: .masterKeyMissing,
-                                 message: "master key file \(file) is missing; run `cardvault keys init`")
+                throw VaultError(
+                    .failedPrecondition, code: .masterKeyMissing,
+                    message: "master key file \(file) is missing; run `cardvault keys init`")
             }
             throw VaultError(.failedPrecondition, code: .masterKeyUnreadable, message: "cannot read master key file \(file)")
         }
@@ -55,16 +57,19 @@ public struct KeyDirectory: Sendable {
             throw VaultError(.failedPrecondition, code: .masterKeyInvalid, message: "master key file \(file) is not a regular file")
         }
         guard info.st_uid == geteuid() else {
-            throw VaultError(.failedPrecondition, code: .masterKeyOwner,
-                             message: "master key file \(file) is not owned by the user running cardvault")
+            throw VaultError(
+                .failedPrecondition, code: .masterKeyOwner,
+                message: "master key file \(file) is not owned by the user running cardvault")
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw VaultError(.failedPrecondition, code: .masterKeyPermissions,
-                             message: "master key file \(file) is accessible by group or others; run `chmod 600 \(file)`")
+            throw VaultError(
+                .failedPrecondition, code: .masterKeyPermissions,
+                message: "master key file \(file) is accessible by group or others; run `chmod 600 \(file)`")
         }
         guard info.st_size == off_t(SymmetricKey.byteCount) else {
-            throw VaultError(.failedPrecondition, code: .masterKeyInvalid,
-                             message: "master key file \(file) must hold exactly 32 bytes")
+            throw VaultError(
+                .failedPrecondition, code: .masterKeyInvalid,
+                message: "master key file \(file) must hold exactly 32 bytes")
         }
         var readOK = true
         let secure = try? SecureBytes(count: SymmetricKey.byteCount) { buffer in
@@ -94,8 +99,9 @@ public struct KeyDirectory: Sendable {
     func write(_ key: SymmetricKey, to file: String) throws(VaultError) {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw VaultError(.failedPrecondition, code: .masterKeyExists,
-                             message: "cannot create \(file): it already exists or the directory is not writable")
+            throw VaultError(
+                .failedPrecondition, code: .masterKeyExists,
+                message: "cannot create \(file): it already exists or the directory is not writable")
         }
         let ok = key.withUnsafeBytes { buffer -> Bool in
             var done = 0
@@ -139,8 +145,8 @@ public struct KeyDirectory: Sendable {
 @inline(__always)
 private func Glibc_write(_ fd: Int32, _ buf: UnsafeRawPointer, _ n: Int) -> Int {
     #if canImport(Glibc)
-    Glibc.write(fd, buf, n)
+        Glibc.write(fd, buf, n)
     #else
-    Darwin.write(fd, buf, n)
+        Darwin.write(fd, buf, n)
     #endif
 }

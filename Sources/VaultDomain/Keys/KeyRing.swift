@@ -34,9 +34,11 @@ public final class KeyRing: Sendable {
         var dataKeys: [Int: DataKey] = [:]
         for wrapped in snapshot.dataKeys where wrapped.state != .retired {
             guard let box = wrapped.box else { continue }
-            let unwrapMaster = wrapped.kekID == master.checkValue
+            let unwrapMaster =
+                wrapped.kekID == master.checkValue
                 ? master : try Self.master(for: wrapped.kekID, directory: directory, current: nil)
-            let key = try KeyWrap.unwrap(box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: unwrapMaster)
+            let key = try KeyWrap.unwrap(
+                box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: unwrapMaster)
             dataKeys[wrapped.version] = DataKey(version: wrapped.version, key: key)
         }
         let next = Loaded(snapshot: snapshot, master: master, dataKeys: dataKeys, active: active, derived: try DerivedKeys(index: indexKey))
@@ -50,8 +52,9 @@ public final class KeyRing: Sendable {
         let file = try directory.loadMasterKey()
         if file.checkValue == kekID { return file }
         if let pending = directory.loadPendingMasterKey(), pending.checkValue == kekID { return pending }
-        throw VaultError(.unavailable, code: .masterKeyMismatch,
-                         message: "the master key in \(directory.path) did not wrap the keys in this database")
+        throw VaultError(
+            .unavailable, code: .masterKeyMismatch,
+            message: "the master key in \(directory.path) did not wrap the keys in this database")
     }
 
     public var isLoaded: Bool { loaded.withLock { $0 != nil } }

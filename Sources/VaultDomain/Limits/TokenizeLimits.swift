@@ -23,8 +23,9 @@ public struct TokenizeLimits: Sendable {
     }
 
     public static let enumerationSuspected: VaultError = {
-        var error = VaultError(.tooManyRequests, code: .enumerationSuspected,
-                               message: "too many different cards with the same first six and last four digits from this client; nothing was stored")
+        var error = VaultError(
+            .tooManyRequests, code: .enumerationSuspected,
+            message: "too many different cards with the same first six and last four digits from this client; nothing was stored")
         error.retryAfter = 3600
         return error
     }()

@@ -31,7 +31,9 @@ public struct ProviderTokens: VaultService {
         let actor = caller.actor
         let sealed = try await writeConfirmed(caller, action: "\(provider).token.use", chain: chain, at: now) { tx -> SealedProviderToken? in
             let sealed = try tx.providerToken(card: card, provider: provider, tenant: caller.tenant)
-            try tx.appendAudit(AuditEvent(action: "\(provider).token.use", subject: card.rawValue, outcome: sealed == nil ? .failure : .success, actor: actor), chain: chain, at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "\(provider).token.use", subject: card.rawValue, outcome: sealed == nil ? .failure : .success, actor: actor), chain: chain,
+                at: now)
             return sealed
         }
         guard let sealed else { return nil }

@@ -20,18 +20,23 @@ public struct ProviderReferences: VaultService {
     /// Attaches a provider reference to a token that exists already (a vaulted card). A token
     /// that held another reference of the same kind gets the new one; a reference registered to
     /// another token is refused (`reference_in_use`).
-    public func attach(_ input: ReferenceInput, kind: ProviderReferenceKind, to tokenText: String, caller: Caller,
-                       idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+    public func attach(
+        _ input: ReferenceInput, kind: ProviderReferenceKind, to tokenText: String, caller: Caller,
+        idempotencyKey: IdempotencyKey?
+    ) async throws -> CardAnswer {
         guard let token = CardToken(tokenText) else { throw VaultError.cardNotFound }
         let (reference, details) = try input.validated(as: kind)
         return try await storeReference(reference, details: details, on: token, caller: caller, idempotencyKey: idempotencyKey)
     }
 
-    public static let referenceInUse = VaultError(.conflict, code: .referenceInUse,
-                                                  message: "this reference is registered to another vault token")
+    public static let referenceInUse = VaultError(
+        .conflict, code: .referenceInUse,
+        message: "this reference is registered to another vault token")
 
-    private func storeReference(_ reference: ProviderReference, details: ReferenceDetails, on target: CardToken?, caller: Caller,
-                                idempotencyKey: IdempotencyKey?) async throws -> CardAnswer {
+    private func storeReference(
+        _ reference: ProviderReference, details: ReferenceDetails, on target: CardToken?, caller: Caller,
+        idempotencyKey: IdempotencyKey?
+    ) async throws -> CardAnswer {
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
         let tenant = caller.tenant
@@ -40,15 +45,17 @@ public struct ProviderReferences: VaultService {
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
         let operation = IdempotentOperation.registerReference(reference.kind, onCard: target != nil)
         let requestHash = idempotencyKey.map { _ in
-            StoredResponse.requestHash(operation: operation, canonical: blind + Array((target?.rawValue ?? "").utf8) + VaultJSON.encode(details),
-                                       key: derived.idempotency)
+            StoredResponse.requestHash(
+                operation: operation, canonical: blind + Array((target?.rawValue ?? "").utf8) + VaultJSON.encode(details),
+                key: derived.idempotency)
         }
         let (client, keys, actor, chain) = (caller.client.id, self.keys, caller.actor, AuditChain(key: derived.audit))
         let codes = self.codes
         let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
         try await refreshKeys()
         let answer = try await withKeyRetry {
-            try await idempotentWrite(caller, action: action, chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) { tx -> (CardAnswer?, VaultError?) in
+            try await idempotentWrite(caller, action: action, chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) {
+                tx -> (CardAnswer?, VaultError?) in
                 let existing = try tx.reference(kind: reference.kind, blindIndex: blind, tenant: tenant)
                 let token: CardToken
                 var outcome = CardAnswer.Outcome.existing
@@ -60,7 +67,8 @@ public struct ProviderReferences: VaultService {
                     }
                     if let existing, existing.token != target {
                         // Returned, not thrown, so that the refusal's audit row commits.
-                        try tx.appendAudit(AuditEvent(action: action, subject: "\(target.rawValue)|reference_in_use", outcome: .denied, actor: actor), chain: chain, at: now)
+                        try tx.appendAudit(
+                            AuditEvent(action: action, subject: "\(target.rawValue)|reference_in_use", outcome: .denied, actor: actor), chain: chain, at: now)
                         return (nil, Self.referenceInUse)
                     }
                     token = target
@@ -76,7 +84,9 @@ public struct ProviderReferences: VaultService {
                         try tx.save(existing)
                     }
                 } else {
-                    try tx.save(SealedProviderReference.seal(reference, token: token, tenant: tenant, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
+                    try tx.save(
+                        SealedProviderReference.seal(
+                            reference, token: token, tenant: tenant, details: details, key: try keys.activeKey(), indexKey: indexKey, at: now))
                 }
                 try tx.appendAudit(AuditEvent(action: event, subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 return (CardAnswer(outcome, body: try Self.metadataBytes(of: token, tenant: tenant, tx: tx, keys: keys, codes: codes, now: now)), nil)
@@ -117,8 +127,10 @@ public struct ProviderReferences: VaultService {
     /// Reads and decrypts the references a provider call needs, auditing the access in one
     /// transaction (one row per token). A token the vault does not know is `card_not_found`; one
     /// without the needed kind is an invalid-input error naming the field. `alongside` (an idempotency claim) commits with it.
-    public func referencesForProvider(_ needs: [ReferenceNeed], action: String, caller: Caller,
-                                      alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws -> [String: String] {
+    public func referencesForProvider(
+        _ needs: [ReferenceNeed], action: String, caller: Caller,
+        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil
+    ) async throws -> [String: String] {
         let now = clock()
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let (actor, tenant) = (caller.actor, caller.tenant)
@@ -128,12 +140,14 @@ public struct ProviderReferences: VaultService {
             for need in needs {
                 let references = try tx.references(token: need.token, tenant: tenant)
                 let match = references.first { $0.kind == need.kind }
-                try tx.appendAudit(AuditEvent(action: action, subject: need.token.rawValue, outcome: match == nil ? .failure : .success, actor: actor), chain: chain, at: now)
+                try tx.appendAudit(
+                    AuditEvent(action: action, subject: need.token.rawValue, outcome: match == nil ? .failure : .success, actor: actor), chain: chain, at: now)
                 if let match {
                     found.append((need.field, match))
                 } else if failure == nil {
                     let unknown = try references.isEmpty && tx.card(token: need.token, tenant: tenant) == nil
-                    failure = unknown
+                    failure =
+                        unknown
                         ? VaultError(.notFound, code: .cardNotFound, message: "no token \(need.field) names exists in the vault", field: need.field)
                         : .invalid(need.field, code: need.kind.missingCode, "the token in \(need.field) holds no \(need.kind.rawValue) reference")
                 }
@@ -154,8 +168,10 @@ public struct ProviderReferences: VaultService {
     /// keeps its token; a new one is registered on the spot (audited, with `source` naming the
     /// call) and gets a new token, unless `register` is false (it then has no token). Details
     /// seen fill the ones a reference lacks.
-    public func tokens(for sightings: [ReferenceSighting], source: String, caller: Caller,
-                       register: Bool = true) async throws -> [ProviderReference: CardToken] {
+    public func tokens(
+        for sightings: [ReferenceSighting], source: String, caller: Caller,
+        register: Bool = true
+    ) async throws -> [ProviderReference: CardToken] {
         guard !sightings.isEmpty else { return [:] }
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
@@ -177,10 +193,14 @@ public struct ProviderReferences: VaultService {
                         tokens[sighting.reference] = existing.token
                     } else if register {
                         let token = CardToken.generate()
-                        try tx.save(SealedProviderReference.seal(sighting.reference, token: token, tenant: tenant, details: sighting.details,
-                                                                 key: try keys.activeKey(), indexKey: indexKey, at: now))
-                        try tx.appendAudit(AuditEvent(action: "\(sighting.reference.kind.rawValue).register", subject: "\(token.rawValue)|source=\(source)",
-                                                      outcome: .success, actor: actor), chain: chain, at: now)
+                        try tx.save(
+                            SealedProviderReference.seal(
+                                sighting.reference, token: token, tenant: tenant, details: sighting.details,
+                                key: try keys.activeKey(), indexKey: indexKey, at: now))
+                        try tx.appendAudit(
+                            AuditEvent(
+                                action: "\(sighting.reference.kind.rawValue).register", subject: "\(token.rawValue)|source=\(source)",
+                                outcome: .success, actor: actor), chain: chain, at: now)
                         tokens[sighting.reference] = token
                     }
                 }

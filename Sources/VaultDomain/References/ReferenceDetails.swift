@@ -27,15 +27,23 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
     public var isEmpty: Bool { self == ReferenceDetails() }
 
     /// Validates caller input; every bad field is reported at once (each issue names its field).
-    public static func validating(panMasked: String?, expiryDate: String?, paymentSystem: String?, emitter: String?,
-                                  customerID: String?) throws(VaultError) -> ReferenceDetails {
+    public static func validating(
+        panMasked: String?, expiryDate: String?, paymentSystem: String?, emitter: String?,
+        customerID: String?
+    ) throws(VaultError) -> ReferenceDetails {
         var v = FieldValidator()
         let details = ReferenceDetails(
             panMasked: v.check { () throws(VaultError) in try panMasked.map(checkMaskedPAN) } ?? nil,
             expiryDate: v.check { () throws(VaultError) in try expiryDate.map(checkExpiry) } ?? nil,
-            paymentSystem: v.check { () throws(VaultError) in try paymentSystem.map { s throws(VaultError) in try checkText(s, field: "payment_system", code: .invalidPaymentSystem, max: 32) } } ?? nil,
-            emitter: v.check { () throws(VaultError) in try emitter.map { s throws(VaultError) in try checkText(s, field: "emitter", code: .invalidEmitter, max: 64) } } ?? nil,
-            customerID: v.check { () throws(VaultError) in try customerID.map { s throws(VaultError) in try checkText(s, field: "customer_id", code: .invalidCustomerId, max: 128) } } ?? nil)
+            paymentSystem: v.check { () throws(VaultError) in
+                try paymentSystem.map { s throws(VaultError) in try checkText(s, field: "payment_system", code: .invalidPaymentSystem, max: 32) }
+            } ?? nil,
+            emitter: v.check { () throws(VaultError) in
+                try emitter.map { s throws(VaultError) in try checkText(s, field: "emitter", code: .invalidEmitter, max: 64) }
+            } ?? nil,
+            customerID: v.check { () throws(VaultError) in
+                try customerID.map { s throws(VaultError) in try checkText(s, field: "customer_id", code: .invalidCustomerId, max: 128) }
+            } ?? nil)
         try v.finish()
         return details
     }
@@ -43,17 +51,19 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
     /// Details taken from a provider's answer: a field that does not pass is dropped, never
     /// stored and never fatal to the call.
     public static func lenient(panMasked: String?, expiryDate: String?, paymentSystem: String?, emitter: String?) -> ReferenceDetails {
-        ReferenceDetails(panMasked: panMasked.flatMap { try? checkMaskedPAN($0) },
-                         expiryDate: expiryDate.flatMap { try? checkExpiry($0) },
-                         paymentSystem: paymentSystem.flatMap { try? checkText($0, field: "payment_system", code: .invalidPaymentSystem, max: 32) },
-                         emitter: emitter.flatMap { try? checkText($0, field: "emitter", code: .invalidEmitter, max: 64) })
+        ReferenceDetails(
+            panMasked: panMasked.flatMap { try? checkMaskedPAN($0) },
+            expiryDate: expiryDate.flatMap { try? checkExpiry($0) },
+            paymentSystem: paymentSystem.flatMap { try? checkText($0, field: "payment_system", code: .invalidPaymentSystem, max: 32) },
+            emitter: emitter.flatMap { try? checkText($0, field: "emitter", code: .invalidEmitter, max: 64) })
     }
 
     /// Fills the fields this value lacks from `other`.
     public func merged(with other: ReferenceDetails) -> ReferenceDetails {
-        ReferenceDetails(panMasked: panMasked ?? other.panMasked, expiryDate: expiryDate ?? other.expiryDate,
-                         paymentSystem: paymentSystem ?? other.paymentSystem, emitter: emitter ?? other.emitter,
-                         customerID: customerID ?? other.customerID)
+        ReferenceDetails(
+            panMasked: panMasked ?? other.panMasked, expiryDate: expiryDate ?? other.expiryDate,
+            paymentSystem: paymentSystem ?? other.paymentSystem, emitter: emitter ?? other.emitter,
+            customerID: customerID ?? other.customerID)
     }
 
     /// `440563******5096`: 12 to 19 characters, digits and `*` only, at most the first six and
@@ -62,8 +72,9 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
         let bytes = Array(text.utf8)
         let digits = bytes.filter { (0x30...0x39).contains($0) }.count
         guard (12...19).contains(bytes.count), bytes.allSatisfy({ (0x30...0x39).contains($0) || $0 == 0x2A }),
-              digits <= 10, bytes.count - digits >= 2,
-              !bytes.dropFirst(6).dropLast(4).contains(where: { (0x30...0x39).contains($0) }) else {
+            digits <= 10, bytes.count - digits >= 2,
+            !bytes.dropFirst(6).dropLast(4).contains(where: { (0x30...0x39).contains($0) })
+        else {
             throw .invalid("pan_masked", code: .invalidPanMasked, "pan_masked must be a masked card number such as 440563******5096")
         }
         return text
@@ -73,7 +84,8 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
     static func checkExpiry(_ text: String) throws(VaultError) -> String {
         let b = Array(text.utf8)
         guard b.count == 5, b[2] == 0x2F, let month = Int(text.prefix(2)), (1...12).contains(month), Int(text.suffix(2)) != nil,
-              b[0...1].allSatisfy({ (0x30...0x39).contains($0) }), b[3...4].allSatisfy({ (0x30...0x39).contains($0) }) else {
+            b[0...1].allSatisfy({ (0x30...0x39).contains($0) }), b[3...4].allSatisfy({ (0x30...0x39).contains($0) })
+        else {
             throw .invalid("expiry_date", code: .invalidExpiryDate, "expiry_date must be MM/YY")
         }
         return text
@@ -82,7 +94,8 @@ public struct ReferenceDetails: Sendable, Equatable, Codable {
     /// Printable text of at most `max` characters, without a run of 8 or more digits.
     static func checkText(_ text: String, field: String, code: VaultError.Code, max: Int) throws(VaultError) -> String {
         guard (1...max).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
-              !hasDigitRun(text, atLeast: 8) else {
+            !hasDigitRun(text, atLeast: 8)
+        else {
             throw .invalid(field, code: code, "\(field) must be 1 to \(max) printable characters without long digit runs")
         }
         return text

@@ -8,8 +8,10 @@ public struct ReferenceInput: Sendable {
     public var paymentSystem: String?
     public var emitter: String?
 
-    public init(value: String?, customerID: String? = nil, panMasked: String? = nil, expiryDate: String? = nil,
-                paymentSystem: String? = nil, emitter: String? = nil) {
+    public init(
+        value: String?, customerID: String? = nil, panMasked: String? = nil, expiryDate: String? = nil,
+        paymentSystem: String? = nil, emitter: String? = nil
+    ) {
         self.value = value
         self.customerID = customerID
         self.panMasked = panMasked
@@ -26,8 +28,9 @@ public struct ReferenceInput: Sendable {
             return try ProviderReference(validating: value, kind: kind)
         }
         let details = v.check { () throws(VaultError) in
-            try ReferenceDetails.validating(panMasked: panMasked, expiryDate: expiryDate, paymentSystem: paymentSystem,
-                                            emitter: emitter, customerID: customerID)
+            try ReferenceDetails.validating(
+                panMasked: panMasked, expiryDate: expiryDate, paymentSystem: paymentSystem,
+                emitter: emitter, customerID: customerID)
         }
         try v.finish()
         guard let reference, let details else { throw .invalid(kind.field, code: .invalidReference, "invalid reference") }

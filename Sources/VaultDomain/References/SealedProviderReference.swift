@@ -15,8 +15,10 @@ public struct SealedProviderReference: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(token: CardToken, tenant: Tenant, kind: ProviderReferenceKind, blindIndex: [UInt8], keyVersion: Int, box: SealedBox,
-                details: ReferenceDetails, createdAt: Date, updatedAt: Date) {
+    public init(
+        token: CardToken, tenant: Tenant, kind: ProviderReferenceKind, blindIndex: [UInt8], keyVersion: Int, box: SealedBox,
+        details: ReferenceDetails, createdAt: Date, updatedAt: Date
+    ) {
         self.token = token
         self.tenant = tenant
         self.kind = kind
@@ -33,16 +35,20 @@ public struct SealedProviderReference: Sendable, Equatable {
         return Array((tenant == .default ? base : base + "|tenant=" + tenant.rawValue).utf8)
     }
 
-    static func seal(_ reference: ProviderReference, token: CardToken, tenant: Tenant, details: ReferenceDetails, key: DataKey,
-                     indexKey: SymmetricKey, at date: Date) -> SealedProviderReference {
-        SealedProviderReference(token: token, tenant: tenant, kind: reference.kind, blindIndex: reference.blindIndex(key: indexKey), keyVersion: key.version,
-                                box: key.sealText(reference.value, associatedData: associatedData(token: token, tenant: tenant, kind: reference.kind, keyVersion: key.version)),
-                                details: details, createdAt: date, updatedAt: date)
+    static func seal(
+        _ reference: ProviderReference, token: CardToken, tenant: Tenant, details: ReferenceDetails, key: DataKey,
+        indexKey: SymmetricKey, at date: Date
+    ) -> SealedProviderReference {
+        SealedProviderReference(
+            token: token, tenant: tenant, kind: reference.kind, blindIndex: reference.blindIndex(key: indexKey), keyVersion: key.version,
+            box: key.sealText(reference.value, associatedData: associatedData(token: token, tenant: tenant, kind: reference.kind, keyVersion: key.version)),
+            details: details, createdAt: date, updatedAt: date)
     }
 
     func open(with key: DataKey) throws(VaultError) -> String {
-        try key.openText(box, version: keyVersion, associatedData: Self.associatedData(token: token, tenant: tenant, kind: kind, keyVersion: keyVersion),
-                         unreadable: VaultError(.unavailable, code: .referenceUnreadable, message: "a stored provider reference failed its integrity check"))
+        try key.openText(
+            box, version: keyVersion, associatedData: Self.associatedData(token: token, tenant: tenant, kind: kind, keyVersion: keyVersion),
+            unreadable: VaultError(.unavailable, code: .referenceUnreadable, message: "a stored provider reference failed its integrity check"))
     }
 
     /// The same reference sealed under `key` (rewrap).

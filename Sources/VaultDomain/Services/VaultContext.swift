@@ -38,8 +38,10 @@ extension VaultService {
     /// Runs `body` in a write transaction after confirming the caller's credential there. A
     /// stale credential (revoked or rotated since it was cached) is audited and refused, and
     /// `body` does not run.
-    func writeConfirmed<T: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
-                                     _ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+    func writeConfirmed<T: Sendable>(
+        _ caller: Caller, action: String, chain: AuditChain, at now: Date,
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> T
+    ) async throws -> T {
         let result = try await store.write { tx -> T? in
             guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
             return try body(tx)
@@ -53,10 +55,13 @@ extension VaultService {
     /// otherwise `body` runs and, when it answers, its answer is stored under `key` in the same
     /// commit. Without a key, `body` just runs. `body` returns the answer (nil when there is
     /// none to store, such as a refusal it recorded) and a value for the caller alone.
-    func idempotentWrite<Extra: Sendable>(_ caller: Caller, action: String, chain: AuditChain, at now: Date,
-                                          key: IdempotencyKey?, requestHash: [UInt8]?,
-                                          _ body: @escaping @Sendable (any VaultTransaction) throws -> (CardAnswer?, Extra?))
-        async throws -> (CardAnswer?, Extra?) {
+    func idempotentWrite<Extra: Sendable>(
+        _ caller: Caller, action: String, chain: AuditChain, at now: Date,
+        key: IdempotencyKey?, requestHash: [UInt8]?,
+        _ body: @escaping @Sendable (any VaultTransaction) throws -> (CardAnswer?, Extra?)
+    )
+        async throws -> (CardAnswer?, Extra?)
+    {
         let client = caller.client.id
         return try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx in
             if let key, let requestHash, let stored = try tx.idempotentResponse(client: client, key: key) {
@@ -64,8 +69,9 @@ extension VaultService {
             }
             let (answer, extra) = try body(tx)
             if let answer, let key, let requestHash {
-                try tx.save(StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now),
-                            client: client, key: key)
+                try tx.save(
+                    StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now),
+                    client: client, key: key)
             }
             return (answer, extra)
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What counts as this host: `localhost`, an IPv4 address in 127.0.0.0/8 or the IPv6 address

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// UTC timestamps as `2026-11-23T19:42:40.891Z` (RFC 3339, milliseconds), formatted by hand:

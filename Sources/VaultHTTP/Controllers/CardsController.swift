@@ -25,9 +25,10 @@ struct CardsController: Sendable {
         var input: CardInput
 
         init(_ object: StrictObject<Keys>) throws(VaultError) {
-            input = CardInput(number: try object.sensitive(.number), expMonth: try object.stringOrInteger(.expMonth),
-                              expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
-                              verificationValue: try object.sensitive(.verificationValue), retainUntil: try object.string(.retainUntil))
+            input = CardInput(
+                number: try object.sensitive(.number), expMonth: try object.stringOrInteger(.expMonth),
+                expYear: try object.stringOrInteger(.expYear), holder: try object.string(.holder),
+                verificationValue: try object.sensitive(.verificationValue), retainUntil: try object.string(.retainUntil))
         }
     }
 
@@ -41,9 +42,10 @@ struct CardsController: Sendable {
         var changes: CardChanges
 
         init(_ object: StrictObject<Keys>) throws(VaultError) {
-            changes = CardChanges(expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
-                                  holder: try object.string(.holder), verificationValue: try object.sensitive(.verificationValue),
-                                  retainUntil: try object.string(.retainUntil))
+            changes = CardChanges(
+                expMonth: try object.stringOrInteger(.expMonth), expYear: try object.stringOrInteger(.expYear),
+                holder: try object.string(.holder), verificationValue: try object.sensitive(.verificationValue),
+                retainUntil: try object.string(.retainUntil))
         }
     }
 

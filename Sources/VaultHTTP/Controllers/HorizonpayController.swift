@@ -21,8 +21,9 @@ struct HorizonpayController: Sendable {
         return routes
     }
 
-    static let notConfigured = APIError(status: .serviceUnavailable, code: .providerNotConfigured,
-                                        message: "Horizonpay is not configured on this vault (HORIZONPAY_* settings)")
+    static let notConfigured = APIError(
+        status: .serviceUnavailable, code: .providerNotConfigured,
+        message: "Horizonpay is not configured on this vault (HORIZONPAY_* settings)")
 
     func forward(_ route: HorizonpayRoute, _ request: Request, _ context: VaultRequestContext) async throws -> Response {
         try await auth.serving(request, context, scope: .horizonpayForward, action: route.auditAction) { caller in

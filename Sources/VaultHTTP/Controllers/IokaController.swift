@@ -27,8 +27,9 @@ struct IokaController: Sendable {
         return routes
     }
 
-    static let notConfigured = APIError(status: .serviceUnavailable, code: .providerNotConfigured,
-                                        message: "ioka is not configured on this vault (IOKA_API_URL, IOKA_API_KEY)")
+    static let notConfigured = APIError(
+        status: .serviceUnavailable, code: .providerNotConfigured,
+        message: "ioka is not configured on this vault (IOKA_API_URL, IOKA_API_KEY)")
 
     /// A registration body: a reference and what ioka reported about its card.
     protocol ReferenceRequest: RequestBody {
@@ -44,8 +45,9 @@ struct IokaController: Sendable {
         var input: ReferenceInput
 
         init(_ o: StrictObject<Keys>) throws(VaultError) {
-            input = ReferenceInput(value: try o.string(.cardID), customerID: try o.string(.customerID), panMasked: try o.string(.panMasked),
-                                   expiryDate: try o.string(.expiryDate), paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
+            input = ReferenceInput(
+                value: try o.string(.cardID), customerID: try o.string(.customerID), panMasked: try o.string(.panMasked),
+                expiryDate: try o.string(.expiryDate), paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
         }
     }
 
@@ -57,12 +59,15 @@ struct IokaController: Sendable {
         var input: ReferenceInput
 
         init(_ o: StrictObject<Keys>) throws(VaultError) {
-            input = ReferenceInput(value: try o.string(.senderID), panMasked: try o.string(.panMasked), expiryDate: try o.string(.expiryDate),
-                                   paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
+            input = ReferenceInput(
+                value: try o.string(.senderID), panMasked: try o.string(.panMasked), expiryDate: try o.string(.expiryDate),
+                paymentSystem: try o.string(.paymentSystem), emitter: try o.string(.emitter))
         }
     }
 
-    func register<Body: ReferenceRequest>(_ type: Body.Type, _ kind: ProviderReferenceKind, _ request: Request, _ context: VaultRequestContext) async throws -> Response {
+    func register<Body: ReferenceRequest>(
+        _ type: Body.Type, _ kind: ProviderReferenceKind, _ request: Request, _ context: VaultRequestContext
+    ) async throws -> Response {
         try await auth.serving(request, context, scope: .iokaWrite, action: "\(kind.rawValue).register") { caller in
             let key = try request.idempotencyKey()
             var request = request
@@ -113,8 +118,10 @@ struct IokaController: Sendable {
 
     /// A forwarding route: scope `ioka:forward`, 503 when ioka is not configured, the answer
     /// with ioka's status.
-    private func forwarding(_ request: Request, _ context: VaultRequestContext, scope: Scope = .iokaForward, action: String,
-                            _ body: (Caller, IokaForwarder) async throws -> ProviderAnswer) async throws -> Response {
+    private func forwarding(
+        _ request: Request, _ context: VaultRequestContext, scope: Scope = .iokaForward, action: String,
+        _ body: (Caller, IokaForwarder) async throws -> ProviderAnswer
+    ) async throws -> Response {
         try await auth.serving(request, context, scope: scope, action: action) { caller in
             guard let forwarder else { throw Self.notConfigured }
             let answer = try await body(caller, forwarder)

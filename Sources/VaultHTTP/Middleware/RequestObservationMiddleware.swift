@@ -31,12 +31,13 @@ struct RequestObservationMiddleware: RouterMiddleware {
         case let e as APIError: apiError = e
         case let e as VaultError: apiError = APIError(e)
         case let e as HTTPError:
-            apiError = switch e.status {
-            case .notFound: .notFound
-            case .contentTooLarge: .tooLarge
-            case .methodNotAllowed: APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "this route does not take that method")
-            default: APIError(status: e.status, code: .httpError, message: e.status.reasonPhrase)
-            }
+            apiError =
+                switch e.status {
+                case .notFound: .notFound
+                case .contentTooLarge: .tooLarge
+                case .methodNotAllowed: APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "this route does not take that method")
+                default: APIError(status: e.status, code: .httpError, message: e.status.reasonPhrase)
+                }
         default:
             // Only the type is logged: an error's description might carry data.
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
@@ -52,8 +53,11 @@ struct RequestObservationMiddleware: RouterMiddleware {
     /// The caller's `X-Request-Id` when it is a short token, otherwise a fresh one.
     static func requestID(from request: Request) -> String {
         if let given = request.headers[.init("X-Request-Id")!], (1...64).contains(given.utf8.count),
-           given.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }),
-           given.utf8.filter({ (0x30...0x39).contains($0) }).count < 12 {
+            given.utf8.allSatisfy({
+                (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+            }),
+            given.utf8.filter({ (0x30...0x39).contains($0) }).count < 12
+        {
             // A caller's id with many digits could be a card number: never echo or audit it.
             return given
         }

@@ -23,19 +23,20 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public init(_ error: VaultError) {
-        let status: HTTPResponse.Status = switch error.kind {
-        case .invalidInput: .unprocessableContent
-        case .malformedRequest: .badRequest
-        case .unauthenticated: .unauthorized
-        case .forbidden: .forbidden
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .failedPrecondition: .conflict
-        case .unavailable: .serviceUnavailable
-        case .badGateway: .badGateway
-        case .gatewayTimeout: .gatewayTimeout
-        case .tooManyRequests: .tooManyRequests
-        }
+        let status: HTTPResponse.Status =
+            switch error.kind {
+            case .invalidInput: .unprocessableContent
+            case .malformedRequest: .badRequest
+            case .unauthenticated: .unauthorized
+            case .forbidden: .forbidden
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .failedPrecondition: .conflict
+            case .unavailable: .serviceUnavailable
+            case .badGateway: .badGateway
+            case .gatewayTimeout: .gatewayTimeout
+            case .tooManyRequests: .tooManyRequests
+            }
         self.init(status: status, code: error.code, message: error.message, fields: error.fieldIssues, retryAfter: error.retryAfter)
         reference = error.reference
     }

@@ -8,8 +8,10 @@ extension ClientAuthenticator {
     /// that is not configured), the credential is confirmed before the failure is answered. So
     /// after `clients revoke` or `rotate-secret` the old secret gets 401 on every route, whatever
     /// else is wrong with the request.
-    func serving(_ request: Request, _ context: VaultRequestContext, scope: Scope, action: String,
-                 _ body: (Caller) async throws -> Response) async throws -> Response {
+    func serving(
+        _ request: Request, _ context: VaultRequestContext, scope: Scope, action: String,
+        _ body: (Caller) async throws -> Response
+    ) async throws -> Response {
         let caller = try await authenticate(secret: request.bearerSecret, scope: scope, actor: context.actor())
         do {
             return try await body(caller)

@@ -29,25 +29,37 @@ public final class HTTPMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), codes: SecurityCodeVault? = nil) {
         self.registry = registry
         self.codes = codes
-        pendingCodes = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "pending_security", unitName: "codes",
-                                                            helpText: "Security codes pending in guarded memory"))
-        codeSlots = registry.makeGauge(descriptor: .init(namespace: "cardvault", metricName: "security_code", unitName: "slots",
-                                                         helpText: "Slots of the guarded security-code region"))
+        pendingCodes = registry.makeGauge(
+            descriptor: .init(
+                namespace: "cardvault", metricName: "pending_security", unitName: "codes",
+                helpText: "Security codes pending in guarded memory"))
+        codeSlots = registry.makeGauge(
+            descriptor: .init(
+                namespace: "cardvault", metricName: "security_code", unitName: "slots",
+                helpText: "Slots of the guarded security-code region"))
     }
 
     /// Counts a refusal by one of the vault's limits.
     func refused(code: VaultError.Code) {
         guard Self.countedRefusals.contains(code) else { return }
-        counter(key: "refusal \(code)", descriptor: .init(namespace: "cardvault", metricName: "refusals", unitName: "total",
-                                                         helpText: "Requests refused by a limit, by error code"),
-                labels: [("code", code.rawValue)]).increment()
+        counter(
+            key: "refusal \(code)",
+            descriptor: .init(
+                namespace: "cardvault", metricName: "refusals", unitName: "total",
+                helpText: "Requests refused by a limit, by error code"),
+            labels: [("code", code.rawValue)]
+        ).increment()
     }
 
     /// Counts a failed housekeeping step (`retention_sweep`, `purge`).
     func maintenanceFailed(_ task: String) {
-        counter(key: "maintenance \(task)", descriptor: .init(namespace: "cardvault", metricName: "maintenance_failures", unitName: "total",
-                                                             helpText: "Housekeeping steps that failed"),
-                labels: [("task", task)]).increment()
+        counter(
+            key: "maintenance \(task)",
+            descriptor: .init(
+                namespace: "cardvault", metricName: "maintenance_failures", unitName: "total",
+                helpText: "Housekeeping steps that failed"),
+            labels: [("task", task)]
+        ).increment()
     }
 
     private func counter(key: String, descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Counter {

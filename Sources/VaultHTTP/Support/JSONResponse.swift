@@ -11,11 +11,12 @@ extension Response {
 
     /// A card operation's answer: the HTTP layer alone turns outcomes into statuses.
     static func json(_ answer: CardAnswer) -> Response {
-        let status: HTTPResponse.Status = switch answer.outcome {
-        case .created: .created
-        case .existing: .ok
-        case .deleted: .noContent
-        }
+        let status: HTTPResponse.Status =
+            switch answer.outcome {
+            case .created: .created
+            case .existing: .ok
+            case .deleted: .noContent
+            }
         return json(status, answer.body)
     }
 }

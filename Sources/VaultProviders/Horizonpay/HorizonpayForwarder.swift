@@ -19,8 +19,10 @@ public struct HorizonpayForwarder: Sendable {
     let logger: Logger
     let inFlight: InFlightClaims
 
-    public init(configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger,
-                inFlight: InFlightClaims = InFlightClaims()) {
+    public init(
+        configuration: HorizonpayConfiguration, client: ProviderHTTPClient, cards: CardVault, logger: Logger,
+        inFlight: InFlightClaims = InFlightClaims()
+    ) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
@@ -52,14 +54,18 @@ public struct HorizonpayForwarder: Sendable {
         var useSaved: Set<String> = []
         for key in Self.cardKeys {
             guard let card = request[key] else { continue }
-            guard case .object(let fields) = card else { throw VaultError.invalid("request.\(key)", code: .invalidCardReference, "\(key) must be an object with a vault token") }
+            guard case .object(let fields) = card else {
+                throw VaultError.invalid("request.\(key)", code: .invalidCardReference, "\(key) must be an object with a vault token")
+            }
             for (field, _) in fields where Self.forbiddenCardFields.contains(field) {
-                throw VaultError.invalid("request.\(key).\(field)", code: .cardDataNotAllowed,
-                                         "card data comes only from the vault; send {\"token\": \"tok_...\"}")
+                throw VaultError.invalid(
+                    "request.\(key).\(field)", code: .cardDataNotAllowed,
+                    "card data comes only from the vault; send {\"token\": \"tok_...\"}")
             }
             for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
                 // The key is the caller's text: named only when it looks like a field name.
-                throw VaultError.invalid("request.\(key).\(VaultError.printableField(field))", code: .unknownField, "\(key) takes only token, holder and use_saved_token")
+                throw VaultError.invalid(
+                    "request.\(key).\(VaultError.printableField(field))", code: .unknownField, "\(key) takes only token, holder and use_saved_token")
             }
             switch card["use_saved_token"] {
             case nil, .bool(false)?: break
@@ -91,25 +97,30 @@ public struct HorizonpayForwarder: Sendable {
         }
         // 2. A retry replays the first answer; a duplicate still in flight is refused.
         let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
-        let idempotency = try ProviderIdempotency(operation: .horizonpay(route.rawValue), canonical: body, given: given, caller: caller,
-                                                  cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking)
+        let idempotency = try ProviderIdempotency(
+            operation: .horizonpay(route.rawValue), canonical: body, given: given, caller: caller,
+            cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking)
         if let replayed = try await idempotency.replay() { return replayed }
         return try await idempotency.holding {
-            try await send(route, document: document, request: request, named: named, holders: holders, useSaved: useSaved,
-                           idempotency: idempotency, caller: caller)
+            try await send(
+                route, document: document, request: request, named: named, holders: holders, useSaved: useSaved,
+                idempotency: idempotency, caller: caller)
         }
     }
 
     /// Steps 3 to 7 of `forward`, while this call holds the idempotency claim.
-    private func send(_ route: HorizonpayRoute, document: JSONValue, request: JSONValue, named: [String: CardToken], holders: [String: String],
-                      useSaved: Set<String>, idempotency: ProviderIdempotency, caller: Caller) async throws -> Answer {
+    private func send(
+        _ route: HorizonpayRoute, document: JSONValue, request: JSONValue, named: [String: CardToken], holders: [String: String],
+        useSaved: Set<String>, idempotency: ProviderIdempotency, caller: Caller
+    ) async throws -> Answer {
         var document = document
         var request = request
 
         // 3. The cards, read and audited, and the idempotency key claimed in the same commit,
         //    before anything leaves the vault.
         let now = idempotency.now
-        let loaded = try await cards.cardsForProvider(Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: idempotency.claim)
+        let loaded = try await cards.cardsForProvider(
+            Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: idempotency.claim)
         // Saved Horizonpay tokens asked for, looked up before the code is taken; a failure here
         // frees the key again.
         var saved: [String: String] = [:]
@@ -134,8 +145,9 @@ public struct HorizonpayForwarder: Sendable {
             taken = cards.codes.take(for: source, now: now)
             if taken == nil {
                 try await idempotency.release()
-                throw VaultError.invalid("request.credit_card", code: .verificationValueRequired,
-                                         "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
+                throw VaultError.invalid(
+                    "request.credit_card", code: .verificationValueRequired,
+                    "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
             }
         }
         let savedTokens = Array(saved.values)
@@ -169,7 +181,9 @@ public struct HorizonpayForwarder: Sendable {
         } catch {
             if error.nothingSent {
                 // Nothing left the vault: the code stays pending and the key may be retried.
-                if let taken, let source = named["credit_card"] { cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive)) }
+                if let taken, let source = named["credit_card"] {
+                    cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive))
+                }
                 try await idempotency.release()
             } else {
                 taken?.bytes.wipe()
@@ -210,12 +224,15 @@ public struct HorizonpayForwarder: Sendable {
 
     /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer.
     public func job(_ id: String, caller: Caller) async throws -> Answer {
-        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else { throw VaultError.invalid("job_id", code: .invalidJobId, "job_id is not valid") }
+        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else {
+            throw VaultError.invalid("job_id", code: .invalidJobId, "job_id is not valid")
+        }
         try await cards.confirm(caller, action: "horizonpay.job")
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
         let reply: ProviderHTTPClient.Reply
         do {
-            reply = try await client.send(.GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, json: nil, timeout: configuration.timeout)
+            reply = try await client.send(
+                .GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, json: nil, timeout: configuration.timeout)
         } catch {
             throw error.vaultError
         }
@@ -228,7 +245,9 @@ public struct HorizonpayForwarder: Sendable {
         let labels = try await callCards(id, caller: caller)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
-        try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller)
+        try await cards.auditProviderCall(
+            action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller
+        )
         return Answer(status: reply.status, body: redacted.bytes)
     }
 
@@ -257,17 +276,21 @@ public struct HorizonpayForwarder: Sendable {
             try cards.keys.derivedKeys().providerCallReference(provider: "horizonpay.notification", "\(caller.tenant.rawValue)|\(uid)|\(status)")
         }
         if let replayKey, let earlier = try await cards.store.read({ try $0.providerNotification(key: replayKey) }) {
-            try await cards.auditProviderCall(action: "horizonpay.notification", subject: "replay|uid=\(uid.map(Self.auditable) ?? "none")",
-                                              outcome: .success, caller: caller)
+            try await cards.auditProviderCall(
+                action: "horizonpay.notification", subject: "replay|uid=\(uid.map(Self.auditable) ?? "none")",
+                outcome: .success, caller: caller)
             return Answer(status: 200, body: earlier)
         }
         var labels: [String: CardLabel] = [:]
         if let uid { labels = try await callCards(uid, caller: caller) }
         let captured = try await capture(document, cards: labels, caller: caller)
-        let redacted = Answer(status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
+        let redacted = Answer(
+            status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
         let now = cards.clock()
-        try await cards.auditProviderCall(action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
-                                          outcome: .success, caller: caller) { tx in
+        try await cards.auditProviderCall(
+            action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
+            outcome: .success, caller: caller
+        ) { tx in
             if let replayKey { try tx.saveProviderNotification(key: replayKey, answer: redacted.body, at: now) }
         }
         return redacted
@@ -398,8 +421,10 @@ public struct HorizonpayForwarder: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private func audit(_ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,
-                       alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil) async throws {
+    private func audit(
+        _ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,
+        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil
+    ) async throws {
         var subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
         subject += "|status=\(status.map(String.init) ?? "none")"
         if let uid { subject += "|uid=\(Self.auditable(uid))" }

@@ -11,13 +11,15 @@ public struct NotificationVerifier: Sendable {
         do {
             key = try _RSA.Signing.PublicKey(pemRepresentation: pem)
         } catch {
-            throw VaultError(.failedPrecondition, code: .invalidSetting,
-                             message: "HORIZONPAY_WEBHOOK_PUBLIC_KEY is not an RSA public key in PEM (2048 bits or more)", field: "HORIZONPAY_WEBHOOK_PUBLIC_KEY")
+            throw VaultError(
+                .failedPrecondition, code: .invalidSetting,
+                message: "HORIZONPAY_WEBHOOK_PUBLIC_KEY is not an RSA public key in PEM (2048 bits or more)", field: "HORIZONPAY_WEBHOOK_PUBLIC_KEY")
         }
     }
 
     public static let missing = VaultError(.malformedRequest, code: .signatureMissing, message: "Content-Signature is required", field: "Content-Signature")
-    public static let invalid = VaultError(.malformedRequest, code: .signatureInvalid, message: "Content-Signature does not match the body", field: "Content-Signature")
+    public static let invalid = VaultError(
+        .malformedRequest, code: .signatureInvalid, message: "Content-Signature does not match the body", field: "Content-Signature")
 
     /// Throws `missing` or `invalid` (400) unless `signature` signs `body`.
     public func verify(body: [UInt8], signature: String?) throws(VaultError) {

@@ -20,12 +20,15 @@ public struct IokaConfiguration: Sendable {
         let key = try ProviderSecret.load("IOKA_API_KEY", from: env)
         guard let url = env["IOKA_API_URL"] else {
             if key != nil {
-                throw VaultError(.failedPrecondition, code: .invalidSetting, message: "IOKA_API_URL is required when IOKA_API_KEY is set", field: "IOKA_API_URL")
+                throw VaultError(
+                    .failedPrecondition, code: .invalidSetting, message: "IOKA_API_URL is required when IOKA_API_KEY is set", field: "IOKA_API_URL")
             }
             return nil
         }
         guard let key, !key.value.isEmpty else {
-            throw VaultError(.failedPrecondition, code: .invalidSetting, message: "IOKA_API_KEY (or IOKA_API_KEY_FILE) is required when IOKA_API_URL is set", field: "IOKA_API_KEY")
+            throw VaultError(
+                .failedPrecondition, code: .invalidSetting, message: "IOKA_API_KEY (or IOKA_API_KEY_FILE) is required when IOKA_API_URL is set",
+                field: "IOKA_API_KEY")
         }
         var timeout = Duration.seconds(30)
         if let t = env["IOKA_TIMEOUT_SECONDS"] {

@@ -33,10 +33,13 @@ public struct IokaForwarder: Sendable {
         }
         let receiver = try Self.token(in: document, field: "receiver_id")
         let external = document["external_id"]?.stringValue.map { ["external_id": $0] } ?? [:]
-        let idempotency = try ProviderIdempotency(operation: .iokaCreateOrder, canonical: body, given: idempotencyKey, caller: caller,
-                                                  cards: cards, inFlight: inFlight, movesMoney: true, reference: external)
-        return try await call(.POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
-                              needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller) { values in
+        let idempotency = try ProviderIdempotency(
+            operation: .iokaCreateOrder, canonical: body, given: idempotencyKey, caller: caller,
+            cards: cards, inFlight: inFlight, movesMoney: true, reference: external)
+        return try await call(
+            .POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
+            needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller
+        ) { values in
             var upstream = document
             upstream.set("receiver_id", .string(values["receiver_id"] ?? ""))
             return upstream
@@ -47,7 +50,9 @@ public struct IokaForwarder: Sendable {
     public func order(_ id: String, caller: Caller) async throws -> ProviderAnswer {
         let id = try Self.orderID(id)
         try await cards.confirm(caller, action: "ioka.transfer_order.read")
-        return try await call(.GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", needs: [], idempotency: nil, caller: caller) { _ in nil }
+        return try await call(.GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", needs: [], idempotency: nil, caller: caller) { _ in
+            nil
+        }
     }
 
     /// `POST /v2/transfer-orders/{id}/topup` with `{"sender_id": "tok_..."}`.
@@ -60,11 +65,14 @@ public struct IokaForwarder: Sendable {
             throw VaultError.malformed(VaultError.printableField(field), "the topup body takes only sender_id")
         }
         let sender = try Self.token(in: document, field: "sender_id")
-        let idempotency = try ProviderIdempotency(operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
-                                                  given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
-                                                  movesMoney: true, reference: ["order_id": id])
-        return try await call(.POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
-                              needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller) { values in
+        let idempotency = try ProviderIdempotency(
+            operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
+            given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
+            movesMoney: true, reference: ["order_id": id])
+        return try await call(
+            .POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
+            needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller
+        ) { values in
             JSONValue.object([("sender_id", .string(values["sender_id"] ?? ""))])
         }
     }
@@ -86,9 +94,10 @@ public struct IokaForwarder: Sendable {
         }
         let (redacted, tokens) = try await redact(document, known: [:], source: "ioka.event", caller: caller, register: known)
         let name = document["event"]?.stringValue.map(Self.eventName) ?? "none"
-        try await cards.auditProviderCall(action: "ioka.event",
-                                          subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)" + (known ? "" : "|order_unknown")),
-                                          outcome: known ? .success : .failure, caller: caller)
+        try await cards.auditProviderCall(
+            action: "ioka.event",
+            subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)" + (known ? "" : "|order_unknown")),
+            outcome: known ? .success : .failure, caller: caller)
         return ProviderAnswer(status: 200, body: redacted.bytes)
     }
 
@@ -101,8 +110,10 @@ public struct IokaForwarder: Sendable {
 
     // MARK: the call
 
-    private func call(_ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
-                      caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
+    private func call(
+        _ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
+        caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?
+    ) async throws -> ProviderAnswer {
         // 1. A retry replays the first answer; a duplicate still in flight is refused.
         if let replayed = try await idempotency?.replay() { return replayed }
         guard let idempotency else {
@@ -114,8 +125,10 @@ public struct IokaForwarder: Sendable {
     }
 
     /// Steps 2 to 4 of `call`, while this call holds the idempotency claim (if any).
-    private func send(_ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
-                      caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?) async throws -> ProviderAnswer {
+    private func send(
+        _ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
+        caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?
+    ) async throws -> ProviderAnswer {
         // 2. The references, read and audited, and the key claimed in the same commit.
         var values: [String: String] = [:]
         if !needs.isEmpty {
@@ -146,7 +159,8 @@ public struct IokaForwarder: Sendable {
             answer = try reply.document()
         } catch {
             try await idempotency?.fail(error)
-            try await cards.auditProviderCall(action: action, subject: Self.subject(named, status: reply.status, answer: nil), outcome: .failure, caller: caller)
+            try await cards.auditProviderCall(
+                action: action, subject: Self.subject(named, status: reply.status, answer: nil), outcome: .failure, caller: caller)
             throw error.vaultError
         }
         let (redacted, seen) = try await redact(answer, known: known, source: action, caller: caller)
@@ -156,8 +170,10 @@ public struct IokaForwarder: Sendable {
         let order = (answer["order"]?["id"] ?? answer["id"] ?? answer["order_id"])?.stringValue.flatMap { try? Self.orderID($0) }
         let orderReference = try order.map { try self.orderReference($0) }
         let (record, tenant, now) = (idempotency?.record(result), caller.tenant, cards.clock())
-        try await cards.auditProviderCall(action: action, subject: Self.subject(named + seen, status: reply.status, answer: answer),
-                                          outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
+        try await cards.auditProviderCall(
+            action: action, subject: Self.subject(named + seen, status: reply.status, answer: answer),
+            outcome: reply.status < 400 ? .success : .failure, caller: caller
+        ) { tx in
             try record?(tx)
             if reply.status < 400, let orderReference {
                 try tx.saveProviderCallCards([:], provider: Self.provider, reference: orderReference, tenant: tenant, at: now)
@@ -171,8 +187,10 @@ public struct IokaForwarder: Sendable {
     /// Replaces every ioka card reference in `document` by its vault token: `known` ones from
     /// the request, others looked up or registered. Returns the redacted document and the
     /// tokens it now names.
-    func redact(_ document: JSONValue, known: [ProviderReference: CardToken], source: String, caller: Caller,
-                register: Bool = true) async throws -> (JSONValue, [CardToken]) {
+    func redact(
+        _ document: JSONValue, known: [ProviderReference: CardToken], source: String, caller: Caller,
+        register: Bool = true
+    ) async throws -> (JSONValue, [CardToken]) {
         let sightings = IokaReferences.find(in: document)
         let unknown = sightings.filter { known[$0.reference] == nil }
         let tokens = known.merging(try await references.tokens(for: unknown, source: source, caller: caller, register: register)) { a, _ in a }
@@ -194,8 +212,9 @@ public struct IokaForwarder: Sendable {
     /// An ioka order id from the path: 1 to 64 letters, digits, `_` or `-`.
     static func orderID(_ text: String) throws(VaultError) -> String {
         guard (1...64).contains(text.utf8.count),
-              text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x5F || $0 == 0x2D }),
-              !ReferenceDetails.hasDigitRun(text, atLeast: 12) else {
+            text.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x5F || $0 == 0x2D }),
+            !ReferenceDetails.hasDigitRun(text, atLeast: 12)
+        else {
             throw .invalid("order_id", code: .invalidOrderId, "order_id must be 1 to 64 letters, digits, _ or -")
         }
         return text

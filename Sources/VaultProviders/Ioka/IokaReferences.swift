@@ -40,8 +40,9 @@ enum IokaReferences {
     }
 
     static func details(of object: JSONValue) -> ReferenceDetails {
-        ReferenceDetails.lenient(panMasked: object["pan_masked"]?.stringValue, expiryDate: object["expiry_date"]?.stringValue,
-                                 paymentSystem: object["payment_system"]?.stringValue, emitter: object["emitter"]?.stringValue)
+        ReferenceDetails.lenient(
+            panMasked: object["pan_masked"]?.stringValue, expiryDate: object["expiry_date"]?.stringValue,
+            paymentSystem: object["payment_system"]?.stringValue, emitter: object["emitter"]?.stringValue)
     }
 
     /// The document with each reference replaced by its token. A

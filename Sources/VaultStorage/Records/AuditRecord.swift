@@ -11,8 +11,9 @@ enum AuditRecord {
     static let insert = "INSERT INTO audit_log (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     static func entry(_ row: Row) -> AuditEntry {
-        AuditEntry(seq: row[0], at: row[1], client: row[2], action: row[3], subject: row[4], outcome: row[5],
-                   requestID: row[6], source: row[7], hash: [UInt8](row[8] as Data), tenant: row[9])
+        AuditEntry(
+            seq: row[0], at: row[1], client: row[2], action: row[3], subject: row[4], outcome: row[5],
+            requestID: row[6], source: row[7], hash: [UInt8](row[8] as Data), tenant: row[9])
     }
 
     static func arguments(_ e: AuditEntry) -> StatementArguments {

@@ -14,7 +14,8 @@ enum CardRecord {
     static let expiring = "SELECT token, tenant FROM cards WHERE retain_until <= ? ORDER BY retain_until LIMIT ?"
     static let delete = "DELETE FROM cards WHERE token = ? AND tenant = ?"
     // The tenant never changes: it is part of the key in the WHERE clause, not of the SET list.
-    static let update = "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ?, retain_until = ? WHERE token = ? AND tenant = ?"
+    static let update =
+        "UPDATE cards SET fingerprint = ?, key_version = ?, nonce = ?, ciphertext = ?, updated_at = ?, retain_until = ? WHERE token = ? AND tenant = ?"
 
     static func card(_ row: Row) throws -> SealedCard {
         guard let token = CardToken(row[0] as String) else {
@@ -27,12 +28,16 @@ enum CardRecord {
     }
 
     static func insertArguments(_ card: SealedCard) -> StatementArguments {
-        [card.token.rawValue, card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.millis(card.createdAt), StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis), card.tenant.rawValue]
+        [
+            card.token.rawValue, card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
+            StoredDate.millis(card.createdAt), StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis), card.tenant.rawValue,
+        ]
     }
 
     static func updateArguments(_ card: SealedCard) -> StatementArguments {
-        [card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
-         StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis), card.token.rawValue, card.tenant.rawValue]
+        [
+            card.fingerprint.rawValue, card.keyVersion, Data(card.box.nonce), Data(card.box.ciphertext),
+            StoredDate.millis(card.updatedAt), card.retainUntil.map(StoredDate.millis), card.token.rawValue, card.tenant.rawValue,
+        ]
     }
 }

@@ -13,9 +13,10 @@ enum ClientRecord {
     static let setSecret = "UPDATE clients SET secret_hash = ? WHERE id = ?"
 
     static func client(_ row: Row) -> Client {
-        Client(id: row[0], name: row[1], scopes: Scope.parseStored(row[2]), createdAt: StoredDate.date(row[3]),
-               revokedAt: (row[4] as Int64?).map(StoredDate.date), secretRotatedAt: (row[5] as Int64?).map(StoredDate.date),
-               tenant: Tenant(stored: row[6]))
+        Client(
+            id: row[0], name: row[1], scopes: Scope.parseStored(row[2]), createdAt: StoredDate.date(row[3]),
+            revokedAt: (row[4] as Int64?).map(StoredDate.date), secretRotatedAt: (row[5] as Int64?).map(StoredDate.date),
+            tenant: Tenant(stored: row[6]))
     }
 
     static func scopes(_ client: Client) -> String {

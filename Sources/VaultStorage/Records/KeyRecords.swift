@@ -25,13 +25,16 @@ enum KeyRecords {
         let wrapped: Data? = row[4]
         var box: SealedBox? = nil
         if let nonce, let wrapped { box = SealedBox(nonce: [UInt8](nonce), ciphertext: [UInt8](wrapped)) }
-        return WrappedDataKey(version: row[0], state: state, kekID: row[2], box: box, createdAt: StoredDate.date(row[5]),
-                              retiredAt: (row[6] as Int64?).map(StoredDate.date))
+        return WrappedDataKey(
+            version: row[0], state: state, kekID: row[2], box: box, createdAt: StoredDate.date(row[5]),
+            retiredAt: (row[6] as Int64?).map(StoredDate.date))
     }
 
     static func dataKeyArguments(_ k: WrappedDataKey) -> StatementArguments {
-        [k.version, k.state.rawValue, k.kekID, k.box.map { Data($0.nonce) }, k.box.map { Data($0.ciphertext) },
-         StoredDate.millis(k.createdAt), k.retiredAt.map(StoredDate.millis)]
+        [
+            k.version, k.state.rawValue, k.kekID, k.box.map { Data($0.nonce) }, k.box.map { Data($0.ciphertext) },
+            StoredDate.millis(k.createdAt), k.retiredAt.map(StoredDate.millis),
+        ]
     }
 
     static func indexKey(_ row: Row) -> WrappedIndexKey {

@@ -19,17 +19,21 @@ enum ProviderReferenceRecord {
 
     static func reference(_ row: Row) throws -> SealedProviderReference {
         guard let token = CardToken(row[0] as String), let kind = ProviderReferenceKind(rawValue: row[1]),
-              let details = try? JSONDecoder().decode(ReferenceDetails.self, from: Data((row[6] as String).utf8)) else {
+            let details = try? JSONDecoder().decode(ReferenceDetails.self, from: Data((row[6] as String).utf8))
+        else {
             throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in provider_references")
         }
-        return SealedProviderReference(token: token, tenant: Tenant(stored: row[9]), kind: kind, blindIndex: [UInt8](row[2] as Data), keyVersion: row[3],
-                                       box: SealedBox(nonce: [UInt8](row[4] as Data), ciphertext: [UInt8](row[5] as Data)),
-                                       details: details, createdAt: StoredDate.date(row[7]), updatedAt: StoredDate.date(row[8]))
+        return SealedProviderReference(
+            token: token, tenant: Tenant(stored: row[9]), kind: kind, blindIndex: [UInt8](row[2] as Data), keyVersion: row[3],
+            box: SealedBox(nonce: [UInt8](row[4] as Data), ciphertext: [UInt8](row[5] as Data)),
+            details: details, createdAt: StoredDate.date(row[7]), updatedAt: StoredDate.date(row[8]))
     }
 
     static func arguments(_ r: SealedProviderReference) -> StatementArguments {
-        [r.token.rawValue, r.kind.rawValue, Data(r.blindIndex), r.keyVersion, Data(r.box.nonce), Data(r.box.ciphertext),
-         String(decoding: VaultJSON.encode(r.details), as: UTF8.self), StoredDate.millis(r.createdAt), StoredDate.millis(r.updatedAt),
-         r.tenant.rawValue]
+        [
+            r.token.rawValue, r.kind.rawValue, Data(r.blindIndex), r.keyVersion, Data(r.box.nonce), Data(r.box.ciphertext),
+            String(decoding: VaultJSON.encode(r.details), as: UTF8.self), StoredDate.millis(r.createdAt), StoredDate.millis(r.updatedAt),
+            r.tenant.rawValue,
+        ]
     }
 }

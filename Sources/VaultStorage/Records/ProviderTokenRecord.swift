@@ -19,9 +19,10 @@ enum ProviderTokenRecord {
         guard let card = CardToken(row[0] as String) else {
             throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed row in provider_tokens")
         }
-        return SealedProviderToken(card: card, provider: row[1], keyVersion: row[2],
-                                   box: SealedBox(nonce: [UInt8](row[3] as Data), ciphertext: [UInt8](row[4] as Data)),
-                                   createdAt: StoredDate.date(row[5]))
+        return SealedProviderToken(
+            card: card, provider: row[1], keyVersion: row[2],
+            box: SealedBox(nonce: [UInt8](row[3] as Data), ciphertext: [UInt8](row[4] as Data)),
+            createdAt: StoredDate.date(row[5]))
     }
 
     static func arguments(_ t: SealedProviderToken) -> StatementArguments {
