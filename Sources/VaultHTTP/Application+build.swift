@@ -24,7 +24,7 @@ public func buildApplication(_ configuration: VaultServerConfiguration, logger: 
 public func buildApplication(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) async throws -> some ApplicationProtocol {
     // Refuse to start without a usable master key and initialised keys: one-line reasons.
     _ = try runtime.keys.directory.loadMasterKey()
-    try await runtime.keyAdmin.load()
+    try await runtime.keyAdmin.loadAtStart()
     let (router, services) = buildRouter(configuration, runtime: runtime, logger: logger)
     // Further addresses (a Unix socket beside TCP) are served by the same router, as services
     // of the first one, so they start and stop together.

@@ -10,6 +10,46 @@ import VaultTestSupport
 struct KeyRotationTests {
     let actor = TemporaryVault.testOperator
 
+    /// A `master.key.new` the database does not use yet belongs to a `rotate-master` that has
+    /// not committed: loading (any admin command, a server start) must leave it alone. Before,
+    /// `load()` deleted it, so a `keys status` run between rotate-master's commit and its rename
+    /// destroyed the only copy of the key every data key was then wrapped under.
+    @Test func loadingNeverDeletesAPendingMasterKey() async throws {
+        let vault = try await TemporaryVault()
+        let directory = KeyDirectory(path: vault.keysDirectory)
+        try directory.writePendingMasterKey(try SymmetricKey.generate())
+        try await vault.runtime.keyAdmin.load()
+        try await vault.runtime.keyAdmin.loadAtStart()
+        #expect(FileManager.default.fileExists(atPath: directory.pendingKeyPath))
+    }
+
+    /// rotate-master keeps the replaced key as master.key.old; the next server start on the
+    /// new key removes it; an admin command's load does not.
+    @Test func theReplacedMasterKeyIsKeptUntilTheNextStart() async throws {
+        let vault = try await TemporaryVault()
+        let directory = KeyDirectory(path: vault.keysDirectory)
+        let before = try directory.loadMasterKey().checkValue
+        let after = try await vault.runtime.keyAdmin.rotateMaster(actor: actor)
+        #expect(try directory.loadPreviousMasterKey()?.checkValue == before)
+        #expect(try directory.loadMasterKey().checkValue == after)
+        try await vault.runtime.keyAdmin.load()
+        #expect(directory.loadPreviousMasterKey() != nil)
+        try await vault.runtime.keyAdmin.loadAtStart()
+        #expect(directory.loadPreviousMasterKey() == nil)
+        #expect(!FileManager.default.fileExists(atPath: directory.pendingKeyPath))
+    }
+
+    /// The keys folder's lock: a second holder waits, and gives up with keys_locked.
+    @Test func theKeysFolderLockExcludesASecondHolder() async throws {
+        let vault = try await TemporaryVault()
+        let directory = KeyDirectory(path: vault.keysDirectory)
+        try await directory.withLock {
+            // flock is per open file: a second open, even in this process, is a second holder.
+            await #expect(throws: KeyDirectory.locked) { try await directory.withLock(timeout: .milliseconds(100)) {} }
+        }
+        try await directory.withLock(timeout: .milliseconds(100)) {}
+    }
+
     func tokenize(_ vault: TemporaryVault, count: Int, from start: Int = 0) async throws -> [String: String] {
         var tokens: [String: String] = [:]
         let caller = try await vault.caller()

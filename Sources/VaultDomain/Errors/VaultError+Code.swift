@@ -168,6 +168,8 @@ extension VaultError.Code {
     public static let keysAlreadyInitialised = Self("keys_already_initialised")
     /// The keys folder cannot be created or written.
     public static let keysDirUnwritable = Self("keys_dir_unwritable")
+    /// Another cardvault command held the keys folder's lock for too long.
+    public static let keysLocked = Self("keys_locked")
     /// The keys are not initialised: run `cardvault keys init`.
     public static let keysNotInitialised = Self("keys_not_initialised")
     /// The database holds partial key material; restore it from a backup.
@@ -327,6 +329,8 @@ extension VaultError.Code {
         Entry(group: "Storage and keys", code: .keyVersionRetired, meaning: "The data-key version is already retired."),
         Entry(group: "Storage and keys", code: .keysAlreadyInitialised, meaning: "The keys are initialised already."),
         Entry(group: "Storage and keys", code: .keysDirUnwritable, meaning: "The keys folder cannot be created or written."),
+        Entry(
+            group: "Storage and keys", code: .keysLocked, meaning: "Another cardvault command held the keys folder's lock for too long; retry when it is done."),
         Entry(group: "Storage and keys", code: .keysNotInitialised, meaning: "The keys are not initialised: run `cardvault keys init`."),
         Entry(group: "Storage and keys", code: .keysPartiallyInitialised, meaning: "The database holds partial key material; restore it from a backup."),
         Entry(group: "Storage and keys", code: .masterKeyChanged, meaning: "The master key changed during the operation; run it again."),

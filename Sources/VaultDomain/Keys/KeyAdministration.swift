@@ -21,17 +21,29 @@ public struct KeyAdministration: Sendable {
     }
 
     /// Loads the ring, finishing an interrupted `rotate-master` (promoting `master.key.new`
-    /// when the database already uses it).
+    /// when the database already uses it), under the folder's lock. Never deletes a key file:
+    /// a `master.key.new` the database does not use yet belongs to a `rotate-master` that has
+    /// not committed, and only that command (or the next one, under the lock) may remove it.
     public func load() async throws {
+        try await directory.withLock { try await loadUnlocked() }
+    }
+
+    /// `load()`, and then, for a server that has started on the master key the database
+    /// names, the removal of the predecessor `rotate-master` kept (`master.key.old`).
+    public func loadAtStart() async throws {
+        try await directory.withLock {
+            try await loadUnlocked()
+            if let previous = directory.loadPreviousMasterKey(), try previous.checkValue != keys.masterKey().checkValue {
+                directory.removePreviousMasterKey()
+            }
+        }
+    }
+
+    private func loadUnlocked() async throws {
         let snapshot = try await snapshot()
         try keys.refresh(from: snapshot)
-        if let pending = directory.loadPendingMasterKey() {
-            let current = try keys.masterKey()
-            if pending.checkValue == current.checkValue {
-                try directory.promotePendingMasterKey()
-            } else {
-                directory.removePendingMasterKey()
-            }
+        if let pending = directory.loadPendingMasterKey(), try pending.checkValue == keys.masterKey().checkValue {
+            try directory.promotePendingMasterKey()
         }
     }
 
@@ -235,7 +247,11 @@ public struct KeyAdministration: Sendable {
     /// key under it in one transaction, then renames it over `master.key`. Card records are
     /// untouched. A crash between the commit and the rename is finished by the next `load()`.
     public func rotateMaster(actor: AuditActor) async throws -> String {
-        try await load()
+        try await directory.withLock { try await rotateMasterUnlocked(actor: actor) }
+    }
+
+    private func rotateMasterUnlocked(actor: AuditActor) async throws -> String {
+        try await loadUnlocked()
         let old = try keys.masterKey()
         let new = try SymmetricKey.generate()
         try directory.writePendingMasterKey(new)
@@ -266,11 +282,13 @@ public struct KeyAdministration: Sendable {
                     AuditEvent(action: "keys.rotate_master", subject: "\(oldID)->\(newID)", outcome: .success, actor: actor), chain: chain, at: now)
             }
         } catch {
-            directory.removePendingMasterKey()
+            // Only when the database certainly does not use it: a failed commit may still have
+            // committed (a lost answer), so look before removing anything.
+            if let snapshot = try? await snapshot(), snapshot.indexKey?.kekID == oldID { directory.removePendingMasterKey() }
             throw error
         }
         try directory.promotePendingMasterKey()
-        try await load()
+        try await loadUnlocked()
         return newID
     }
 

@@ -6,18 +6,44 @@ import VaultCrypto
     import Darwin
 #endif
 
-/// The keys directory: the master key file (`master.key`, 32 raw bytes, mode 0600) and, only
-/// while `keys rotate-master` runs, its successor `master.key.new`. Key bytes are read straight
-/// into guarded memory and never pass through a Swift `Data` or `String`.
+/// The keys directory: the master key file (`master.key`, 32 raw bytes, mode 0600); while
+/// `keys rotate-master` runs, its successor `master.key.new`; after it, the predecessor
+/// `master.key.old` until the next successful server start. Key bytes are read straight into
+/// guarded memory and never pass through a Swift `Data` or `String`. Every command that writes,
+/// renames or removes a key file holds the folder's lock (`withLock`).
 public struct KeyDirectory: Sendable {
     public let path: String
     public static let masterFileName = "master.key"
     public static let pendingFileName = "master.key.new"
+    public static let previousFileName = "master.key.old"
+    static let lockFileName = ".lock"
 
     public init(path: String) { self.path = path }
 
     public var masterKeyPath: String { path + "/" + Self.masterFileName }
     public var pendingKeyPath: String { path + "/" + Self.pendingFileName }
+    public var previousKeyPath: String { path + "/" + Self.previousFileName }
+
+    public static let locked = VaultError(
+        .unavailable, code: .keysLocked, message: "another cardvault command holds the keys folder; retry when it is done")
+
+    /// Runs `body` holding an exclusive `flock` on the folder's lock file, so no two processes
+    /// write, rename or remove key files at once (a `keys status` during `rotate-master` waits
+    /// instead of racing it). Waits up to `timeout`, then answers `keys_locked`. Not reentrant:
+    /// callers inside `body` use the unlocked variants.
+    public func withLock<T>(timeout: Duration = .seconds(60), _ body: () async throws -> T) async throws -> T {
+        try ensureExists()
+        let fd = open(path + "/" + Self.lockFileName, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw VaultError(.failedPrecondition, code: .keysDirUnwritable, message: "cannot open the lock file in \(path)") }
+        defer { close(fd) }
+        let deadline = ContinuousClock.now + timeout
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard ContinuousClock.now < deadline else { throw Self.locked }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try await body()
+    }
 
     public var hasMasterKey: Bool { FileManager.default.fileExists(atPath: masterKeyPath) }
 
@@ -126,8 +152,11 @@ public struct KeyDirectory: Sendable {
         try write(key, to: pendingKeyPath)
     }
 
-    /// Atomically replaces `master.key` with `master.key.new`.
+    /// Atomically replaces `master.key` with `master.key.new`, keeping the replaced key as
+    /// `master.key.old` (a hard link made first, so `master.key` never goes missing).
     func promotePendingMasterKey() throws(VaultError) {
+        unlink(previousKeyPath)
+        _ = link(masterKeyPath, previousKeyPath)
         guard rename(pendingKeyPath, masterKeyPath) == 0 else {
             throw VaultError(.unavailable, code: .masterKeyWriteFailed, message: "could not replace \(masterKeyPath)")
         }
@@ -135,6 +164,17 @@ public struct KeyDirectory: Sendable {
     }
 
     func removePendingMasterKey() { unlink(pendingKeyPath) }
+
+    /// The predecessor `rotate-master` kept, if any.
+    public func loadPreviousMasterKey() -> SymmetricKey? {
+        guard FileManager.default.fileExists(atPath: previousKeyPath) else { return nil }
+        return try? Self.load(previousKeyPath)
+    }
+
+    func removePreviousMasterKey() {
+        unlink(previousKeyPath)
+        syncDirectory()
+    }
 
     private func syncDirectory() {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

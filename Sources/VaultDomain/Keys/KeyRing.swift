@@ -52,6 +52,7 @@ public final class KeyRing: Sendable {
         let file = try directory.loadMasterKey()
         if file.checkValue == kekID { return file }
         if let pending = directory.loadPendingMasterKey(), pending.checkValue == kekID { return pending }
+        if let previous = directory.loadPreviousMasterKey(), previous.checkValue == kekID { return previous }
         throw VaultError(
             .unavailable, code: .masterKeyMismatch,
             message: "the master key in \(directory.path) did not wrap the keys in this database")
