@@ -50,6 +50,7 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
     router.addRoutes(CardsController(cards: cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
 
     var services: [any Service] = [
+        LifecycleAuditService(runtime: runtime, listen: "\(configuration.listen)"),
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
         MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger, metrics: metrics),
     ]

@@ -191,6 +191,12 @@ struct AdminCommandTests {
         #expect(log.contains("cardvault listening"))
         // Root may lock memory whatever RLIMIT_MEMLOCK says: serve locks all of it.
         #expect(geteuid() != 0 || log.contains("memory locked"), "\(log)")
+        // The server's start and its graceful stop are audit events, by the server itself.
+        let tail = try cli.run(["audit", "tail", "-n", "5", "--json"])
+        let rows = (tail.json as? [[String: Any]]) ?? []
+        let lifecycle = rows.filter { ($0["client"] as? String) == "system:server" }.compactMap { $0["action"] as? String }
+        #expect(lifecycle == ["server.start", "server.stop"], "\(tail.stdout)")
+        #expect(try cli.run(["audit", "verify"]).status == 0)
     }
 
     @Test func servesAUnixSocketBesideTCPWithItsFileMode() async throws {

@@ -39,6 +39,21 @@ struct KeyRotationTests {
         #expect(!FileManager.default.fileExists(atPath: directory.pendingKeyPath))
     }
 
+    /// A retired data key leaves no copy of its wrapped bytes in the database or its WAL.
+    @Test func retiringADataKeyLeavesNoPageImage() async throws {
+        let vault = try await TemporaryVault()
+        let admin = vault.runtime.keyAdmin
+        _ = try await admin.rotate(actor: actor)
+        let wrapped = try #require(try await vault.runtime.store.read { try $0.keySnapshot() }.dataKeys.first { $0.version == 1 }?.box)
+        let needle = Array(wrapped.ciphertext.prefix(32))
+        #expect(vault.databaseFiles().contains { LeakScanner.contains($0.1, needle) }, "the scan finds nothing even before the retire")
+        try await admin.retire(version: 1, actor: actor)
+        for (name, bytes) in vault.databaseFiles() {
+            let lingers = LeakScanner.contains(bytes, needle)
+            #expect(!lingers, "the retired key's wrapped bytes are still in \(name)")
+        }
+    }
+
     /// The keys folder's lock: a second holder waits, and gives up with keys_locked.
     @Test func theKeysFolderLockExcludesASecondHolder() async throws {
         let vault = try await TemporaryVault()

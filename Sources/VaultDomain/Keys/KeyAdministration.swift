@@ -240,6 +240,10 @@ public struct KeyAdministration: Sendable {
             return refusal
         }
         if let refusal { throw refusal }
+        // The destroyed data key must leave no page image behind: secure_delete zeroed the row's
+        // old bytes in the database file; the WAL still holds them until it is checkpointed
+        // and truncated.
+        try await store.checkpoint()
         try await load()
     }
 
