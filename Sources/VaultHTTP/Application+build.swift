@@ -50,7 +50,9 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
     router.addRoutes(CardsController(cards: cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")
 
     var services: [any Service] = [
-        LifecycleAuditService(runtime: runtime, listen: "\(configuration.listen)"),
+        LifecycleAuditService(
+            runtime: runtime, listen: "\(configuration.listen)", anchorFile: configuration.auditAnchorFile,
+            checkpointRows: configuration.auditCheckpointRows, checkpointSeconds: configuration.auditCheckpointSeconds, logger: logger),
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
         MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger, metrics: metrics),
     ]

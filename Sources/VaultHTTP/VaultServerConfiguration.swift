@@ -27,6 +27,12 @@ public struct VaultServerConfiguration: Sendable {
     /// Retention of cards created without `retain_until`; nil keeps them until deleted.
     public var defaultRetention: TimeInterval?
     public var keyRefreshInterval: Duration = .seconds(1)
+    /// Where signed audit checkpoints are appended (one JSON line each); they go to the log too.
+    public var auditAnchorFile: String?
+    /// A checkpoint every this many audit rows, or every `auditCheckpointSeconds`, and at start
+    /// and stop.
+    public var auditCheckpointRows = 1000
+    public var auditCheckpointSeconds = 60
     public var logLevel: Logger.Level = .info
     /// Horizonpay endpoints and shop credentials (`HORIZONPAY_*`); nil leaves its routes
     /// answering 503.
@@ -51,6 +57,9 @@ public struct VaultServerConfiguration: Sendable {
             securityCodeTTL = s
         }
         if let n = try Self.integer(environment, "CARDVAULT_MAX_PENDING_CODES", in: 1...10_000_000) { maxPendingCodes = n }
+        if let v = environment["CARDVAULT_AUDIT_ANCHOR_FILE"], !v.isEmpty { auditAnchorFile = v }
+        if let n = try Self.integer(environment, "CARDVAULT_AUDIT_CHECKPOINT_ROWS", in: 1...10_000_000) { auditCheckpointRows = n }
+        if let n = try Self.integer(environment, "CARDVAULT_AUDIT_CHECKPOINT_SECONDS", in: 1...86_400) { auditCheckpointSeconds = n }
         if let v = environment["CARDVAULT_TOKENIZE_RATE"] {
             guard let rate = Double(v), rate.isFinite, (0...1_000_000).contains(rate) else {
                 throw .invalid("CARDVAULT_TOKENIZE_RATE", code: .invalidSetting, "must be 0 (off) to 1000000 requests a second")

@@ -13,6 +13,25 @@ struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check the hash chain; exits non-zero on any changed, deleted or reordered row.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
+        @Option(
+            help:
+                "An anchor file of signed checkpoints (CARDVAULT_AUDIT_ANCHOR_FILE): also fail when rows it names were removed or replaced, or the database is an older copy."
+        )
+        var anchor: String?
+
+        /// The checkpoints of an anchor file, one JSON line each.
+        func checkpoints() throws -> [AuditCheckpoint] {
+            guard let anchor else { return [] }
+            guard let data = FileManager.default.contents(atPath: anchor) else { throw ValidationError("cannot read \(anchor)") }
+            var out: [AuditCheckpoint] = []
+            for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
+                guard let checkpoint = try? JSONDecoder().decode(AuditCheckpoint.self, from: Data(line.utf8)) else {
+                    throw ValidationError("line \(index + 1) of \(anchor) is not an audit checkpoint")
+                }
+                out.append(checkpoint)
+            }
+            return out
+        }
 
         struct Report: Encodable {
             let intact: Bool
@@ -27,8 +46,16 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
+                let anchors = try checkpoints()
                 let runtime = try await vault.openLoadedRuntime()
-                let result = try await runtime.audit.verify(actor: Output.actor)
+                var result = try await runtime.audit.verify(actor: Output.actor)
+                if case .intact(let rows) = result, !anchors.isEmpty {
+                    if case .broken(let seq, let reason) = try await runtime.audit.verify(anchors: anchors) {
+                        result = .broken(seq: seq, reason: reason)
+                    } else {
+                        result = .intact(rows: rows)
+                    }
+                }
                 switch result {
                 case .intact(let rows):
                     try await runtime.audit.record("audit.verify", subject: "intact:\(rows)", outcome: .success, actor: Output.actor)

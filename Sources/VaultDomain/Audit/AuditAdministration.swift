@@ -1,4 +1,5 @@
 import Foundation
+import VaultCrypto
 
 /// `cardvault audit verify|tail`.
 public struct AuditAdministration: Sendable {
@@ -26,6 +27,36 @@ public struct AuditAdministration: Sendable {
             previous = page.last
         }
         return .intact(rows: rows)
+    }
+
+    /// Holds the database to each checkpoint, in order: the signature must be the vault's, and
+    /// the row it names must still be there with the hash it names. Reports the first gap.
+    public func verify(anchors: [AuditCheckpoint]) async throws -> AuditVerification {
+        let publicKey = try keys.derivedKeys().auditSigningKey().publicKey
+        for checkpoint in anchors {
+            guard checkpoint.isSigned(by: publicKey) else {
+                return .broken(seq: checkpoint.seq, reason: "the checkpoint of \(checkpoint.at) is not signed by this vault's audit key")
+            }
+            let row = try await store.read { try $0.auditEntries(after: checkpoint.seq - 1, limit: 1) }.first
+            guard let row, row.seq == checkpoint.seq else {
+                let newest = try await store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq ?? 0
+                return .broken(
+                    seq: checkpoint.seq,
+                    reason: "row \(checkpoint.seq), anchored at \(checkpoint.at), is missing (the newest row is \(newest)): "
+                        + "rows were removed, or the database is an older copy")
+            }
+            guard Hex.encode(row.hash) == checkpoint.head else {
+                return .broken(seq: checkpoint.seq, reason: "row \(checkpoint.seq) differs from its checkpoint of \(checkpoint.at): rewritten or replaced")
+            }
+        }
+        return .intact(rows: anchors.count)
+    }
+
+    /// The newest row and a checkpoint of it signed now; nil while the log is empty.
+    public func checkpoint(at date: Date) async throws -> AuditCheckpoint? {
+        let key = try keys.derivedKeys().auditSigningKey()
+        guard let newest = try await store.read({ try $0.latestAuditEntries(limit: 1) }).first else { return nil }
+        return AuditCheckpoint(entry: newest, at: date, key: key)
     }
 
     public func tail(limit: Int) async throws -> [AuditEntry] {

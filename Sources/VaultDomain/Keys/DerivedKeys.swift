@@ -18,6 +18,8 @@ public struct DerivedKeys: Sendable {
     public let enumerationGuard: SymmetricKey
     /// Keyed hashes of provider transaction uids and job ids (`provider_calls.reference`).
     let providerCall: SymmetricKey
+    /// Seed of the Ed25519 key that signs audit checkpoints (`AuditCheckpoint`).
+    let auditSigningSeed: SymmetricKey
     private let tenants: TenantKeyCache
 
     init(index: SymmetricKey) throws(VaultError) {
@@ -29,6 +31,7 @@ public struct DerivedKeys: Sendable {
             providerReference = try KeyDerivation.derive(from: index, id: 5, context: "cvprovrf")
             enumerationGuard = try KeyDerivation.derive(from: index, id: 6, context: "cvenumgd")
             providerCall = try KeyDerivation.derive(from: index, id: 7, context: "cvprvcal")
+            auditSigningSeed = try KeyDerivation.derive(from: index, id: 8, context: "cvaudsig")
         } catch {
             throw VaultError.keyUnavailable
         }
@@ -39,6 +42,11 @@ public struct DerivedKeys: Sendable {
     /// tenants existed, so its fingerprints and reference indexes stay valid; every other tenant
     /// gets keys derived from those with its name (keyed BLAKE2b), so the same PAN has unrelated
     /// fingerprints in two tenants and nothing one tenant sees links to another's cards.
+    /// The audit checkpoints' signing key: derived, never stored, the same in every process.
+    public func auditSigningKey() throws(VaultError) -> Ed25519SigningKey {
+        do { return try Ed25519SigningKey(seed: auditSigningSeed) } catch { throw VaultError.keyUnavailable }
+    }
+
     public func tenant(_ tenant: Tenant) throws(VaultError) -> TenantKeys {
         try tenants.keys(for: tenant)
     }

@@ -1,21 +1,47 @@
 import Foundation
+import Logging
 import ServiceLifecycle
 import VaultDomain
 import VaultStorage
 
-/// Audits the server's own life: `server.start` when its services start (a failed write stops
-/// the start, as every audit failure fails its operation) and `server.stop` on a graceful
-/// shutdown. A process killed without one leaves a start with no stop, which `audit` shows.
+/// Audits the server's own life and anchors the audit chain outside the database.
+/// - `server.start` when the services start (a failed write stops the start, as every audit
+///   failure fails its operation) and `server.stop` on a graceful shutdown; a process killed
+///   without one leaves a start with no stop.
+/// - A signed checkpoint of the chain's head (`AuditCheckpoint`) after the start row, every
+///   `auditCheckpointRows` rows or `auditCheckpointSeconds` seconds, and after the stop row:
+///   one JSON line appended to the anchor file (when set) and written to the log, so journald
+///   or a log shipper carries it off the host. `cardvault audit verify --anchor FILE` holds the
+///   database to them.
 struct LifecycleAuditService: Service {
     let runtime: VaultRuntime
     let listen: String
+    let anchorFile: String?
+    let checkpointRows: Int
+    let checkpointSeconds: Int
+    let logger: Logger
 
     static let actor = AuditActor(client: "system:server", requestID: nil, source: "server")
 
     func run() async throws {
         try await record("server.start")
-        try? await gracefulShutdown()
+        var last = try await anchor()
+        var since = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            do {
+                let newest = try await runtime.store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq ?? 0
+                let due = newest - last >= Int64(checkpointRows) || (newest > last && ContinuousClock.now - since >= .seconds(checkpointSeconds))
+                if due {
+                    last = try await anchor()
+                    since = ContinuousClock.now
+                }
+            } catch {
+                logger.error("audit checkpoint failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
+            }
+        }
         try await record("server.stop")
+        _ = try await anchor()
     }
 
     private func record(_ action: String) async throws {
@@ -23,6 +49,30 @@ struct LifecycleAuditService: Service {
         let (now, subject) = (Date(), "pid=\(getpid())|listen=\(listen)")
         try await runtime.store.write { tx in
             try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: Self.actor), chain: chain, at: now)
+        }
+    }
+
+    /// Signs the newest row, writes the checkpoint out, and answers its sequence number.
+    private func anchor() async throws -> Int64 {
+        guard let checkpoint = try await runtime.audit.checkpoint(at: Date()) else { return 0 }
+        let line = checkpoint.line
+        logger.notice("audit checkpoint", metadata: ["checkpoint": "\(line)"])
+        if let anchorFile { try Self.append(line + "\n", to: anchorFile) }
+        return checkpoint.seq
+    }
+
+    /// Appends and syncs one line (O_APPEND: whole lines, even with another writer); the file
+    /// is created 0600 and never followed through a symbolic link.
+    static func append(_ line: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw VaultError(.failedPrecondition, code: .invalidSetting, message: "cannot append to CARDVAULT_AUDIT_ANCHOR_FILE \(path)")
+        }
+        defer { close(fd) }
+        let bytes = Array(line.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            throw VaultError(.unavailable, code: .storageUnavailable, message: "could not write the audit anchor file")
         }
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import Testing
+import VaultTestSupport
+
+/// The audit chain anchored outside the database: the server signs checkpoints of the chain's
+/// head into CARDVAULT_AUDIT_ANCHOR_FILE, and `audit verify --anchor` fails, naming the row,
+/// when the log's tail was cut (the chain alone still verifies), when the database is an older
+/// copy, or when a checkpoint was edited.
+@Suite("Anchored audit", .serialized)
+struct AuditAnchorTests {
+    @Test func truncationRollbackAndForgeryAreNamed() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let added = try cli.run(["clients", "add", "payments", "--scopes", "cards:write,cards:read", "--json"])
+        let secret = try #require(added.object["secret"] as? String)
+        let anchor = cli.folder.appendingPathComponent("anchor.jsonl").path
+        let port = Int.random(in: 20_000...40_000)
+
+        func session(cards: Range<Int>) async throws {
+            let (process, _, _) = try cli.start(
+                ["serve", "--listen", "127.0.0.1:\(port)"],
+                environment: ["CARDVAULT_AUDIT_ANCHOR_FILE": anchor, "CARDVAULT_AUDIT_CHECKPOINT_ROWS": "4"])
+            for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+            for i in cards {
+                let body = #"{"number":"\#(SentinelCards.visa(900 + i))","exp_month":12,"exp_year":"2031"}"#
+                #expect(try HTTP.request(port: port, "POST /v1/cards", headers: ["Authorization": "Bearer \(secret)"], body: body).status == 201)
+            }
+            try await Task.sleep(for: .milliseconds(1500))  // one checkpoint tick
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        func verify() throws -> CLIRunner.Result { try cli.run(["audit", "verify", "--anchor", anchor, "--json"]) }
+        func copyDatabase(to suffix: String) throws {
+            for file in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: cli.databasePath + file) {
+                try? FileManager.default.removeItem(atPath: cli.databasePath + file + suffix)
+                try FileManager.default.copyItem(atPath: cli.databasePath + file, toPath: cli.databasePath + file + suffix)
+            }
+        }
+        func restoreDatabase(from suffix: String) throws {
+            for file in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: cli.databasePath + file)
+                if FileManager.default.fileExists(atPath: cli.databasePath + file + suffix) {
+                    try FileManager.default.copyItem(atPath: cli.databasePath + file + suffix, toPath: cli.databasePath + file)
+                }
+            }
+        }
+
+        try await session(cards: 0..<6)
+        try copyDatabase(to: ".first")
+        try await session(cards: 6..<12)
+        let lines = try String(contentsOfFile: anchor, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 4, "\(lines.count) checkpoints: start and stop of two sessions at least")
+        let intact = try verify()
+        #expect(intact.status == 0, "\(intact.stdout) \(intact.stderr)")
+        try copyDatabase(to: ".full")
+
+        // 1. The tail cut off: the chain of what is left still verifies, the anchor does not.
+        let db = try DatabaseQueue(path: cli.databasePath)
+        try await db.write { try $0.execute(sql: "DELETE FROM audit_log WHERE seq > (SELECT MAX(seq) - 6 FROM audit_log)") }
+        try db.close()
+        #expect(try cli.run(["audit", "verify"]).status == 0, "a cut tail breaks no link: the chain alone cannot see it")
+        let cut = try verify()
+        #expect(cut.status == 2)
+        #expect((cut.object["reason"] as? String)?.contains("missing") == true, "\(cut.stdout)")
+
+        // 2. The database replaced by an older copy (the first session's).
+        try restoreDatabase(from: ".first")
+        let rolledBack = try verify()
+        #expect(rolledBack.status == 2)
+        #expect((rolledBack.object["reason"] as? String)?.contains("older copy") == true, "\(rolledBack.stdout)")
+
+        // 3. A checkpoint edited in the anchor file.
+        try restoreDatabase(from: ".full")
+        #expect(try verify().status == 0)
+        var edited = lines.map(String.init)
+        edited[1] = edited[1].replacingOccurrences(of: #""seq":"#, with: #""seq":1"#)
+        try (edited.joined(separator: "\n") + "\n").write(toFile: anchor, atomically: true, encoding: .utf8)
+        let forged = try verify()
+        #expect(forged.status == 2)
+        #expect((forged.object["reason"] as? String)?.contains("not signed") == true, "\(forged.stdout)")
+    }
+}
