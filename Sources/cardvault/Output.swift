@@ -35,9 +35,21 @@ enum Output {
         }
     }
 
+    /// Who runs the command, from the kernel, never from the environment (`$USER` and
+    /// `$SUDO_USER` are whatever the caller set): the account of the real user id, as
+    /// `name(uid)`. Under sudo the real id is root's; the invoking account sudo recorded in
+    /// `SUDO_UID` is added as `via-sudo-uid=N`, marked as sudo's claim (only root can set it
+    /// for a root process, and root is already trusted with the vault).
     static var operatorName: String {
-        let env = ProcessInfo.processInfo.environment
-        return env["SUDO_USER"] ?? env["USER"] ?? "uid\(getuid())"
+        let uid = getuid()
+        var name = "uid\(uid)"
+        if let entry = getpwuid(uid), let pwName = entry.pointee.pw_name {
+            name = "\(String(cString: pwName))(\(uid))"
+        }
+        if uid == 0, let sudoUID = ProcessInfo.processInfo.environment["SUDO_UID"], let invoker = UInt32(sudoUID) {
+            name += "|via-sudo-uid=\(invoker)"
+        }
+        return name
     }
 
     static var actor: AuditActor { .operatorCLI(user: operatorName) }

@@ -19,6 +19,19 @@ struct AdminCommandTests {
         #expect(vault.range(of: module) == nil, "cardvault links the provider simulators")
     }
 
+    /// The audit names the operator from the kernel's real user id, never from `$USER` or
+    /// `$SUDO_USER`, which the caller sets at will.
+    @Test func theOperatorIsWhoTheKernelSaysNotWhatTheEnvironmentClaims() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let claim = ["USER": "mallory", "SUDO_USER": "mallory", "LOGNAME": "mallory"]
+        #expect(try cli.run(["keys", "init"], environment: claim).status == 0)
+        let rows = (try cli.run(["audit", "tail", "-n", "5", "--json"], environment: claim).json as? [[String: Any]]) ?? []
+        let operators = Set(rows.compactMap { $0["client"] as? String }.filter { $0.hasPrefix("operator:") })
+        #expect(!operators.isEmpty)
+        #expect(operators.allSatisfy { !$0.contains("mallory") && $0.contains("(\(getuid()))") }, "\(operators)")
+    }
+
     @Test func keysLifecycleWithJSONOutput() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
