@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import VaultTestSupport
 
 /// Runs the built `cardvault` binary as a subprocess against a temporary vault.
@@ -39,6 +40,38 @@ struct CLIRunner {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return process
+    }
+
+    /// `keys init` and one client with `scopes`; answers its secret.
+    func initialiseWithClient(scopes: String) throws -> String {
+        guard try run(["keys", "init"]).status == 0 else { throw HTTP.Failed() }
+        let added = try run(["clients", "add", "payments", "--scopes", scopes, "--json"])
+        guard let secret = added.object["secret"] as? String else { throw HTTP.Failed() }
+        return secret
+    }
+
+    /// The Horizonpay simulator on a random loopback port (`extra` flags after `--listen`),
+    /// answering once it does, and the settings that point a vault at it.
+    func startHorizonpaySimulator(_ extra: [String] = []) async throws -> (process: Process, port: Int, environment: [String: String]) {
+        let port = Int.random(in: 40_001...50_000)
+        let process = try startSimulator(["horizonpay", "--listen", "127.0.0.1:\(port)"] + extra)
+        for _ in 0..<50 where (try? HTTP.request(port: port, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        let environment = [
+            "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:\(port)", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:\(port)",
+            "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
+        ]
+        return (process, port, environment)
+    }
+
+    /// `cardvault serve` on 127.0.0.1:`port`, answering `/healthz` (or recorded as not starting).
+    func startServer(port: Int, environment: [String: String] = [:]) async throws -> Process {
+        let (process, _, _) = try start(["serve", "--listen", "127.0.0.1:\(port)"], environment: environment)
+        for _ in 0..<100 {
+            if (try? HTTP.request(port: port, "GET /healthz").status) == 200 { return process }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("the vault did not start")
         return process
     }
 

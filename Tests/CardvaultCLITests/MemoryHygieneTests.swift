@@ -11,27 +11,15 @@ struct MemoryHygieneTests {
     @Test func noCardNumberStaysInTheServersMemory() async throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
-        #expect(try cli.run(["keys", "init"]).status == 0)
-        let added = try cli.run(["clients", "add", "payments", "--scopes", "cards:write,cards:read,horizonpay:forward", "--json"])
-        let secret = try #require(added.object["secret"] as? String)
-
-        let simPort = Int.random(in: 40_001...50_000)
-        let simulator = try cli.startSimulator(["horizonpay", "--listen", "127.0.0.1:\(simPort)"])
+        let secret = try cli.initialiseWithClient(scopes: "cards:write,cards:read,horizonpay:forward")
+        let (simulator, simPort, settings) = try await cli.startHorizonpaySimulator()
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let port = Int.random(in: 20_000...40_000)
+        // A value the vault keeps for its whole life: the scan must find it (a scan that finds
+        // nothing because it reads nothing proves nothing).
         let marker = "memory-scan-marker-\(UUID().uuidString)"
-        let (vault, _, _) = try cli.start(
-            ["serve", "--listen", "127.0.0.1:\(port)"],
-            environment: [
-                "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:\(simPort)", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:\(simPort)",
-                "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
-                // A value the vault keeps for its whole life: the scan must find it (a scan that
-                // finds nothing because it reads nothing proves nothing).
-                "CARDVAULT_MEMORY_SCAN_MARKER": marker,
-            ])
+        let vault = try await cli.startServer(port: port, environment: settings.merging(["CARDVAULT_MEMORY_SCAN_MARKER": marker]) { a, _ in a })
         defer { kill(vault.processIdentifier, SIGKILL) }
-        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        for _ in 0..<50 where (try? HTTP.request(port: simPort, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
 
         let auth = ["Authorization": "Bearer \(secret)"]
         let (sourcePAN, recipientPAN) = (SentinelCards.pans[0], SentinelCards.pans[1])

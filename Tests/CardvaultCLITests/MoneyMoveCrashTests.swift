@@ -10,31 +10,13 @@ struct MoneyMoveCrashTests {
     @Test func aTransferLostInACrashIsNeverSentAgain() async throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
-        #expect(try cli.run(["keys", "init"]).status == 0)
-        let added = try cli.run(["clients", "add", "payments", "--scopes", "cards:write,cards:read,horizonpay:forward", "--json"])
-        let secret = try #require(added.object["secret"] as? String)
-
+        let secret = try cli.initialiseWithClient(scopes: "cards:write,cards:read,horizonpay:forward")
         // The simulator holds every card request for 20 s, like a provider that is slow to answer.
-        let simPort = Int.random(in: 40_001...50_000)
-        let simulator = try cli.startSimulator(["horizonpay", "--listen", "127.0.0.1:\(simPort)", "--latency-ms", "20000"])
+        let (simulator, simPort, environment) = try await cli.startHorizonpaySimulator(["--latency-ms", "20000"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
         let port = Int.random(in: 20_000...40_000)
-        let environment = [
-            "HORIZONPAY_GATEWAY_URL": "http://127.0.0.1:\(simPort)", "HORIZONPAY_CHECKOUT_URL": "http://127.0.0.1:\(simPort)",
-            "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
-        ]
-        func startVault() async throws -> Process {
-            let (process, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"], environment: environment)
-            for _ in 0..<100 {
-                if (try? HTTP.request(port: port, "GET /healthz").status) == 200 { return process }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            Issue.record("the vault did not start")
-            return process
-        }
-        var vault = try await startVault()
+        var vault = try await cli.startServer(port: port, environment: environment)
         defer { kill(vault.processIdentifier, SIGKILL) }
-        for _ in 0..<50 where (try? HTTP.request(port: simPort, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
 
         let auth = ["Authorization": "Bearer \(secret)"]
         let source = try HTTP.request(
@@ -60,7 +42,7 @@ struct MoneyMoveCrashTests {
         vault.waitUntilExit()
         #expect(vault.terminationReason == .uncaughtSignal)
 
-        vault = try await startVault()
+        vault = try await cli.startServer(port: port, environment: environment)
         // The security code did not survive the crash (it never reaches the disk): give a new one.
         #expect(try HTTP.request(port: port, "PATCH /v1/cards/\(from)", headers: auth, body: #"{"verification_value":"123"}"#).status == 200)
         for _ in 0..<2 {
