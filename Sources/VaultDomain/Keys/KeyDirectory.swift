@@ -32,7 +32,9 @@ public struct KeyDirectory: Sendable {
     /// instead of racing it). Waits up to `timeout`, then answers `keys_locked`. Not reentrant:
     /// callers inside `body` use the unlocked variants.
     public func withLock<T>(timeout: Duration = .seconds(60), _ body: () async throws -> T) async throws -> T {
-        try ensureExists()
+        // No folder, no key files to protect (and a mistyped --keys-dir is not created).
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return try await body() }
         let fd = open(path + "/" + Self.lockFileName, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw VaultError(.failedPrecondition, code: .keysDirUnwritable, message: "cannot open the lock file in \(path)") }
         defer { close(fd) }
