@@ -188,7 +188,7 @@ struct AdminCommandTests {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
         #expect(try cli.run(["keys", "init"]).status == 0)
-        let port = Int.random(in: 20_000...40_000)
+        let port = CLIRunner.freePort()
         let (process, _, err) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
         var healthy = false
         for _ in 0..<100 where !healthy {
@@ -227,7 +227,7 @@ struct AdminCommandTests {
         r = try cli.run(["serve", "--listen", "unix:\(socket)", "--socket-mode", "666"])
         #expect(r.status == 1 && r.stderr.contains("socket mode"))
 
-        let port = Int.random(in: 20_000...40_000)
+        let port = CLIRunner.freePort()
         let (process, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)", "--listen", "unix:\(socket)", "--socket-mode", "600"])
         var status = -1
         for _ in 0..<100 where status != 200 {

@@ -16,7 +16,7 @@ struct AuditAnchorTests {
         let added = try cli.run(["clients", "add", "payments", "--scopes", "cards:write,cards:read", "--json"])
         let secret = try #require(added.object["secret"] as? String)
         let anchor = cli.folder.appendingPathComponent("anchor.jsonl").path
-        let port = Int.random(in: 20_000...40_000)
+        let port = CLIRunner.freePort()
 
         func session(cards: Range<Int>) async throws {
             let (process, _, _) = try cli.start(

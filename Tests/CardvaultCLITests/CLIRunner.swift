@@ -43,6 +43,24 @@ struct CLIRunner {
         return process
     }
 
+    /// A loopback port the kernel had free a moment ago (bound to port 0, then closed). Random
+    /// ports in a fixed range collided now and then with other tests' servers and with the
+    /// kernel's ephemeral ports (32768 and up), and a server that could not bind failed a test.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return Int.random(in: 20_000...32_000) }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: addr.sin_port)) : Int.random(in: 20_000...32_000)
+    }
+
     /// `keys init` and one client with `scopes`; answers its secret.
     func initialiseWithClient(scopes: String) throws -> String {
         guard try run(["keys", "init"]).status == 0 else { throw HTTP.Failed() }
@@ -54,7 +72,7 @@ struct CLIRunner {
     /// The Horizonpay simulator on a random loopback port (`extra` flags after `--listen`),
     /// answering once it does, and the settings that point a vault at it.
     func startHorizonpaySimulator(_ extra: [String] = []) async throws -> (process: Process, port: Int, environment: [String: String]) {
-        let port = Int.random(in: 40_001...50_000)
+        let port = Self.freePort()
         let process = try startSimulator(["horizonpay", "--listen", "127.0.0.1:\(port)"] + extra)
         for _ in 0..<50 where (try? HTTP.request(port: port, "GET /__simulator/calls").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
         let environment = [

@@ -14,7 +14,7 @@ struct MemoryHygieneTests {
         let secret = try cli.initialiseWithClient(scopes: "cards:write,cards:read,horizonpay:forward")
         let (simulator, simPort, settings) = try await cli.startHorizonpaySimulator()
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        let port = Int.random(in: 20_000...40_000)
+        let port = CLIRunner.freePort()
         // A value the vault keeps for its whole life: the scan must find it (a scan that finds
         // nothing because it reads nothing proves nothing).
         let marker = "memory-scan-marker-\(UUID().uuidString)"

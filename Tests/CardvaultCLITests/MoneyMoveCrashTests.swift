@@ -14,7 +14,7 @@ struct MoneyMoveCrashTests {
         // The simulator holds every card request for 20 s, like a provider that is slow to answer.
         let (simulator, simPort, environment) = try await cli.startHorizonpaySimulator(["--latency-ms", "20000"])
         defer { kill(simulator.processIdentifier, SIGKILL) }
-        let port = Int.random(in: 20_000...40_000)
+        let port = CLIRunner.freePort()
         var vault = try await cli.startServer(port: port, environment: environment)
         defer { kill(vault.processIdentifier, SIGKILL) }
 
