@@ -7,7 +7,9 @@ import VaultDomain
 /// same code.
 public struct VaultRuntime: Sendable {
     public let database: AppDatabase
-    public let store: SQLiteVaultStore
+    /// The storage every service works through. This runtime is the one place that names a
+    /// backend; the domain, HTTP and CLI see only the protocol.
+    public let store: any VaultStore
     public let keys: KeyRing
     public let codes: SecurityCodeVault
 
