@@ -63,8 +63,11 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// A number that is a card number (12 to 19 digits, Luhn-valid, sent as a JSON number)
     /// becomes its masked form, as a string; every other value is returned as it is.
+    /// Card data carried as `.sensitive` (only ever built for a provider body) is never echoed:
+    /// should such a value reach an answer, it becomes `<redacted>`.
     public var maskingCardNumber: JSONValue {
         switch self {
+        case .sensitive: return .string("<redacted>")
         case .int(let i): return PANScrubber.masked(i).map(JSONValue.string) ?? self
         // `Int64(exactly:)`, never `Int64(_:)`: a double past Int64.max (a caller can send one)
         // must not trap.

@@ -1,6 +1,7 @@
 import Testing
 import VaultDomain
 import VaultCrypto
+import VaultTestSupport
 @testable import VaultProviders
 
 /// The redaction pass on its own, for the cases an end-to-end answer rarely carries.
@@ -36,5 +37,16 @@ struct HorizonpayRedactionTests {
         let redacted = HorizonpayForwarder.redact(answer, cards: [:], scrub: [(SensitiveBytes(copying: "".utf8), "<redacted>")])
         #expect(redacted["message"]?.stringValue == "ok")
         #expect(redacted["status"]?.stringValue == "successful")
+    }
+
+    /// Card data held as `.sensitive` never comes out of redaction, whatever key it sits under.
+    @Test func sensitiveValuesAreRedactedWherever() {
+        let pan = SentinelCards.pans[0]
+        let answer = JSONValue.object([
+            ("note", .sensitive(SensitiveBytes(copying: pan.utf8))), ("list", .array([.sensitive(SensitiveBytes(copying: pan.utf8))])),
+        ])
+        let text = String(decoding: HorizonpayForwarder.redact(answer, cards: [:], scrub: []).bytes, as: UTF8.self)
+        #expect(!text.contains(pan), "\(text)")
+        #expect(text.contains("<redacted>"))
     }
 }
