@@ -32,6 +32,14 @@ let package = Package(
         ),
         // Thin, zeroizing wrapper over libsodium: guarded memory, AEAD, keyed hashes, randomness.
         .target(name: "VaultCrypto", dependencies: ["CSodium"], swiftSettings: strict),
+        // The PKCS#11 (Cryptoki) C interface from p11-kit's header; the module is dlopen'ed.
+        .systemLibrary(
+            name: "CPKCS11",
+            pkgConfig: "p11-kit-1",
+            providers: [.apt(["libp11-kit-dev"])]
+        ),
+        // The pkcs11 seal: a token key that wraps and unwraps the vault's keys (SoftHSM2 in tests).
+        .target(name: "VaultHSM", dependencies: ["CPKCS11", "VaultDomain", "VaultCrypto"], swiftSettings: strict),
         // Card rules, key hierarchy, services and repository protocols. No HTTP, no SQL.
         .target(
             name: "VaultDomain",
@@ -142,6 +150,7 @@ let package = Package(
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
         .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport"], swiftSettings: strict),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(name: "VaultHSMTests", dependencies: ["VaultHSM", "VaultStorage", "VaultTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "VaultProvidersTests",
             dependencies: [

@@ -13,6 +13,9 @@ public struct SymmetricKey: Sendable, CustomStringConvertible, CustomDebugString
         try SymmetricKey(SecureBytes.random(count: byteCount))
     }
 
+    /// The key's guarded bytes (for splitting into shares).
+    public var secureBytes: SecureBytes { storage }
+
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try storage.withUnsafeBytes(body)
     }

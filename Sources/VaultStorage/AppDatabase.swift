@@ -249,6 +249,18 @@ public final class AppDatabase: Sendable {
                     CREATE INDEX provider_notifications_by_age ON provider_notifications(created_at);
                     """)
         }
+        migrator.registerMigration("v8-seal") { db in
+            // How the master key is held (file, shamir, pkcs11) and, for shamir, the current
+            // share set's id and threshold. No secret: shares and keys never reach the database.
+            try db.execute(
+                sql: """
+                    CREATE TABLE seal (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        descriptor TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -171,7 +171,12 @@ struct SQLiteTransaction: VaultTransaction {
     func keySnapshot() throws -> KeySnapshot {
         KeySnapshot(
             dataKeys: try all(KeyRecords.dataKeys, [], KeyRecords.dataKey),
-            indexKey: try one(KeyRecords.indexKey, [], KeyRecords.indexKey))
+            indexKey: try one(KeyRecords.indexKey, [], KeyRecords.indexKey),
+            seal: try one(KeyRecords.seal, [], KeyRecords.seal) ?? .file)
+    }
+
+    func save(_ seal: SealDescriptor, at date: Date) throws {
+        try execute(KeyRecords.upsertSeal, try KeyRecords.sealArguments(seal, at: date))
     }
 
     func save(_ key: WrappedDataKey) throws {

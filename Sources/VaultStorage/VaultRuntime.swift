@@ -30,12 +30,13 @@ public struct VaultRuntime: Sendable {
     public init(
         databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,
         maxPendingCodes: Int = SecurityCodeVault.defaultCapacity,
-        defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage")
+        defaultRetention: TimeInterval? = nil, logger: Logger = Logger(label: "cardvault.storage"),
+        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil
     ) throws {
         self.defaultRetention = defaultRetention
         database = try AppDatabase(path: databasePath)
         store = SQLiteVaultStore(database: database, logger: logger)
-        keys = KeyRing(directory: KeyDirectory(path: keysDirectory))
+        keys = KeyRing(directory: KeyDirectory(path: keysDirectory), hardware: hardwareKeys)
         codes = try SecurityCodeVault(timeToLive: securityCodeTTL, capacity: maxPendingCodes)
         authenticator = ClientAuthenticator(store: store, keys: keys)
     }

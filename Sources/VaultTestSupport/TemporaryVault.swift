@@ -7,21 +7,28 @@ import VaultStorage
 public final class TemporaryVault: @unchecked Sendable {
     public let folder: URL
     public let runtime: VaultRuntime
+    /// The shares `keys init --seal shamir` handed over (empty under other seals).
+    public let shares: [String]
 
     public var databasePath: String { folder.appendingPathComponent("vault.sqlite").path }
     public var keysDirectory: String { folder.appendingPathComponent("keys").path }
 
     /// Opens a vault; with `initialise` its keys are created as `keys init` would.
-    public init(initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000) async throws {
+    public init(
+        initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000, seal: SealRequest = .file,
+        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil
+    ) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         runtime = try VaultRuntime(
             databasePath: folder.appendingPathComponent("vault.sqlite").path,
             keysDirectory: folder.appendingPathComponent("keys").path,
-            securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
+            securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes, hardwareKeys: hardwareKeys)
+        let handedOver = ShareBox()
         if initialise {
-            _ = try await runtime.keyAdmin.initialize(actor: Self.testOperator)
+            _ = try await runtime.keyAdmin.initialize(actor: Self.testOperator, seal: seal) { made, _ in handedOver.set(made.map(\.text)) }
         }
+        shares = handedOver.value
     }
 
     deinit {
@@ -56,4 +63,13 @@ public final class TemporaryVault: @unchecked Sendable {
             return ((path as NSString).lastPathComponent, [UInt8](data))
         }
     }
+}
+
+/// Collects shares handed over by a key operation (tests).
+public final class ShareBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var texts: [String] = []
+    public init() {}
+    public func set(_ value: [String]) { lock.withLock { texts = value } }
+    public var value: [String] { lock.withLock { texts } }
 }

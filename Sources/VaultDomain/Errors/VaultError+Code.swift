@@ -197,6 +197,28 @@ extension VaultError.Code {
     /// Locked memory for the pending security codes cannot be reserved.
     public static let secureMemoryUnavailable = Self("secure_memory_unavailable")
 
+    // MARK: Seals and key custody
+    /// The vault is sealed: it holds no master key until custodians unseal it (`cardvault operator unseal`).
+    public static let sealed = Self("sealed")
+    /// A key share is malformed or its check does not match: it is mistyped or corrupt.
+    public static let shareInvalid = Self("share_invalid")
+    /// A key share belongs to another share set (an older one, or another vault's).
+    public static let shareWrongSet = Self("share_wrong_set")
+    /// The same key share was given twice.
+    public static let shareRepeated = Self("share_repeated")
+    /// The shares rebuilt a key that is not this vault's master key.
+    public static let sharesMismatch = Self("shares_mismatch")
+    /// The operation needs the threshold number of key shares (dual control) and fewer were given.
+    public static let sharesRequired = Self("shares_required")
+    /// A seal setting is missing or out of range (seal kind, shares, threshold, share files, PKCS#11 settings).
+    public static let sealInvalid = Self("seal_invalid")
+    /// The PKCS#11 module, token, PIN or key cannot be used.
+    public static let hsmUnavailable = Self("hsm_unavailable")
+    /// No cardvault server answers on the admin socket.
+    public static let adminSocketUnavailable = Self("admin_socket_unavailable")
+    /// The admin socket does not run that command, or the server behind it serves another vault.
+    public static let adminCommandRefused = Self("admin_command_refused")
+
     // MARK: Backups
     /// The backup file exists already.
     public static let backupExists = Self("backup_exists")
@@ -344,6 +366,24 @@ extension VaultError.Code {
         Entry(group: "Storage and keys", code: .masterKeyUnreadable, meaning: "The master key file cannot be read."),
         Entry(group: "Storage and keys", code: .masterKeyWriteFailed, meaning: "A key file could not be written."),
         Entry(group: "Storage and keys", code: .secureMemoryUnavailable, meaning: "Locked memory for the pending security codes cannot be reserved."),
+        Entry(
+            group: "Seals and key custody", code: .sealed,
+            meaning: "The vault is sealed: it holds no master key until custodians unseal it (`cardvault operator unseal`)."),
+        Entry(group: "Seals and key custody", code: .shareInvalid, meaning: "A key share is malformed or its check does not match: it is mistyped or corrupt."),
+        Entry(group: "Seals and key custody", code: .shareWrongSet, meaning: "A key share belongs to another share set (an older one, or another vault's)."),
+        Entry(group: "Seals and key custody", code: .shareRepeated, meaning: "The same key share was given twice."),
+        Entry(group: "Seals and key custody", code: .sharesMismatch, meaning: "The shares rebuilt a key that is not this vault's master key."),
+        Entry(
+            group: "Seals and key custody", code: .sharesRequired,
+            meaning: "The operation needs the threshold number of key shares (dual control) and fewer were given."),
+        Entry(
+            group: "Seals and key custody", code: .sealInvalid,
+            meaning: "A seal setting is missing or out of range (seal kind, shares, threshold, share files, PKCS#11 settings)."),
+        Entry(group: "Seals and key custody", code: .hsmUnavailable, meaning: "The PKCS#11 module, token, PIN or key cannot be used."),
+        Entry(group: "Seals and key custody", code: .adminSocketUnavailable, meaning: "No cardvault server answers on the admin socket."),
+        Entry(
+            group: "Seals and key custody", code: .adminCommandRefused,
+            meaning: "The admin socket does not run that command, or the server behind it serves another vault."),
         Entry(group: "Backups", code: .backupExists, meaning: "The backup file exists already."),
         Entry(group: "Backups", code: .backupNotWritable, meaning: "The backup file cannot be created."),
         Entry(group: "Backups", code: .databaseExists, meaning: "A database is at the restore destination already."),

@@ -59,6 +59,8 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let cardNotFound = VaultError(.notFound, code: .cardNotFound, message: "no card with this token")
     public static let keysNotInitialised = VaultError(
         .failedPrecondition, code: .keysNotInitialised, message: "run `cardvault keys init` first")
+    public static let sealed = VaultError(
+        .unavailable, code: .sealed, message: "the vault is sealed; custodians unseal it with `cardvault operator unseal`")
     public static let keyUnavailable = VaultError(
         .unavailable, code: .keyUnavailable, message: "the key needed for this record is not available")
 }

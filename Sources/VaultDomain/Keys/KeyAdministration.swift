@@ -33,7 +33,7 @@ public struct KeyAdministration: Sendable {
     public func loadAtStart() async throws {
         try await directory.withLock {
             try await loadUnlocked()
-            if let previous = directory.loadPreviousMasterKey(), try previous.checkValue != keys.masterKey().checkValue {
+            if keys.loadedSeal?.kind == .file, let previous = directory.loadPreviousMasterKey(), try previous.checkValue != keys.masterKey().checkValue {
                 directory.removePreviousMasterKey()
             }
         }
@@ -54,53 +54,78 @@ public struct KeyAdministration: Sendable {
         case alreadyInitialised = "already_initialised"
     }
 
-    /// Creates the master key file (0600), the index key and data-key version 1.
+    /// Receives the shares of a new share set before anything that depends on them commits, so
+    /// a crash loses nothing: either the old shares still open the vault or the new ones were
+    /// handed over. It prints them, writes the custodians' files, or sends them down the admin
+    /// socket and waits for the operator's acknowledgement.
+    public typealias ShareHandOver = @Sendable ([ShamirSecretSharing.Share], SealDescriptor) async throws -> Void
+
+    /// Creates the master key under the chosen seal (the file `master.key`, 0600; shares of a
+    /// key that lives only in memory; or a token key), the index key and data-key version 1.
     /// Running it again on an initialised vault changes nothing.
-    public func initialize(actor: AuditActor) async throws -> InitResult {
-        try directory.ensureExists()
+    public func initialize(actor: AuditActor, seal request: SealRequest = .file, handOver: ShareHandOver = { _, _ in }) async throws -> InitResult {
+        try request.validate()
+        if request.kind == .file { try directory.ensureExists() }
         let existing = try await snapshot()
         if existing.isInitialised {
-            try await load()
+            try? await load()
             return .alreadyInitialised
         }
         guard existing.dataKeys.isEmpty && existing.indexKey == nil else {
             throw VaultError(.failedPrecondition, code: .keysPartiallyInitialised, message: "the database holds partial key material; restore it from backup")
         }
-        let master: SymmetricKey
-        let result: InitResult
-        if directory.hasMasterKey {
-            master = try directory.loadMasterKey()
-            result = .createdWithExistingMasterKey
-        } else {
-            master = try SymmetricKey.generate()
-            try directory.writeMasterKey(master)
-            result = .created
+        let kek: any KeyEncryptionKey
+        var result = InitResult.created
+        var seal = SealDescriptor.file
+        switch request {
+        case .file:
+            if directory.hasMasterKey {
+                kek = SoftwareKeyEncryptionKey(try directory.loadMasterKey())
+                result = .createdWithExistingMasterKey
+            } else {
+                let master = try SymmetricKey.generate()
+                try directory.writeMasterKey(master)
+                kek = SoftwareKeyEncryptionKey(master)
+            }
+        case .shamir(let count, let threshold, let custodians):
+            let master = try SymmetricKey.generate()
+            let (descriptor, shares) = try KeyShares.split(master, shares: count, threshold: threshold, custodians: custodians)
+            seal = descriptor
+            try await handOver(shares, descriptor)
+            keys.unseal(master: master)
+            kek = SoftwareKeyEncryptionKey(master)
+        case .pkcs11(let label):
+            kek = try keys.hardwareKeys().generateKey(label: label)
+            seal = SealDescriptor(kind: .pkcs11, keyLabel: label)
         }
-        let kek = master.checkValue
+        let kekID = kek.id
         let now = clock()
         let index = try SymmetricKey.generate()
         let wrappedIndex = WrappedIndexKey(
-            kekID: kek, box: KeyWrap.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kek), master: master), createdAt: now)
+            kekID: kekID, box: try kek.wrap(index, associatedData: WrappedIndexKey.associatedData(kekID: kekID)), createdAt: now)
         let dek = try SymmetricKey.generate()
         let wrappedDEK = WrappedDataKey(
-            version: 1, state: .active, kekID: kek,
-            box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kek), master: master),
+            version: 1, state: .active, kekID: kekID,
+            box: try kek.wrap(dek, associatedData: WrappedDataKey.associatedData(version: 1, kekID: kekID)),
             createdAt: now, retiredAt: nil)
         let chain = AuditChain(key: try DerivedKeys(index: index).audit)
-        try await store.write { tx in
+        try await store.write { [seal] tx in
             guard try !tx.keySnapshot().isInitialised else {
                 throw VaultError(.conflict, code: .keysAlreadyInitialised, message: "another process initialised the keys first")
             }
             try tx.save(wrappedIndex)
             try tx.save(wrappedDEK)
-            try tx.appendAudit(AuditEvent(action: "keys.init", subject: "v1", outcome: .success, actor: actor), chain: chain, at: now)
+            try tx.save(seal, at: now)
+            try tx.appendAudit(
+                AuditEvent(action: "keys.init", subject: "v1|seal=\(seal.kind.rawValue)", outcome: .success, actor: actor), chain: chain, at: now)
         }
         try await load()
         return result
     }
 
+    /// Reads what the database says; needs no key (under a sealed shamir vault too).
     public func status() async throws -> KeyStatus {
-        try await load()
+        do { try await load() } catch let error as VaultError where error.code == .sealed || error.code == .hsmUnavailable {}
         let (snapshot, counts, tokens, references) = try await store.read { db in
             (try db.keySnapshot(), try db.cardCountsByKeyVersion(), try db.providerTokenCountsByKeyVersion(), try db.providerReferenceCountsByKeyVersion())
         }
@@ -109,16 +134,17 @@ public struct KeyAdministration: Sendable {
                 version: $0.version, state: $0.state, cards: counts[$0.version] ?? 0, providerTokens: tokens[$0.version] ?? 0,
                 providerReferences: references[$0.version] ?? 0, createdAt: $0.createdAt, retiredAt: $0.retiredAt)
         }
+        guard let index = snapshot.indexKey else { throw VaultError.keysNotInitialised }
         return KeyStatus(
-            masterKeyID: try keys.masterKey().checkValue, activeVersion: snapshot.activeVersion ?? 0,
-            versions: versions, totalCards: counts.values.reduce(0, +))
+            masterKeyID: index.kekID, activeVersion: snapshot.activeVersion ?? 0,
+            versions: versions, totalCards: counts.values.reduce(0, +), seal: snapshot.seal, sealed: !keys.isLoaded)
     }
 
     /// Adds a data-key version and makes it active; the previous active version becomes
     /// decrypt-only. A running server picks it up within seconds.
     public func rotate(actor: AuditActor) async throws -> Int {
         try await load()
-        let master = try keys.masterKey()
+        let master = try keys.keyEncryptionKey()
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let now = clock()
         let dek = try SymmetricKey.generate()
@@ -130,11 +156,11 @@ public struct KeyAdministration: Sendable {
                 old.state = .decryptOnly
                 try tx.save(old)
             }
-            let kek = master.checkValue
+            let kek = master.id
             try tx.save(
                 WrappedDataKey(
                     version: next, state: .active, kekID: kek,
-                    box: KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: next, kekID: kek), master: master),
+                    box: try master.wrap(dek, associatedData: WrappedDataKey.associatedData(version: next, kekID: kek)),
                     createdAt: now, retiredAt: nil))
             try tx.appendAudit(AuditEvent(action: "keys.rotate", subject: "v\(next)", outcome: .success, actor: actor), chain: chain, at: now)
             return next
@@ -204,8 +230,10 @@ public struct KeyAdministration: Sendable {
     }
 
     /// Destroys version `version` when no card uses it; otherwise refuses with the count.
-    public func retire(version: Int, actor: AuditActor) async throws {
+    /// Under the shamir seal this is dual control: `custody` must hold the threshold of shares.
+    public func retire(version: Int, actor: AuditActor, custody: [String] = []) async throws {
         try await load()
+        try await verifyCustody(custody, for: "keys.retire", actor: actor)
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         let now = clock()
         let refusal = try await store.write { tx -> VaultError? in
@@ -247,53 +275,221 @@ public struct KeyAdministration: Sendable {
         try await load()
     }
 
-    /// Replaces the master key: writes `master.key.new`, re-wraps every data key and the index
-    /// key under it in one transaction, then renames it over `master.key`. Card records are
-    /// untouched. A crash between the commit and the rename is finished by the next `load()`.
-    public func rotateMaster(actor: AuditActor) async throws -> String {
-        try await directory.withLock { try await rotateMasterUnlocked(actor: actor) }
+    /// Replaces the master key; card records are untouched.
+    ///
+    /// - file: writes `master.key.new`, re-wraps every data key and the index key under it in
+    ///   one transaction, then renames it over `master.key`. A crash between the commit and the
+    ///   rename is finished by the next `load()`.
+    /// - shamir (dual control: `custody` holds the threshold of current shares): a new key
+    ///   and a new share set, handed over before the commit; the old shares stop working.
+    /// - pkcs11: a new token key labelled `<label>.<check>`; the old one stays in the token
+    ///   (backups are wrapped under it) until an operator destroys it.
+    public func rotateMaster(actor: AuditActor, custody: [String] = [], handOver: ShareHandOver = { _, _ in }) async throws -> String {
+        try await directory.withLock {
+            try await loadUnlocked()
+            let seal = try await snapshot().seal
+            switch seal.kind {
+            case .file:
+                return try await rotateMasterFile(actor: actor)
+            case .shamir:
+                _ = try await verifyCustody(custody, for: "keys.rotate_master", actor: actor)
+                let master = try SymmetricKey.generate()
+                let (descriptor, shares) = try KeyShares.split(
+                    master, shares: seal.shares ?? 0, threshold: seal.threshold ?? 0, custodians: seal.custodians ?? [])
+                try await handOver(shares, descriptor)
+                let new = SoftwareKeyEncryptionKey(master)
+                try await rewrapKeys(to: new, seal: descriptor, action: "keys.rotate_master", actor: actor)
+                keys.unseal(master: master)
+                try await loadUnlocked()
+                return new.id
+            case .pkcs11:
+                let base = (seal.keyLabel ?? "cardvault-master").split(separator: ".").first.map(String.init) ?? "cardvault-master"
+                let label = base + "." + Hex.encode(SecureRandom.bytes(4))
+                let new = try keys.hardwareKeys().generateKey(label: label)
+                try await rewrapKeys(to: new, seal: SealDescriptor(kind: .pkcs11, keyLabel: label), action: "keys.rotate_master", actor: actor)
+                try await loadUnlocked()
+                return new.id
+            }
+        }
     }
 
-    private func rotateMasterUnlocked(actor: AuditActor) async throws -> String {
-        try await loadUnlocked()
+    private func rotateMasterFile(actor: AuditActor) async throws -> String {
         let old = try keys.masterKey()
         let new = try SymmetricKey.generate()
         try directory.writePendingMasterKey(new)
-        let chain = AuditChain(key: try keys.derivedKeys().audit)
-        let now = clock()
-        let (oldID, newID) = (old.checkValue, new.checkValue)
         do {
-            try await store.write { tx in
-                let snapshot = try tx.keySnapshot()
-                guard let index = snapshot.indexKey, index.kekID == oldID else {
-                    throw VaultError(.conflict, code: .masterKeyChanged, message: "the master key changed while rotating; run again")
-                }
-                let indexKey = try KeyWrap.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: oldID), master: old)
-                try tx.save(
-                    WrappedIndexKey(
-                        kekID: newID, box: KeyWrap.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID), master: new),
-                        createdAt: index.createdAt))
-                for var wrapped in snapshot.dataKeys {
-                    if let box = wrapped.box {
-                        let dek = try KeyWrap.unwrap(
-                            box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: wrapped.kekID), master: old)
-                        wrapped.box = KeyWrap.wrap(dek, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: newID), master: new)
-                    }
-                    wrapped.kekID = newID
-                    try tx.save(wrapped)
-                }
-                try tx.appendAudit(
-                    AuditEvent(action: "keys.rotate_master", subject: "\(oldID)->\(newID)", outcome: .success, actor: actor), chain: chain, at: now)
-            }
+            try await rewrapKeys(to: SoftwareKeyEncryptionKey(new), seal: .file, action: "keys.rotate_master", actor: actor)
         } catch {
             // Only when the database certainly does not use it: a failed commit may still have
             // committed (a lost answer), so look before removing anything.
-            if let snapshot = try? await snapshot(), snapshot.indexKey?.kekID == oldID { directory.removePendingMasterKey() }
+            if let snapshot = try? await snapshot(), snapshot.indexKey?.kekID == old.checkValue { directory.removePendingMasterKey() }
             throw error
         }
         try directory.promotePendingMasterKey()
         try await loadUnlocked()
-        return newID
+        return new.checkValue
+    }
+
+    /// Re-wraps the index key and every data key from the loaded master key to `new` and
+    /// records `seal`, in one transaction with its audit event.
+    private func rewrapKeys(to new: any KeyEncryptionKey, seal: SealDescriptor, action: String, actor: AuditActor) async throws {
+        let old = try keys.keyEncryptionKey()
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        let (oldID, newID) = (old.id, new.id)
+        let previousSeal = try await snapshot().seal
+        try await store.write { tx in
+            let snapshot = try tx.keySnapshot()
+            guard let index = snapshot.indexKey, index.kekID == oldID else {
+                throw VaultError(.conflict, code: .masterKeyChanged, message: "the master key changed while rotating; run again")
+            }
+            let indexKey = try old.unwrap(index.box, associatedData: WrappedIndexKey.associatedData(kekID: oldID))
+            try tx.save(
+                WrappedIndexKey(
+                    kekID: newID, box: try new.wrap(indexKey, associatedData: WrappedIndexKey.associatedData(kekID: newID)), createdAt: index.createdAt))
+            for var wrapped in snapshot.dataKeys {
+                if let box = wrapped.box {
+                    guard wrapped.kekID == oldID else {
+                        throw VaultError(.conflict, code: .masterKeyChanged, message: "the master key changed while rotating; run again")
+                    }
+                    let dek = try old.unwrap(box, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: oldID))
+                    wrapped.box = try new.wrap(dek, associatedData: WrappedDataKey.associatedData(version: wrapped.version, kekID: newID))
+                }
+                wrapped.kekID = newID
+                try tx.save(wrapped)
+            }
+            try tx.save(seal, at: now)
+            let subject = previousSeal.kind == seal.kind ? "\(oldID)->\(newID)" : "\(previousSeal.kind.rawValue):\(oldID)->\(seal.kind.rawValue):\(newID)"
+            try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: actor), chain: chain, at: now)
+        }
+    }
+
+    /// Dual control under the shamir seal: rebuilds the master key from `custody` (the
+    /// threshold of current shares, given in this one operation), checks it is the vault's,
+    /// and audits each share with its custodian. Other seals need no shares (nil).
+    @discardableResult
+    public func verifyCustody(_ custody: [String], for action: String, actor: AuditActor) async throws -> SymmetricKey? {
+        let snapshot = try await snapshot()
+        guard snapshot.seal.kind == .shamir else { return nil }
+        guard let kekID = snapshot.indexKey?.kekID else { throw VaultError.keysNotInitialised }
+        guard !custody.isEmpty else {
+            throw VaultError(
+                .failedPrecondition, code: .sharesRequired,
+                message: "\(action) is under dual control: give \(snapshot.seal.threshold ?? 0) key shares on standard input", field: "share")
+        }
+        let (master, shares) = try KeyShares.rebuild(texts: custody, seal: snapshot.seal, kekID: kekID)
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        try await store.write { tx in
+            for share in shares {
+                try tx.appendAudit(
+                    AuditEvent(
+                        action: "keys.custody", subject: "\(action)|share \(share.x)|\(snapshot.seal.custodian(ofShare: Int(share.x)))", outcome: .success,
+                        actor: actor), chain: chain, at: now)
+            }
+        }
+        return master
+    }
+
+    /// `keys rekey`: a new share set (any count and threshold) for the same master key, from
+    /// the threshold of current shares. Card rows and wrapped keys are untouched; the old
+    /// shares stop working.
+    public func rekey(
+        shares count: Int, threshold: Int, custodians: [String], actor: AuditActor, custody: [String], handOver: ShareHandOver
+    ) async throws -> SealDescriptor {
+        try SealRequest.shamir(shares: count, threshold: threshold, custodians: custodians).validate()
+        let current = try await snapshot()
+        guard current.seal.kind == .shamir else {
+            throw VaultError(
+                .failedPrecondition, code: .sealInvalid, message: "rekey makes new shares of a shamir seal; this vault's seal is \(current.seal.kind.rawValue)")
+        }
+        // Offline the custody shares are also what opened the vault.
+        if !keys.isLoaded, let master = try? KeyShares.rebuild(texts: custody, seal: current.seal, kekID: current.indexKey?.kekID ?? "").0 {
+            keys.unseal(master: master)
+        }
+        try await load()
+        guard let master = try await verifyCustody(custody, for: "keys.rekey", actor: actor) else { throw VaultError.sealed }
+        let (descriptor, shares) = try KeyShares.split(master, shares: count, threshold: threshold, custodians: custodians)
+        try await handOver(shares, descriptor)
+        let chain = AuditChain(key: try keys.derivedKeys().audit)
+        let now = clock()
+        try await store.write { tx in
+            guard try tx.keySnapshot().seal == current.seal else {
+                throw VaultError(.conflict, code: .masterKeyChanged, message: "the seal changed while rekeying; run again")
+            }
+            try tx.save(descriptor, at: now)
+            try tx.appendAudit(
+                AuditEvent(
+                    action: "keys.rekey", subject: "\(current.seal.shareSet ?? "")->\(descriptor.shareSet ?? ""):\(threshold)-of-\(count)", outcome: .success,
+                    actor: actor), chain: chain, at: now)
+        }
+        return descriptor
+    }
+
+    /// `keys migrate-seal --to`: moves the vault to another seal by re-wrapping the index and
+    /// data keys (card rows untouched). Leaving the file seal destroys `master.key` after the
+    /// commit; leaving pkcs11 leaves the token key for the operator to destroy. Dual control
+    /// when leaving shamir.
+    public func migrateSeal(
+        to request: SealRequest, actor: AuditActor, custody: [String] = [], handOver: ShareHandOver = { _, _ in }
+    ) async throws
+        -> SealDescriptor
+    {
+        try request.validate()
+        return try await directory.withLock {
+            let current = try await snapshot()
+            if current.seal.kind == .shamir, !keys.isLoaded,
+                let master = try? KeyShares.rebuild(texts: custody, seal: current.seal, kekID: current.indexKey?.kekID ?? "").0
+            {
+                keys.unseal(master: master)
+            }
+            try await loadUnlocked()
+            guard current.seal.kind != request.kind else {
+                throw VaultError.invalid(
+                    "to", code: .sealInvalid,
+                    "the vault is under the \(request.kind.rawValue) seal already\(request.kind == .shamir ? "; `keys rekey` makes new shares" : "")")
+            }
+            try await verifyCustody(custody, for: "keys.migrate_seal", actor: actor)
+            let new: any KeyEncryptionKey
+            var descriptor: SealDescriptor
+            var master: SymmetricKey?
+            switch request {
+            case .file:
+                try directory.ensureExists()
+                guard !directory.hasMasterKey else {
+                    throw VaultError(
+                        .failedPrecondition, code: .masterKeyExists,
+                        message: "\(directory.masterKeyPath) exists; move it away before migrating to the file seal")
+                }
+                let key = try SymmetricKey.generate()
+                try directory.writeMasterKey(key)
+                new = SoftwareKeyEncryptionKey(key)
+                descriptor = .file
+            case .shamir(let count, let threshold, let custodians):
+                let key = try SymmetricKey.generate()
+                let split = try KeyShares.split(key, shares: count, threshold: threshold, custodians: custodians)
+                descriptor = split.0
+                try await handOver(split.1, descriptor)
+                new = SoftwareKeyEncryptionKey(key)
+                master = key
+            case .pkcs11(let label):
+                new = try keys.hardwareKeys().generateKey(label: label)
+                descriptor = SealDescriptor(kind: .pkcs11, keyLabel: label)
+            }
+            do {
+                try await rewrapKeys(to: new, seal: descriptor, action: "keys.migrate_seal", actor: actor)
+            } catch {
+                if request == .file, let after = try? await snapshot(), after.indexKey?.kekID != new.id { directory.removeMasterKey() }
+                throw error
+            }
+            if let master { keys.unseal(master: master) }
+            if current.seal.kind == .file {
+                // The plaintext key file is what the new seal replaces: destroy every copy.
+                directory.destroyMasterKeyFiles()
+            }
+            try await loadUnlocked()
+            return descriptor
+        }
     }
 
     /// Records (cards, provider tokens and provider references) not yet under the active version.

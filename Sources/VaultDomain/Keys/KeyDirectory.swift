@@ -167,6 +167,29 @@ public struct KeyDirectory: Sendable {
 
     func removePendingMasterKey() { unlink(pendingKeyPath) }
 
+    func removeMasterKey() {
+        unlink(masterKeyPath)
+        syncDirectory()
+    }
+
+    /// Overwrites `master.key`, `.new` and `.old` with zeros (synced), then removes them: after
+    /// `migrate-seal` away from the file seal no copy of the key stays in the folder (on a
+    /// journaling or copy-on-write file system old blocks may survive: the runbook says to
+    /// start a vault meant for shamir or pkcs11 under that seal).
+    func destroyMasterKeyFiles() {
+        for file in [masterKeyPath, pendingKeyPath, previousKeyPath] {
+            let fd = open(file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+            if fd >= 0 {
+                let zeros = [UInt8](repeating: 0, count: SymmetricKey.byteCount)
+                _ = zeros.withUnsafeBytes { Glibc_write(fd, $0.baseAddress!, $0.count) }
+                _ = fsync(fd)
+                close(fd)
+            }
+            unlink(file)
+        }
+        syncDirectory()
+    }
+
     /// The predecessor `rotate-master` kept, if any.
     public func loadPreviousMasterKey() -> SymmetricKey? {
         guard FileManager.default.fileExists(atPath: previousKeyPath) else { return nil }

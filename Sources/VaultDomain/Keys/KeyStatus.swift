@@ -26,9 +26,22 @@ public struct KeyStatus: Sendable, Codable, Equatable {
     public var activeVersion: Int
     public var versions: [Version]
     public var totalCards: Int
+    /// How the master key is held.
+    public var seal: SealDescriptor
+    /// True when this process holds no key (a shamir vault not unsealed here).
+    public var sealed: Bool
+
+    public init(masterKeyID: String, activeVersion: Int, versions: [Version], totalCards: Int, seal: SealDescriptor = .file, sealed: Bool = false) {
+        self.masterKeyID = masterKeyID
+        self.activeVersion = activeVersion
+        self.versions = versions
+        self.totalCards = totalCards
+        self.seal = seal
+        self.sealed = sealed
+    }
 
     enum CodingKeys: String, CodingKey {
-        case versions
+        case versions, seal, sealed
         case masterKeyID = "master_key_id"
         case activeVersion = "active_version"
         case totalCards = "total_cards"

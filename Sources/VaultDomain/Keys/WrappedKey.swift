@@ -43,17 +43,13 @@ public struct WrappedIndexKey: Sendable, Equatable {
     }
 }
 
-/// Wrapping and unwrapping of keys under a master key.
+/// Wrapping and unwrapping of keys under a master key held in memory.
 enum KeyWrap {
     static func wrap(_ key: SymmetricKey, associatedData: [UInt8], master: SymmetricKey) -> SealedBox {
         key.withUnsafeBytes { XChaCha20Poly1305.seal($0, associatedData: associatedData, key: master) }
     }
 
     static func unwrap(_ box: SealedBox, associatedData: [UInt8], master: SymmetricKey) throws(VaultError) -> SymmetricKey {
-        do {
-            return try SymmetricKey(XChaCha20Poly1305.open(box, associatedData: associatedData, key: master))
-        } catch {
-            throw VaultError(.unavailable, code: .keyUnwrapFailed, message: "a stored key does not unwrap under the master key")
-        }
+        try SoftwareKeyEncryptionKey(master).unwrap(box, associatedData: associatedData)
     }
 }

@@ -87,6 +87,8 @@ public protocol VaultTransaction: VaultReader {
 
     func save(_ key: WrappedDataKey) throws
     func save(_ key: WrappedIndexKey) throws
+    /// Records how the master key is held (one row; `keySnapshot().seal` reads it back).
+    func save(_ seal: SealDescriptor, at date: Date) throws
 
     func insert(_ client: Client, secretHash: [UInt8]) throws
     func update(_ client: Client) throws

@@ -3,7 +3,8 @@ import GRDB
 import VaultCrypto
 import VaultDomain
 
-/// Rows of `data_keys` (each wrapped data-key version) and the single row of `index_key`.
+/// Rows of `data_keys` (each wrapped data-key version), the single row of `index_key` and the
+/// single row of `seal` (the seal descriptor as JSON).
 enum KeyRecords {
     static let dataKeys = "SELECT version, state, kek_id, nonce, wrapped, created_at, retired_at FROM data_keys ORDER BY version"
     static let upsertDataKey = """
@@ -43,5 +44,22 @@ enum KeyRecords {
 
     static func indexKeyArguments(_ k: WrappedIndexKey) -> StatementArguments {
         [k.kekID, Data(k.box.nonce), Data(k.box.ciphertext), StoredDate.millis(k.createdAt)]
+    }
+
+    static let seal = "SELECT descriptor FROM seal WHERE id = 1"
+    static let upsertSeal = """
+        INSERT INTO seal (id, descriptor, updated_at) VALUES (1, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET descriptor = excluded.descriptor, updated_at = excluded.updated_at
+        """
+
+    static func seal(_ row: Row) throws -> SealDescriptor {
+        let text: String = row[0]
+        return try JSONDecoder().decode(SealDescriptor.self, from: Data(text.utf8))
+    }
+
+    static func sealArguments(_ seal: SealDescriptor, at date: Date) throws -> StatementArguments {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return [String(decoding: try encoder.encode(seal), as: UTF8.self), StoredDate.millis(date)]
     }
 }
