@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "VaultHTTP",
             dependencies: [
-                "VaultDomain", "VaultStorage", "VaultCrypto", "VaultProviders",
+                "VaultDomain", "VaultStorage", "VaultCrypto", "VaultProviders", "VaultHSM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,29 +3,61 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import VaultDomain
+import VaultHSM
 import VaultProviders
 import VaultStorage
 
 /// The one seam shared by `cardvault serve` and the tests: opens the vault, checks that it is
 /// safe to serve (loopback, master key present and private, keys initialised) and wires routes,
 /// middleware and background services.
-public func buildApplication(_ configuration: VaultServerConfiguration, logger: Logger? = nil) async throws -> some ApplicationProtocol {
+public func buildApplication(
+    _ configuration: VaultServerConfiguration, logger: Logger? = nil, adminCommands: AdminCommandRunner? = nil
+) async throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "cardvault")
     logger.logLevel = configuration.logLevel
     try configuration.validate()
+    var hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)?
+    if let settings = configuration.pkcs11 {
+        hardwareKeys = { () throws(VaultError) -> any HardwareKeyStore in try PKCS11KeyStore(settings: settings) }
+    }
     let runtime = try VaultRuntime(
         databasePath: configuration.databasePath, keysDirectory: configuration.keysDirectory,
         securityCodeTTL: configuration.securityCodeTTL, maxPendingCodes: configuration.maxPendingCodes, defaultRetention: configuration.defaultRetention,
-        logger: logger)
-    return try await buildApplication(configuration, runtime: runtime, logger: logger)
+        logger: logger, hardwareKeys: hardwareKeys)
+    return try await buildApplication(configuration, runtime: runtime, logger: logger, adminCommands: adminCommands)
 }
 
 /// Builds the application over an already-open runtime (tests share one with admin calls).
-public func buildApplication(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) async throws -> some ApplicationProtocol {
-    // Refuse to start without a usable master key and initialised keys: one-line reasons.
-    _ = try runtime.keys.directory.loadMasterKey()
-    try await runtime.keyAdmin.loadAtStart()
-    let (router, services) = buildRouter(configuration, runtime: runtime, logger: logger)
+public func buildApplication(
+    _ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger, adminCommands: AdminCommandRunner? = nil
+) async throws -> some ApplicationProtocol {
+    // Refuse to start without initialised keys or (file seal) a usable master key: one-line
+    // reasons. A shamir vault starts sealed and waits for its shares on the admin socket.
+    let snapshot = try await runtime.store.read { try $0.keySnapshot() }
+    let seal = snapshot.seal
+    switch seal.kind {
+    case .file:
+        _ = try runtime.keys.directory.loadMasterKey()
+        try await runtime.keyAdmin.loadAtStart()
+    case .pkcs11:
+        try await runtime.keyAdmin.loadAtStart()
+    case .shamir:
+        guard snapshot.isInitialised else { throw VaultError.keysNotInitialised }
+        // Tells the ring its seal, so every service sees "sealed" from the first instant.
+        try? runtime.keys.refresh(from: snapshot)
+        if !runtime.keys.isLoaded {
+            logger.notice(
+                "sealed: waiting for \(seal.threshold ?? 0) of \(seal.shares ?? 0) key shares (`cardvault operator unseal`)",
+                metadata: ["admin_socket": "\(configuration.adminSocket ?? "none")"])
+        }
+    }
+    var (router, services) = buildRouter(configuration, runtime: runtime, logger: logger)
+    if let path = configuration.adminSocket {
+        let admin = AdminSocketService(
+            path: path, mode: configuration.adminSocketMode, runtime: runtime, databasePath: configuration.databasePath, runner: adminCommands, logger: logger)
+        try admin.bind()
+        services.append(admin)
+    }
     // Further addresses (a Unix socket beside TCP) are served by the same router, as services
     // of the first one, so they start and stop together.
     var all = services
@@ -45,6 +77,7 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
     let metrics = HTTPMetrics(codes: runtime.codes)
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
+    router.add(middleware: SealGateMiddleware(keys: runtime.keys))
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
     router.get("openapi.json") { _, _ in Response.json(.ok, Array(OpenAPIDocument.json.utf8)) }
     router.addRoutes(CardsController(cards: cards, auth: runtime.authenticator).endpoints, atPath: "/v1/cards")

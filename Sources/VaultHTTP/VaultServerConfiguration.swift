@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VaultDomain
+import VaultHSM
 import VaultProviders
 
 /// Everything `cardvault serve` can be told, with the embedded defaults a developer gets when
@@ -40,6 +41,14 @@ public struct VaultServerConfiguration: Sendable {
     /// ioka API URL and key (`IOKA_*`); nil leaves its forwarding routes answering 503 (the
     /// reference registration routes work without it).
     public var ioka: IokaConfiguration?
+    /// The admin socket (`--admin-socket` / `CARDVAULT_ADMIN_SOCKET`); `cardvault serve`
+    /// defaults it to `admin.sock` beside the database. nil: none (in-process tests).
+    public var adminSocket: String?
+    /// Its file mode (`CARDVAULT_ADMIN_SOCKET_MODE`, default 600; 660 lets an operators' group
+    /// connect as themselves, so the audit names each operator).
+    public var adminSocketMode: mode_t = 0o600
+    /// The pkcs11 seal's token (`CARDVAULT_PKCS11_*`).
+    public var pkcs11: PKCS11Settings?
 
     public init() {}
 
@@ -71,6 +80,14 @@ public struct VaultServerConfiguration: Sendable {
         if let days = try Self.integer(environment, "CARDVAULT_RETENTION_DAYS", in: 1...3660, unit: " days") {
             defaultRetention = TimeInterval(days) * 86_400
         }
+        if let v = environment["CARDVAULT_ADMIN_SOCKET"], !v.isEmpty { adminSocket = v }
+        if let v = environment["CARDVAULT_ADMIN_SOCKET_MODE"] {
+            guard let mode = mode_t(v, radix: 8), mode & ~0o660 == 0, mode & 0o600 == 0o600 else {
+                throw .invalid("CARDVAULT_ADMIN_SOCKET_MODE", code: .invalidSetting, "must be 600 or 660")
+            }
+            adminSocketMode = mode
+        }
+        pkcs11 = try PKCS11Settings(environment: environment)
         horizonpay = try HorizonpayConfiguration(environment: environment)
         ioka = try IokaConfiguration(environment: environment)
         if let v = environment["CARDVAULT_LOG_LEVEL"] {

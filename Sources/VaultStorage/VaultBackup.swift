@@ -65,7 +65,14 @@ public enum VaultBackup {
     /// key in `keysDirectory` and unwrap with it, and carry an intact audit chain. It is checked in
     /// a staging copy beside the destination and renamed into place only then. The restore is
     /// audited in the restored database.
-    public static func restore(from backup: String, to databasePath: String, keysDirectory: String, actor: AuditActor) async throws -> BackupSummary {
+    ///
+    /// Under the shamir seal the restore is under dual control: `custody` must hold the
+    /// threshold of the backup's shares (each audited with its custodian in the restored
+    /// database); under pkcs11 the token (`hardwareKeys`) must hold the backup's key.
+    public static func restore(
+        from backup: String, to databasePath: String, keysDirectory: String, actor: AuditActor, custody: [String] = [],
+        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil
+    ) async throws -> BackupSummary {
         let started = Date()
         let staging = databasePath + ".restoring"
         for path in [databasePath, staging] {
@@ -74,9 +81,12 @@ public enum VaultBackup {
             }
         }
         let summary = try inspect(backup, started: started)
-        let master = try KeyDirectory(path: keysDirectory).loadMasterKey()
-        guard summary.masterKeyID == master.checkValue else {
-            throw failure(.masterKeyMismatch, "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
+        let seal = try sealOf(backup)
+        if seal.kind == .file {
+            let master = try KeyDirectory(path: keysDirectory).loadMasterKey()
+            guard summary.masterKeyID == master.checkValue else {
+                throw failure(.masterKeyMismatch, "the backup's keys are wrapped under master key \(summary.masterKeyID), not the one in the keys folder")
+            }
         }
         try checkSchema(backup)
         let folder = (databasePath as NSString).deletingLastPathComponent
@@ -86,7 +96,9 @@ public enum VaultBackup {
         try FileManager.default.copyItem(atPath: backup, toPath: staging)
         chmod(staging, 0o600)
         do {
-            try await checkAndSeal(staging, backup: backup, keysDirectory: keysDirectory, actor: actor)
+            try await checkAndSeal(
+                staging, backup: backup, keysDirectory: keysDirectory, actor: actor, seal: seal, masterKeyID: summary.masterKeyID, custody: custody,
+                hardwareKeys: hardwareKeys)
             try FileManager.default.moveItem(atPath: staging, toPath: databasePath)
         } catch {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: staging + suffix) }
@@ -100,19 +112,45 @@ public enum VaultBackup {
 
     /// The staging copy: keys unwrapped, audit chain verified, the restore audited, then folded
     /// into one file (WAL checkpointed and closed) so it can be renamed into place.
-    private static func checkAndSeal(_ staging: String, backup: String, keysDirectory: String, actor: AuditActor) async throws {
-        let runtime = try VaultRuntime(databasePath: staging, keysDirectory: keysDirectory)
+    private static func checkAndSeal(
+        _ staging: String, backup: String, keysDirectory: String, actor: AuditActor, seal: SealDescriptor, masterKeyID: String, custody: [String],
+        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)?
+    ) async throws {
+        let runtime = try VaultRuntime(databasePath: staging, keysDirectory: keysDirectory, hardwareKeys: hardwareKeys)
+        if seal.kind == .shamir {
+            guard !custody.isEmpty else {
+                throw VaultError(
+                    .failedPrecondition, code: .sharesRequired,
+                    message: "restoring a shamir vault is under dual control: give \(seal.threshold ?? 0) of its key shares on standard input", field: "share")
+            }
+            runtime.keys.unseal(master: try KeyShares.rebuild(texts: custody, seal: seal, kekID: masterKeyID).0)
+        }
         do {
             try await runtime.keyAdmin.load()
         } catch {
-            throw failure(.backupKeysUnusable, "the backup's data keys do not unwrap with the master key in the keys folder")
+            throw failure(.backupKeysUnusable, "the backup's data keys do not unwrap with the master key of its seal (\(seal.kind.rawValue))")
         }
+        try await runtime.keyAdmin.verifyCustody(custody, for: "backup.restore", actor: actor)
         if case .broken(let seq, _) = try await runtime.audit.verify(actor: actor) {
             throw failure(.backupAuditBroken, "the backup's audit chain is broken at row \(seq)")
         }
         try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
         try await runtime.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try runtime.database.pool.close()
+    }
+
+    /// The seal a backup was made under (file for backups older than seals).
+    public static func seal(of path: String) throws -> SealDescriptor { try sealOf(path) }
+
+    static func sealOf(_ path: String) throws -> SealDescriptor {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let backup = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? backup.close() }
+        return try backup.read { db in
+            guard try db.tableExists("seal"), let text = try String.fetchOne(db, sql: "SELECT descriptor FROM seal WHERE id = 1") else { return .file }
+            return try JSONDecoder().decode(SealDescriptor.self, from: Data(text.utf8))
+        }
     }
 
     /// The backup's schema must be exactly what its applied migrations create, from migrations

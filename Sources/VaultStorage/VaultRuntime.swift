@@ -12,6 +12,8 @@ public struct VaultRuntime: Sendable {
     public let store: any VaultStore
     public let keys: KeyRing
     public let codes: SecurityCodeVault
+    /// Shares handed to this process towards an unseal (shamir seal).
+    public let unsealer = Unsealer()
 
     /// The services, over one context (see `VaultContext`).
     public var context: VaultContext { VaultContext(store: store, keys: keys, codes: codes) }

@@ -9,7 +9,7 @@ struct Audit: AsyncParsableCommand {
         subcommands: [Verify.self, Tail.self]
     )
 
-    struct Verify: AsyncParsableCommand {
+    struct Verify: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(abstract: "Check the hash chain; exits non-zero on any changed, deleted or reordered row.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -76,7 +76,7 @@ struct Audit: AsyncParsableCommand {
         }
     }
 
-    struct Tail: AsyncParsableCommand {
+    struct Tail: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(abstract: "Show the newest audit rows.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions

@@ -3,7 +3,7 @@ import Foundation
 import VaultStorage
 
 /// `cardvault backup --to FILE`: an online backup while the server runs.
-struct Backup: AsyncParsableCommand {
+struct Backup: AsyncParsableCommand, RemoteAdminCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the database to FILE while the vault runs (as encrypted as the database; no master key in it).")
     @OptionGroup var vault: VaultOptions
@@ -12,7 +12,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.run(json: output.json) {
-            let summary = try await VaultBackup.create(try vault.openRuntime(), to: destination, actor: Output.actor)
+            let summary = try await VaultBackup.create(try await vault.openRuntime(), to: destination, actor: Output.actor)
             if output.json { Output.json(summary); return }
             Output.line(
                 String(
@@ -32,7 +32,13 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.run(json: output.json) {
-            let summary = try await VaultBackup.restore(from: source, to: vault.databasePath, keysDirectory: vault.keysDirectory, actor: Output.actor)
+            // A shamir backup is restored under dual control: its shares on standard input.
+            var custody: [String] = []
+            let seal = try VaultBackup.seal(of: source)
+            if seal.kind == .shamir { custody = try ShareInput.read(count: seal.threshold ?? 0, purpose: "restore (dual control)") }
+            let summary = try await VaultBackup.restore(
+                from: source, to: vault.databasePath, keysDirectory: vault.keysDirectory, actor: Output.actor, custody: custody,
+                hardwareKeys: VaultOptions.hardwareKeys())
             if output.json { Output.json(summary); return }
             Output.line("restored \(summary.cards) card(s) and \(summary.providerReferences) provider reference(s) into \(summary.path)")
         }

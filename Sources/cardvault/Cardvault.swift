@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import VaultCrypto
 
@@ -9,7 +10,7 @@ struct Cardvault: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cardvault",
         abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite and serves them over a local JSON API.",
-        subcommands: [Serve.self, Keys.self, Clients.self, Audit.self, Backup.self, Restore.self, OpenAPI.self]
+        subcommands: [Serve.self, Keys.self, Operator.self, Clients.self, Audit.self, Backup.self, Restore.self, OpenAPI.self]
     )
 
     static func main() async {
@@ -18,6 +19,7 @@ struct Cardvault: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         do {
             var command = try parseAsRoot()
+            if let code = try await forwardToServer(command) { throw ExitCode(code) }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -26,5 +28,31 @@ struct Cardvault: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// Under the shamir and pkcs11 seals the keys live in the running server: a command that
+    /// needs them is sent there over the admin socket when a server answers, and runs here
+    /// (shares on standard input, or the token) only when none does. Under the file seal every
+    /// command runs here, as before. Answers the remote exit status, or nil to run locally.
+    static func forwardToServer(_ command: ParsableCommand) async throws -> Int32? {
+        guard AdminSession.current == nil, let remote = command as? RemoteAdminCommand else { return nil }
+        let vault = remote.vault
+        guard let seal = try? await vault.seal(), seal.kind != .file, var client = AdminClient(path: vault.adminSocketPath) else { return nil }
+        defer { client.close() }
+        var shares: [String] = []
+        if command is DualControlCommand, seal.kind == .shamir {
+            shares = try ShareInput.read(count: seal.threshold ?? 0, purpose: "dual control")
+        }
+        var request: [String: Any] = [
+            "op": "run", "argv": Array(CommandLine.arguments.dropFirst()), "shares": shares,
+            "database": URL(fileURLWithPath: vault.databasePath).standardizedFileURL.path,
+        ]
+        if let sudo = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = Int(sudo) { request["sudo_uid"] = uid }
+        let result = try client.exchange(request, shareFiles: (command as? HandsOverShares)?.shareFiles ?? [])
+        if let error = result["error"] as? [String: Any] {
+            FileHandle.standardError.write(Data("error: \(error["message"] as? String ?? "the server refused the command")\n".utf8))
+            return 1
+        }
+        return AdminClient.finish(result)
     }
 }

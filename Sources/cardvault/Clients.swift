@@ -14,7 +14,7 @@ struct Clients: AsyncParsableCommand {
         let secret: String
     }
 
-    struct Add: AsyncParsableCommand {
+    struct Add: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(abstract: "Register a client; prints its secret once.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -36,7 +36,7 @@ struct Clients: AsyncParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(abstract: "List clients.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -57,7 +57,7 @@ struct Clients: AsyncParsableCommand {
         }
     }
 
-    struct Revoke: AsyncParsableCommand {
+    struct Revoke: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a client; effective at its next request.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -72,7 +72,7 @@ struct Clients: AsyncParsableCommand {
         }
     }
 
-    struct RotateSecret: AsyncParsableCommand {
+    struct RotateSecret: AsyncParsableCommand, RemoteAdminCommand {
         static let configuration = CommandConfiguration(commandName: "rotate-secret", abstract: "Issue a new secret; the old one stops working.")
         @OptionGroup var vault: VaultOptions
         @OptionGroup var output: OutputOptions

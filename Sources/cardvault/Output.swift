@@ -9,16 +9,20 @@ enum Output {
         let encoder = VaultJSON.makeEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        text(String(decoding: data, as: UTF8.self) + "\n")
     }
 
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        self.text(text + "\n")
+    }
+
+    /// Standard output, or the operator's terminal when the command runs over the admin socket.
+    static func text(_ text: String) {
+        if let session = AdminSession.current { session.write(text, error: false) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
     }
 
     static func status(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        if let session = AdminSession.current { session.write(text, error: true) } else { FileHandle.standardError.write(Data(text.utf8)) }
     }
 
     /// Runs an admin action and reports a vault error the way the output mode asks.
@@ -29,7 +33,7 @@ enum Output {
             if json {
                 Output.json(["error": ["code": error.code.rawValue, "message": error.message]])
             } else {
-                FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+                status("error: \(error.message)\n")
             }
             throw ExitCode(1)
         }
@@ -52,5 +56,6 @@ enum Output {
         return name
     }
 
-    static var actor: AuditActor { .operatorCLI(user: operatorName) }
+    /// Over the admin socket: the peer the kernel names.
+    static var actor: AuditActor { AdminSession.current?.actor ?? .operatorCLI(user: operatorName) }
 }

@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
             if let socketMode { try config.setSocketMode(socketMode) }
             config.databasePath = vault.databasePath
             config.keysDirectory = vault.keysDirectory
+            config.adminSocket = vault.adminSocketPath
             if allowNonLoopback { config.allowNonLoopback = true }
             if let cvvTTL {
                 guard (1...86_400).contains(cvvTTL) else {
@@ -40,7 +41,7 @@ struct Serve: AsyncParsableCommand {
                 config.securityCodeTTL = TimeInterval(cvvTTL)
             }
             logger.logLevel = config.logLevel
-            let app = try await buildApplication(config, logger: logger)
+            let app = try await buildApplication(config, logger: logger, adminCommands: AdminSession.runner)
             // After the checks that refuse a start with one line: keep every page of the server out
             // of swap when the memlock limit allows it; with CARDVAULT_REQUIRE_MLOCK=1 refuse to
             // run otherwise.
@@ -64,6 +65,7 @@ struct Serve: AsyncParsableCommand {
                 metadata: [
                     "address": "\(config.addresses.map(\.description).joined(separator: ","))",
                     "database": "\(config.databasePath)",
+                    "admin_socket": "\(config.adminSocket ?? "none")",
                 ])
             try await app.runService()
         } catch let error as VaultError {

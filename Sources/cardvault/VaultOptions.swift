@@ -1,15 +1,23 @@
 import ArgumentParser
 import Foundation
+import Synchronization
+import VaultDomain
+import VaultHSM
 import VaultStorage
 
-/// Where the vault lives; flags override `CARDVAULT_DATABASE` / `CARDVAULT_KEYS_DIR`, which
-/// override the defaults.
+/// Where the vault lives; flags override `CARDVAULT_DATABASE` / `CARDVAULT_KEYS_DIR` /
+/// `CARDVAULT_ADMIN_SOCKET`, which override the defaults.
 struct VaultOptions: ParsableArguments {
     @Option(name: .long, help: "SQLite database file (env CARDVAULT_DATABASE, default ./data/cardvault.sqlite).")
     var database: String?
 
-    @Option(name: .customLong("keys-dir"), help: "Keys directory holding master.key (env CARDVAULT_KEYS_DIR, default ./keys).")
+    @Option(name: .customLong("keys-dir"), help: "Keys directory holding master.key under the file seal (env CARDVAULT_KEYS_DIR, default ./keys).")
     var keysDir: String?
+
+    @Option(
+        name: .customLong("admin-socket"),
+        help: "The running server's admin socket (env CARDVAULT_ADMIN_SOCKET, default admin.sock beside the database).")
+    var adminSocket: String?
 
     var databasePath: String {
         database ?? ProcessInfo.processInfo.environment["CARDVAULT_DATABASE"] ?? "./data/cardvault.sqlite"
@@ -19,16 +27,70 @@ struct VaultOptions: ParsableArguments {
         keysDir ?? ProcessInfo.processInfo.environment["CARDVAULT_KEYS_DIR"] ?? "./keys"
     }
 
-    func openRuntime() throws -> VaultRuntime {
-        try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory)
+    var adminSocketPath: String {
+        if let adminSocket { return adminSocket }
+        if let path = ProcessInfo.processInfo.environment["CARDVAULT_ADMIN_SOCKET"], !path.isEmpty { return path }
+        let folder = (databasePath as NSString).deletingLastPathComponent
+        return (folder.isEmpty ? "." : folder) + "/admin.sock"
+    }
+
+    /// The PKCS#11 token from `CARDVAULT_PKCS11_*`, opened when a pkcs11 vault first needs it.
+    static func hardwareKeys() throws(VaultError) -> (@Sendable () throws(VaultError) -> any HardwareKeyStore)? {
+        guard let settings = try PKCS11Settings(environment: ProcessInfo.processInfo.environment) else { return nil }
+        return { () throws(VaultError) -> any HardwareKeyStore in try PKCS11KeyStore(settings: settings) }
+    }
+
+    /// The vault's runtime: the server's own when the command runs over the admin socket;
+    /// otherwise opened here, and with `unseal` a shamir vault is opened with the threshold of
+    /// shares read from standard input (they are also the command's dual-control custody).
+    func openRuntime(unseal: Bool = true) async throws -> VaultRuntime {
+        if let session = AdminSession.current { return session.runtime }
+        let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory, hardwareKeys: Self.hardwareKeys())
+        if unseal { try await unsealOffline(runtime) }
+        return runtime
     }
 
     /// Opens the vault and loads its keys (finishing an interrupted `rotate-master`).
     func openLoadedRuntime() async throws -> VaultRuntime {
-        let runtime = try openRuntime()
+        let runtime = try await openRuntime()
         try await runtime.keyAdmin.load()
         return runtime
     }
+
+    /// The shares given for dual control: sent over the admin socket, or read offline.
+    var custody: [String] { AdminSession.current?.custody ?? OfflineShares.read.withLock { $0 } }
+
+    /// A new share set goes to the operator's terminal (over the socket) or is printed or
+    /// written here.
+    func handOver(files: [String]) -> KeyAdministration.ShareHandOver {
+        if let session = AdminSession.current { return session.handOver }
+        return { shares, seal in
+            try ShareDelivery.deliver(shares.map(\.text), threshold: seal.threshold ?? 0, custodians: seal.custodians ?? [], files: files)
+        }
+    }
+
+    private func unsealOffline(_ runtime: VaultRuntime) async throws {
+        let snapshot = try await runtime.store.read { try $0.keySnapshot() }
+        guard snapshot.seal.kind == .shamir, snapshot.isInitialised, let kekID = snapshot.indexKey?.kekID else { return }
+        let shares = try OfflineShares.read.withLock { held in
+            if held.isEmpty { held = try ShareInput.read(count: snapshot.seal.threshold ?? 0, purpose: "unseal (server stopped)") }
+            return held
+        }
+        runtime.keys.unseal(master: try KeyShares.rebuild(texts: shares, seal: snapshot.seal, kekID: kekID).0)
+    }
+
+    /// The vault's seal, read without any key.
+    func seal() async throws -> SealDescriptor {
+        guard FileManager.default.fileExists(atPath: databasePath) else { return .file }
+        let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory)
+        return try await runtime.store.read { try $0.keySnapshot() }.seal
+    }
+}
+
+/// Shares read from standard input once per process (offline: unseal and custody are the same
+/// shares, read once).
+enum OfflineShares {
+    static let read = Mutex<[String]>([])
 }
 
 /// `--json` for scripts.

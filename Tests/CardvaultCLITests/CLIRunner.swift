@@ -103,7 +103,7 @@ struct CLIRunner {
 
     /// Runs `cardvault ARGS --database … --keys-dir …` and waits.
     @discardableResult
-    func run(_ args: [String], vaultFlags: Bool = true, environment: [String: String] = [:]) throws -> Result {
+    func run(_ args: [String], vaultFlags: Bool = true, environment: [String: String] = [:], input: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = args + (vaultFlags ? ["--database", databasePath, "--keys-dir", keysDirectory] : [])
@@ -112,7 +112,11 @@ struct CLIRunner {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        process.standardInput = stdin
         try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

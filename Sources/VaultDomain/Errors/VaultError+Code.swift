@@ -260,6 +260,11 @@ extension VaultError.Code {
         public let meaning: String
     }
 
+    /// The registered code spelled `rawValue` (an answer from the admin socket), if any.
+    public static func known(_ rawValue: String) -> VaultError.Code? {
+        registry.first { $0.code.rawValue == rawValue }?.code
+    }
+
     /// Every code, grouped as the API reference shows them.
     public static let registry: [Entry] = [
         Entry(

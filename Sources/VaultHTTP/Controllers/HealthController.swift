@@ -25,6 +25,11 @@ struct HealthController: Sendable {
     @Sendable func readyz(_ request: Request, context: VaultRequestContext) async throws -> Response {
         do {
             let snapshot = try await runtime.store.read { try $0.keySnapshot() }
+            if runtime.keys.isSealed || (snapshot.seal.kind == .shamir && !runtime.keys.isLoaded) {
+                // Sealed is a state, not a failure: say how far the unseal is.
+                let progress = snapshot.seal.kind == .shamir ? ",\"progress\":\(runtime.unsealer.received),\"threshold\":\(snapshot.seal.threshold ?? 0)" : ""
+                return .json(.serviceUnavailable, Array("{\"seal\":\"\(snapshot.seal.kind.rawValue)\",\"status\":\"sealed\"\(progress)}".utf8))
+            }
             try runtime.keys.refresh(from: snapshot)
             _ = try runtime.keys.activeKey()
             _ = try runtime.keys.derivedKeys()

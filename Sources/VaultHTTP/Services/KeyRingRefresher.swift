@@ -13,6 +13,10 @@ struct KeyRingRefresher: Service {
     func run() async throws {
         var lastFailure: String?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if runtime.keys.isSealed {
+                try? await Task.sleep(for: interval)
+                continue
+            }
             do {
                 let snapshot = try await runtime.store.read { try $0.keySnapshot() }
                 let before = runtime.keys.activeVersion

@@ -24,11 +24,17 @@ struct LifecycleAuditService: Service {
     static let actor = AuditActor(client: "system:server", requestID: nil, source: "server")
 
     func run() async throws {
+        // A shamir vault starts sealed: its start is recorded once the keys are back.
+        while runtime.keys.isSealed || !runtime.keys.isLoaded {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
         try await record("server.start")
         var last = try await anchor()
         var since = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
+            if runtime.keys.isSealed { continue }
             do {
                 let newest = try await runtime.store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq ?? 0
                 let due = newest - last >= Int64(checkpointRows) || (newest > last && ContinuousClock.now - since >= .seconds(checkpointSeconds))
@@ -39,6 +45,10 @@ struct LifecycleAuditService: Service {
             } catch {
                 logger.error("audit checkpoint failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
             }
+        }
+        guard !runtime.keys.isSealed else {
+            logger.notice("stopping sealed: server.stop is not recorded (no audit key in memory)")
+            return
         }
         try await record("server.stop")
         _ = try await anchor()

@@ -23,7 +23,8 @@ struct MaintenanceService: Service {
         var ticks = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             runtime.codes.sweep(now: Date())
-            if ticks % 60 == 0 {
+            // Sealed: no keys; retention and purges wait for the unseal.
+            if ticks % 60 == 0 && !runtime.keys.isSealed {
                 let cutoff = Date().addingTimeInterval(-idempotencyRetention)
                 do {
                     let expired = try await runtime.retention.sweepExpired(now: Date())

@@ -1,0 +1,73 @@
+import Foundation
+import VaultCrypto
+import VaultProviders
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One accepted admin-socket connection: newline-delimited JSON both ways, each line at most
+/// `maxLine` bytes, reads bounded by a timeout (a silent client cannot hold the socket).
+public final class AdminConnection: @unchecked Sendable {
+    public static let maxLine = 64 * 1024
+    let fd: Int32
+    public let peer: AdminPeer
+    private var buffered: [UInt8] = []
+
+    init(fd: Int32, peer: AdminPeer, timeoutSeconds: Int = 30) {
+        self.fd = fd
+        self.peer = peer
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        wipe(&buffered)
+        close(fd)
+    }
+
+    /// The next line as strict JSON (`JSONValue`), or nil on end of stream, timeout, an
+    /// over-long line or bytes that are not one JSON value.
+    func readLine() -> JSONValue? {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        defer { wipe(&chunk) }
+        while true {
+            if let newline = buffered.firstIndex(of: 0x0A) {
+                var line = Array(buffered[..<newline])
+                defer { wipe(&line) }
+                buffered.removeSubrange(...newline)
+                return JSONValue.parse(line)
+            }
+            guard buffered.count <= Self.maxLine else { return nil }
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return nil }
+            buffered.append(contentsOf: chunk[..<n])
+        }
+    }
+
+    /// The next line read on a thread of its own, so a waiting client never blocks the
+    /// server's executor.
+    public func nextLine() async -> JSONValue? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.readLine()) }
+        }
+    }
+
+    /// Writes one JSON line; false when the client has gone.
+    @discardableResult
+    public func send(_ object: [String: Any]) -> Bool {
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return false }
+        data.append(0x0A)
+        defer { data.withUnsafeMutableBytes { zeroize($0.baseAddress!, count: $0.count) } }
+        return data.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n <= 0 { return false }
+                done += n
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import VaultDomain
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The operator's end of the admin socket: one request line, then the server's lines (a new
+/// share set to hand over and acknowledge, then the result).
+struct AdminClient {
+    let fd: Int32
+    private var buffered: [UInt8] = []
+
+    /// Connects to the server's admin socket; nil when no server listens there.
+    init?(path: String) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            Glibc.close(fd)
+            return nil
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        self.fd = fd
+    }
+
+    func close() { Glibc.close(fd) }
+
+    func send(_ object: [String: Any]) throws(VaultError) {
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            throw VaultError(.unavailable, code: .adminSocketUnavailable, message: "cannot encode the admin request")
+        }
+        data.append(0x0A)
+        let ok = data.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n <= 0 { return false }
+                done += n
+            }
+            return true
+        }
+        data.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) }
+        guard ok else { throw VaultError(.unavailable, code: .adminSocketUnavailable, message: "the server closed the admin socket") }
+    }
+
+    mutating func receive() throws(VaultError) -> [String: Any] {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let newline = buffered.firstIndex(of: 0x0A) {
+                let line = Data(buffered[..<newline])
+                buffered.removeSubrange(...newline)
+                guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { break }
+                return object
+            }
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            buffered.append(contentsOf: chunk[..<n])
+        }
+        throw VaultError(.unavailable, code: .adminSocketUnavailable, message: "the server closed the admin socket without an answer")
+    }
+
+    /// Sends `request` and follows the exchange to its result; a new share set is delivered
+    /// here (printed, or written to `shareFiles`) and acknowledged before the server commits it.
+    mutating func exchange(_ request: [String: Any], shareFiles: [String] = []) throws(VaultError) -> [String: Any] {
+        try send(request)
+        while true {
+            let message = try receive()
+            if message["type"] as? String == "shares" {
+                do {
+                    try ShareDelivery.deliver(
+                        message["shares"] as? [String] ?? [], threshold: message["threshold"] as? Int ?? 0,
+                        custodians: message["custodians"] as? [String] ?? [], files: shareFiles)
+                } catch {
+                    try send(["ack": false])
+                    throw error
+                }
+                try send(["ack": true])
+                continue
+            }
+            return message
+        }
+    }
+
+    /// Prints a result's output where it belongs and answers its exit status.
+    static func finish(_ result: [String: Any]) -> Int32 {
+        if let out = result["stdout"] as? String, !out.isEmpty { FileHandle.standardOutput.write(Data(out.utf8)) }
+        if let err = result["stderr"] as? String, !err.isEmpty { FileHandle.standardError.write(Data(err.utf8)) }
+        return Int32(result["exit"] as? Int ?? 1)
+    }
+
+    static let unavailable = VaultError(
+        .unavailable, code: .adminSocketUnavailable, message: "no cardvault server answers on the admin socket; is `cardvault serve` running?")
+}

@@ -1,0 +1,43 @@
+import Foundation
+import VaultCrypto
+import VaultDomain
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Gives a new share set to the custodians: one file each (`--share-file`, mode 0600, created
+/// new and synced) or, without files, printed once on standard output. Runs before the commit
+/// that makes the set current.
+enum ShareDelivery {
+    static func deliver(_ shares: [String], threshold: Int, custodians: [String], files: [String]) throws(VaultError) {
+        if !files.isEmpty {
+            guard files.count == shares.count else {
+                throw VaultError.invalid("share-file", code: .sealInvalid, "give one --share-file per share (\(shares.count)), or none to print them")
+            }
+            for (i, (share, file)) in zip(shares, files).enumerated() {
+                try write(share, to: file)
+                Output.status("share \(i + 1) of \(shares.count) (\(custodian(i, custodians))) written to \(file)\n")
+            }
+            return
+        }
+        var text = "\nKey shares: any \(threshold) of these \(shares.count) unseal the vault. They are shown once; cardvault keeps none.\n"
+        for (i, share) in shares.enumerated() { text += "share \(i + 1) (\(custodian(i, custodians))): \(share)\n" }
+        text += "Give each custodian exactly one share, then clear this screen.\n\n"
+        Output.text(text)
+    }
+
+    static func custodian(_ i: Int, _ custodians: [String]) -> String { i < custodians.count ? custodians[i] : "share \(i + 1)" }
+
+    private static func write(_ share: String, to file: String) throws(VaultError) {
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw VaultError.invalid("share-file", code: .sealInvalid, "cannot create \(file): it exists or its folder is not writable") }
+        let bytes = Array((share + "\n").utf8)
+        let ok = bytes.withUnsafeBytes { buffer in Glibc.write(fd, buffer.baseAddress, buffer.count) == buffer.count } && fsync(fd) == 0
+        close(fd)
+        guard ok else {
+            unlink(file)
+            throw VaultError.invalid("share-file", code: .sealInvalid, "could not write \(file)")
+        }
+    }
+}
