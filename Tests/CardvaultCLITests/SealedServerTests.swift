@@ -37,8 +37,9 @@ struct SealedServerTests {
         #expect(try cli.run(["keys", "status"]).stdout.contains("seal shamir (2 of 3"))
 
         let port = CLIRunner.freePort()
-        let server = try await cli.startServer(port: port)
+        let (server, _, serverLog) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
         defer { server.terminate() }
+        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
         var (code, body) = try status(port, "GET /readyz")
         #expect(code == 503 && body.contains(#""status":"sealed""#))
         // Before any work: no credentials checked, no body read.
@@ -82,6 +83,11 @@ struct SealedServerTests {
         #expect(String(decoding: try HTTP.request(port: port, "POST /v1/cards", body: "{}").body, as: UTF8.self).contains(#""code":"sealed""#))
         server.terminate()
         server.waitUntilExit()
+        // No share in the server's log or in any audit row.
+        let log = String(decoding: serverLog.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("unseal share accepted") && log.contains("unseal share refused"))
+        #expect(!log.contains("cvshare1") && !tail.stdout.contains("cvshare1"))
+        for share in shares { #expect(!log.contains(String(share.split(separator: "-")[4]))) }
 
         // Offline (server stopped): the same command takes the shares on standard input.
         let offline = try cli.run(["clients", "list", "--json"], input: shares[0] + "\n" + shares[1] + "\n")
