@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "CardvaultBench",
             dependencies: [
-                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport", "VaultProviders", "VaultHTTP",
+                "VaultStorage", "VaultDomain", "VaultCrypto", "VaultTestSupport", "VaultProviders", "VaultHTTP", "VaultHSM",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -7,7 +7,9 @@
 # Each measurement runs ROUNDS times (default 3); the table shows medians.
 # The client's tokenize limits are raised (rate off, enumeration limit 1,000,000): the guard still
 # does its work per card, it just never refuses the benchmark's millions of distinct cards.
-# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS)
+# SEAL=pkcs11 runs the vault under the pkcs11 seal against a SoftHSM2 token made in the work
+# folder (the master key in the token); the default is the file seal.
+# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS, SEAL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -15,6 +17,7 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18787}
+SEAL=${SEAL:-file}
 
 scripts/ensure-deps.sh
 if ! command -v wrk >/dev/null; then
@@ -33,7 +36,17 @@ cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 
-"$CV" keys init "${FLAGS[@]}" >/dev/null
+if [ "$SEAL" = pkcs11 ]; then
+  mkdir -p "$WORK/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$WORK/softhsm/tokens" > "$WORK/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF="$WORK/softhsm/softhsm2.conf"
+  PIN="bench-$RANDOM$RANDOM"
+  softhsm2-util --init-token --free --label cardvault-bench --pin "$PIN" --so-pin "$PIN-so" >/dev/null
+  (umask 077; echo "$PIN" > "$WORK/softhsm/pin")
+  export CARDVAULT_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so CARDVAULT_PKCS11_TOKEN=cardvault-bench \
+    CARDVAULT_PKCS11_PIN_FILE="$WORK/softhsm/pin"
+fi
+"$CV" keys init --seal "$SEAL" "${FLAGS[@]}" >/dev/null
 export CARDVAULT_BENCH_SECRET="$("$CV" clients add bench --scopes cards:write,cards:read --json "${FLAGS[@]}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 "$BENCH" seed --count 2000 --database "$WORK/vault.sqlite" --keys-dir "$WORK/keys" > "$WORK/tokens.txt"
@@ -62,7 +75,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk metadata /v1/cards "$WORK/metadata.lua"
 done
 
-python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
+SEAL="$SEAL" python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
 import re, statistics, sys
 path, conns, duration, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 runs = {}
@@ -73,7 +86,8 @@ def med(name, key):
     values = [r[key] for r in runs.get(name, []) if key in r]
     return statistics.median(values) if values else float("nan")
 errors = sum(r.get("non2xx", 0) + r.get("socket_errors", 0) for n in runs for r in runs[n])
-print(f"cardvault benchmark: {rounds} rounds, medians; wrk {conns} connections, {duration} s per run")
+import os
+print(f"cardvault benchmark ({os.environ.get('SEAL', 'file')} seal): {rounds} rounds, medians; wrk {conns} connections, {duration} s per run")
 print(f"{'measurement':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
 print(f"{'baseline: encrypt + 1 txn/card (no HTTP)':<40}{med('baseline','rps'):>10.0f}{'':>9}{'':>9}")
 for name, label in [("healthz", "GET /healthz (framework ceiling)"), ("tokenize", "POST /v1/cards (new card each)"), ("metadata", "GET /v1/cards/{token} (audited)")]:

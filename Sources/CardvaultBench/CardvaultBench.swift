@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import VaultCrypto
 import VaultDomain
+import VaultHSM
 import VaultStorage
 import VaultTestSupport
 
@@ -61,7 +62,12 @@ struct Seed: AsyncParsableCommand {
     @Option var offset = 10_000_000
 
     func run() async throws {
-        let runtime = try VaultRuntime(databasePath: database, keysDirectory: keysDir)
+        // A pkcs11 vault (scripts/bench.sh SEAL=pkcs11) opens its token from CARDVAULT_PKCS11_*.
+        var hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)?
+        if let settings = try PKCS11Settings(environment: ProcessInfo.processInfo.environment) {
+            hardwareKeys = { () throws(VaultError) -> any HardwareKeyStore in try PKCS11KeyStore(settings: settings) }
+        }
+        let runtime = try VaultRuntime(databasePath: database, keysDirectory: keysDir, hardwareKeys: hardwareKeys)
         let cards = runtime.cards
         try await runtime.keyAdmin.load()
         let (client, _) = try await runtime.clients.add(

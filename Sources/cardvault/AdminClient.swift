@@ -71,7 +71,7 @@ struct AdminClient {
 
     /// Sends `request` and follows the exchange to its result; a new share set is delivered
     /// here (printed, or written to `shareFiles`) and acknowledged before the server commits it.
-    mutating func exchange(_ request: [String: Any], shareFiles: [String] = []) throws(VaultError) -> [String: Any] {
+    mutating func exchange(_ request: [String: Any], shareFiles: [String] = [], json: Bool = false) throws(VaultError) -> [String: Any] {
         try send(request)
         while true {
             let message = try receive()
@@ -79,7 +79,7 @@ struct AdminClient {
                 do {
                     try ShareDelivery.deliver(
                         message["shares"] as? [String] ?? [], threshold: message["threshold"] as? Int ?? 0,
-                        custodians: message["custodians"] as? [String] ?? [], files: shareFiles)
+                        custodians: message["custodians"] as? [String] ?? [], files: shareFiles, json: json)
                 } catch {
                     try send(["ack": false])
                     throw error

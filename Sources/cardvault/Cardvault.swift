@@ -44,15 +44,42 @@ struct Cardvault: AsyncParsableCommand {
             shares = try ShareInput.read(count: seal.threshold ?? 0, purpose: "dual control")
         }
         var request: [String: Any] = [
-            "op": "run", "argv": Array(CommandLine.arguments.dropFirst()), "shares": shares,
+            "op": "run", "argv": absolutePaths(Array(CommandLine.arguments.dropFirst())), "shares": shares,
             "database": URL(fileURLWithPath: vault.databasePath).standardizedFileURL.path,
         ]
         if let sudo = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = Int(sudo) { request["sudo_uid"] = uid }
-        let result = try client.exchange(request, shareFiles: (command as? HandsOverShares)?.shareFiles ?? [])
+        let result = try client.exchange(
+            request, shareFiles: (command as? HandsOverShares)?.shareFiles ?? [], json: CommandLine.arguments.contains("--json"))
         if let error = result["error"] as? [String: Any] {
             FileHandle.standardError.write(Data("error: \(error["message"] as? String ?? "the server refused the command")\n".utf8))
             return 1
         }
         return AdminClient.finish(result)
+    }
+
+    /// The server runs the command in its own working folder: file arguments (`backup --to`,
+    /// `audit verify --anchor`) are made absolute here, against the operator's.
+    static func absolutePaths(_ arguments: [String]) -> [String] {
+        // `--to` is a file for `backup` only (`keys migrate-seal --to` names a seal).
+        var pathOptions: Set<String> = ["--anchor", "--database", "--keys-dir"]
+        if arguments.first == "backup" { pathOptions.insert("--to") }
+        let here = FileManager.default.currentDirectoryPath
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: here)).standardizedFileURL.path
+        }
+        var result: [String] = []
+        var next = false
+        for argument in arguments {
+            if next {
+                result.append(absolute(argument))
+                next = false
+            } else if let equals = argument.firstIndex(of: "="), pathOptions.contains(String(argument[..<equals])) {
+                result.append(String(argument[..<equals]) + "=" + absolute(String(argument[argument.index(after: equals)...])))
+            } else {
+                result.append(argument)
+                next = pathOptions.contains(argument)
+            }
+        }
+        return result
     }
 }

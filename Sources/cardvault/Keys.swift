@@ -23,7 +23,8 @@ struct Keys: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let request = try seal.request(default: .file)
                 let runtime = try await vault.openRuntime(unseal: false)
-                let result = try await runtime.keyAdmin.initialize(actor: Output.actor, seal: request, handOver: vault.handOver(files: seal.shareFile))
+                let result = try await runtime.keyAdmin.initialize(
+                    actor: Output.actor, seal: request, handOver: vault.handOver(files: seal.shareFile, json: output.json))
                 let status = try await runtime.keyAdmin.status()
                 let place =
                     switch status.seal.kind {
@@ -175,7 +176,8 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             try await Output.run(json: output.json) {
                 let runtime = try await vault.openRuntime()
-                let id = try await runtime.keyAdmin.rotateMaster(actor: Output.actor, custody: vault.custody, handOver: vault.handOver(files: shareFiles))
+                let id = try await runtime.keyAdmin.rotateMaster(
+                    actor: Output.actor, custody: vault.custody, handOver: vault.handOver(files: shareFiles, json: output.json))
                 let seal = try await runtime.keyAdmin.status().seal
                 if output.json {
                     Output.json(["master_key_id": id, "seal": seal.kind.rawValue])
@@ -204,7 +206,7 @@ struct Keys: AsyncParsableCommand {
                 let runtime = try await vault.openRuntime()
                 let seal = try await runtime.keyAdmin.rekey(
                     shares: shares, threshold: threshold, custodians: custodian, actor: Output.actor, custody: vault.custody,
-                    handOver: vault.handOver(files: shareFiles))
+                    handOver: vault.handOver(files: shareFiles, json: output.json))
                 if output.json { Output.json(seal); return }
                 Output.line("rekeyed: \(SealOptions.describe(seal)); the previous shares no longer work")
             }
@@ -227,7 +229,7 @@ struct Keys: AsyncParsableCommand {
                 let request = try seal.request(default: .file)
                 let runtime = try await vault.openRuntime()
                 let descriptor = try await runtime.keyAdmin.migrateSeal(
-                    to: request, actor: Output.actor, custody: vault.custody, handOver: vault.handOver(files: seal.shareFile))
+                    to: request, actor: Output.actor, custody: vault.custody, handOver: vault.handOver(files: seal.shareFile, json: output.json))
                 if output.json { Output.json(descriptor); return }
                 var note = ""
                 if descriptor.kind == .file { note = "; master key now in \(runtime.keys.directory.masterKeyPath)" }

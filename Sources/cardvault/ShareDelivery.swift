@@ -10,7 +10,9 @@ import VaultDomain
 /// new and synced) or, without files, printed once on standard output. Runs before the commit
 /// that makes the set current.
 enum ShareDelivery {
-    static func deliver(_ shares: [String], threshold: Int, custodians: [String], files: [String]) throws(VaultError) {
+    /// With `json` (the command prints one JSON object on standard output) printed shares go to
+    /// standard error instead.
+    static func deliver(_ shares: [String], threshold: Int, custodians: [String], files: [String], json: Bool = false) throws(VaultError) {
         if !files.isEmpty {
             guard files.count == shares.count else {
                 throw VaultError.invalid("share-file", code: .sealInvalid, "give one --share-file per share (\(shares.count)), or none to print them")
@@ -24,7 +26,7 @@ enum ShareDelivery {
         var text = "\nKey shares: any \(threshold) of these \(shares.count) unseal the vault. They are shown once; cardvault keeps none.\n"
         for (i, share) in shares.enumerated() { text += "share \(i + 1) (\(custodian(i, custodians))): \(share)\n" }
         text += "Give each custodian exactly one share, then clear this screen.\n\n"
-        Output.text(text)
+        if json { Output.status(text) } else { Output.text(text) }
     }
 
     static func custodian(_ i: Int, _ custodians: [String]) -> String { i < custodians.count ? custodians[i] : "share \(i + 1)" }

@@ -62,10 +62,10 @@ struct VaultOptions: ParsableArguments {
 
     /// A new share set goes to the operator's terminal (over the socket) or is printed or
     /// written here.
-    func handOver(files: [String]) -> KeyAdministration.ShareHandOver {
+    func handOver(files: [String], json: Bool = false) -> KeyAdministration.ShareHandOver {
         if let session = AdminSession.current { return session.handOver }
         return { shares, seal in
-            try ShareDelivery.deliver(shares.map(\.text), threshold: seal.threshold ?? 0, custodians: seal.custodians ?? [], files: files)
+            try ShareDelivery.deliver(shares.map(\.text), threshold: seal.threshold ?? 0, custodians: seal.custodians ?? [], files: files, json: json)
         }
     }
 

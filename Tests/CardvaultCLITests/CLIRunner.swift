@@ -103,12 +103,12 @@ struct CLIRunner {
 
     /// Runs `cardvault ARGS --database … --keys-dir …` and waits.
     @discardableResult
-    func run(_ args: [String], vaultFlags: Bool = true, environment: [String: String] = [:], input: String? = nil) throws -> Result {
+    func run(_ args: [String], vaultFlags: Bool = true, environment: [String: String] = [:], input: String? = nil, directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = args + (vaultFlags ? ["--database", databasePath, "--keys-dir", keysDirectory] : [])
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-        process.currentDirectoryURL = folder
+        process.currentDirectoryURL = directory ?? folder
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

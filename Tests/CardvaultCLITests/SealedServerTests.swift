@@ -78,6 +78,13 @@ struct SealedServerTests {
         #expect(tail.stdout.contains("keys.retire|share 2|bob") && tail.stdout.contains("keys.retire|share 3|carol"))
         #expect(tail.stdout.contains("keys.unseal_share") && tail.stdout.contains("server.unseal"))
 
+        // A relative backup path is the operator's folder, not the server's.
+        let elsewhere = cli.folder.appendingPathComponent("operator-home")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let backup = try cli.run(["backup", "--to", "backups/one.sqlite"], directory: elsewhere)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("backups/one.sqlite").path))
+
         // Reseal: keys leave memory, /v1 answers sealed again.
         #expect(try cli.run(["operator", "seal"]).stdout.contains("sealed: yes"))
         #expect(String(decoding: try HTTP.request(port: port, "POST /v1/cards", body: "{}").body, as: UTF8.self).contains(#""code":"sealed""#))
