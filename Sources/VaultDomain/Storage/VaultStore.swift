@@ -3,6 +3,21 @@ import Foundation
 /// Storage as the domain sees it: transactions over cards, keys, clients, audit rows and
 /// idempotency records. The SQLite implementation group-commits `write` bodies: many callers'
 /// transactions share one durable commit, and `write` returns only after that commit.
+///
+/// What every backend promises (held by `StorageConformanceTests` against each one):
+/// 1. A `write` body is all or nothing, and `write` returns only once it is durable.
+/// 2. Writes are serialisable as the vault uses them: at most one card per (tenant,
+///    fingerprint) and one row per token, so one PAN sent concurrently gets one token; at most
+///    one idempotency record per (client, key), so one key sent concurrently stores one answer.
+/// 3. No card, provider token or provider reference row is inserted or updated under a key
+///    version that is retired or unknown: that write fails (SQLite: triggers).
+/// 4. Audit rows get consecutive sequence numbers in commit order, and the last row a write
+///    body reads is the chain's head, so the hash chain is one gapless order however many
+///    writers there are.
+/// 5. Every look-up by what a caller sent is scoped to a tenant (see `VaultReader`).
+/// 6. A deleted row's bytes do not outlive the deletion in the database files once
+///    `checkpoint()` ran (SQLite: `secure_delete` and a truncated WAL).
+/// 7. `read` sees one consistent snapshot.
 public protocol VaultStore: Sendable {
     /// Runs `body` in a write transaction (its own savepoint when batched) and returns once the
     /// enclosing commit is durable. If `body` throws, none of its writes remain.
