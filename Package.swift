@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The PostgreSQL backend (issue 15): the maintained Swift client of the wire protocol,
+        // not a hand-wrapped libpq.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -48,12 +51,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // SQLite through GRDB: migrations, records, the group-commit writer, repositories.
+        // SQLite through GRDB: migrations, records, the group-commit writer, repositories; and
+        // VaultRuntime, the one place that picks SQLite or PostgreSQL.
         .target(
             name: "VaultStorage",
             dependencies: [
-                "VaultDomain", "VaultCrypto",
+                "VaultDomain", "VaultCrypto", "VaultPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // PostgreSQL through PostgresNIO: migrations, the transaction, the connection pool.
+        .target(
+            name: "VaultPostgres",
+            dependencies: [
+                "VaultDomain", "VaultCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -98,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "cardvault",
             dependencies: [
-                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto",
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "VaultPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,7 +163,7 @@ let package = Package(
         ),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
         .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport"], swiftSettings: strict),
-        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport", "VaultPostgres"], swiftSettings: strict),
         .testTarget(name: "VaultHSMTests", dependencies: ["VaultHSM", "VaultStorage", "VaultTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "VaultProvidersTests",

@@ -49,7 +49,12 @@ public enum VaultBackup {
             throw failure(.backupNotWritable, "cannot create the backup file")
         }
         do {
-            try copy(runtime.database.pool, to: path)
+            guard let database = runtime.database else {
+                throw VaultError(
+                    .failedPrecondition, code: .backupNotWritable,
+                    message: "a PostgreSQL vault is backed up with PostgreSQL's own tools (pg_basebackup, a standby); see docs/storage.md")
+            }
+            try copy(database.pool, to: path)
             return try inspect(path, started: started)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
@@ -135,8 +140,9 @@ public enum VaultBackup {
             throw failure(.backupAuditBroken, "the backup's audit chain is broken at row \(seq)")
         }
         try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
-        try await runtime.database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        try runtime.database.pool.close()
+        guard let database = runtime.database else { return }
+        try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try database.pool.close()
     }
 
     /// The seal a backup was made under (file for backups older than seals).

@@ -1,12 +1,14 @@
 import Foundation
 import Logging
 import VaultDomain
+import VaultPostgres
 
 /// Everything one process needs to work on a vault: the database, the key ring and the
 /// services built on them. Shared by the server and the admin commands, so both run exactly the
 /// same code.
 public struct VaultRuntime: Sendable {
-    public let database: AppDatabase
+    /// The SQLite database, when the vault is on SQLite (nil on PostgreSQL).
+    public let database: AppDatabase?
     /// The storage every service works through. This runtime is the one place that names a
     /// backend; the domain, HTTP and CLI see only the protocol.
     public let store: any VaultStore
@@ -36,8 +38,16 @@ public struct VaultRuntime: Sendable {
         hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil
     ) throws {
         self.defaultRetention = defaultRetention
-        database = try AppDatabase(path: databasePath)
-        store = SQLiteVaultStore(database: database, logger: logger)
+        // The one place that picks the backend: a postgres:// URL, or a SQLite file path.
+        if PostgresDatabaseURL.isPostgres(databasePath) {
+            let url = try PostgresDatabaseURL(databasePath, passwordFile: ProcessInfo.processInfo.environment["CARDVAULT_DATABASE_PASSWORD_FILE"])
+            database = nil
+            store = try PostgresVaultStore(url: url, logger: logger)
+        } else {
+            let sqlite = try AppDatabase(path: databasePath)
+            database = sqlite
+            store = SQLiteVaultStore(database: sqlite, logger: logger)
+        }
         keys = KeyRing(directory: KeyDirectory(path: keysDirectory), hardware: hardwareKeys)
         codes = try SecurityCodeVault(timeToLive: securityCodeTTL, capacity: maxPendingCodes)
         authenticator = ClientAuthenticator(store: store, keys: keys)

@@ -10,18 +10,20 @@ public final class TemporaryVault: @unchecked Sendable {
     /// The shares `keys init --seal shamir` handed over (empty under other seals).
     public let shares: [String]
 
-    public var databasePath: String { folder.appendingPathComponent("vault.sqlite").path }
+    /// The SQLite file, or the PostgreSQL URL.
+    public let databasePath: String
     public var keysDirectory: String { folder.appendingPathComponent("keys").path }
 
     /// Opens a vault; with `initialise` its keys are created as `keys init` would.
     public init(
         initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000, seal: SealRequest = .file,
-        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil
+        hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil, database: String? = nil
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        databasePath = database ?? folder.appendingPathComponent("vault.sqlite").path
         runtime = try VaultRuntime(
-            databasePath: folder.appendingPathComponent("vault.sqlite").path,
+            databasePath: databasePath,
             keysDirectory: folder.appendingPathComponent("keys").path,
             securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes, hardwareKeys: hardwareKeys)
         let handedOver = ShareBox()

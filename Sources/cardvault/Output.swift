@@ -18,11 +18,12 @@ enum Output {
 
     /// Standard output, or the operator's terminal when the command runs over the admin socket.
     static func text(_ text: String) {
-        if let session = AdminSession.current { session.write(text, error: false) } else { FileHandle.standardOutput.write(Data(text.utf8)) }
+        // `write(contentsOf:)` throws on a closed pipe (`cardvault ... | head`); `write(_:)` traps.
+        if let session = AdminSession.current { session.write(text, error: false) } else { try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) }
     }
 
     static func status(_ text: String) {
-        if let session = AdminSession.current { session.write(text, error: true) } else { FileHandle.standardError.write(Data(text.utf8)) }
+        if let session = AdminSession.current { session.write(text, error: true) } else { try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) }
     }
 
     /// Runs an admin action and reports a vault error the way the output mode asks.

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import VaultDomain
 import VaultHSM
+import VaultPostgres
 import VaultStorage
 
 /// Where the vault lives; flags override `CARDVAULT_DATABASE` / `CARDVAULT_KEYS_DIR` /
@@ -30,6 +31,8 @@ struct VaultOptions: ParsableArguments {
     var adminSocketPath: String {
         if let adminSocket { return adminSocket }
         if let path = ProcessInfo.processInfo.environment["CARDVAULT_ADMIN_SOCKET"], !path.isEmpty { return path }
+        // Beside a SQLite file; for a PostgreSQL URL, in ./data like the embedded default.
+        if PostgresDatabaseURL.isPostgres(databasePath) { return "./data/admin.sock" }
         let folder = (databasePath as NSString).deletingLastPathComponent
         return (folder.isEmpty ? "." : folder) + "/admin.sock"
     }

@@ -316,7 +316,7 @@ struct AuditFailureTests {
             let created = try await c.send(.post, "/v1/cards", secret: secret, json: VaultServerHarness.cardJSON("4405639704015096"))
             let token = try #require(created.json["token"] as? String)
             // The audit log refuses every insert (as a full disk or a corrupted table would).
-            try await h.runtime.database.pool.write { db in
+            try await h.runtime.database!.pool.write { db in
                 try db.execute(sql: "CREATE TRIGGER audit_refuses BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END")
             }
             let read = try await c.send(.get, "/v1/cards/\(token)", secret: secret)
@@ -327,7 +327,7 @@ struct AuditFailureTests {
             #expect(write.status == 503)
             let delete = try await c.send(.delete, "/v1/cards/\(token)", secret: secret)
             #expect(delete.status == 503)
-            try await h.runtime.database.pool.write { db in try db.execute(sql: "DROP TRIGGER audit_refuses") }
+            try await h.runtime.database!.pool.write { db in try db.execute(sql: "DROP TRIGGER audit_refuses") }
             // Nothing happened while the audit log was down: one card, and it is still there.
             #expect(try await h.runtime.store.read { try $0.cardCount() } == 1)
             #expect(try await c.send(.get, "/v1/cards/\(token)", secret: secret).status == 200)

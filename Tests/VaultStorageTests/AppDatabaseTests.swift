@@ -9,7 +9,7 @@ import VaultTestSupport
 struct AppDatabaseTests {
     @Test func durabilitySettingsAreInForce() async throws {
         let vault = try await TemporaryVault()
-        let pragmas = try vault.runtime.database.pragmas()
+        let pragmas = try vault.runtime.database!.pragmas()
         #expect(pragmas.journalMode == "wal")
         #expect(pragmas.synchronous == 2)  // FULL
         #expect(pragmas.secureDelete == 1)
@@ -135,7 +135,7 @@ struct AppDatabaseTests {
         }
         let audit = vault.runtime.audit
         #expect(try await audit.verify(actor: TemporaryVault.testOperator) == .intact(rows: 6))
-        let pool = vault.runtime.database.pool
+        let pool = vault.runtime.database!.pool
         try await pool.write { db in try db.execute(sql: "UPDATE audit_log SET client = 'someone-else' WHERE seq = 3") }
         guard case .broken(let seq, _) = try await audit.verify(actor: TemporaryVault.testOperator) else { Issue.record("change not found"); return }
         #expect(seq == 3)

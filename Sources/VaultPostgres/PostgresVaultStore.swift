@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+import VaultDomain
+
+/// `VaultStore` over PostgreSQL (PostgresNIO). Transaction bodies stay synchronous, as the
+/// domain writes them: each runs on a worker thread with one pooled connection, and its queries
+/// wait for their answers there (never on an event loop). No body awaits anything but the
+/// database, so no transaction holds its locks across a provider call.
+///
+/// Every write transaction first takes one transaction-scoped advisory lock, so writes are
+/// serial across every instance on the database, as SQLite's single writer is within one
+/// host: the audit chain's head read in a write is the last committed row, fingerprints and
+/// idempotency keys are checked and inserted without a race, and PostgreSQL's unique
+/// constraints remain the backstop. Reads run in REPEATABLE READ, read-only snapshots.
+public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
+    public let url: PostgresDatabaseURL
+    let logger: Logger
+    private let idle = Mutex<[PostgresSession]>([])
+    private let available: DispatchSemaphore
+    private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
+    /// The advisory lock every write takes (an arbitrary constant: "cardvault" in ASCII).
+    static let writeLock: Int64 = 0x63_61_72_64_76_61_75
+
+    /// Connects, applies the migrations this build knows, and keeps up to `connections`
+    /// connections.
+    public init(url: PostgresDatabaseURL, connections: Int = 8, logger: Logger = Logger(label: "cardvault.postgres")) throws {
+        self.url = url
+        self.logger = logger
+        self.available = DispatchSemaphore(value: connections)
+        let session = try connect()
+        try Self.migrate(session)
+        idle.withLock { $0.append(session) }
+    }
+
+    /// Closes every connection; each stays referenced until its close completes (a
+    /// connection must be closed before it is released).
+    deinit {
+        for session in idle.withLock({ $0 }) {
+            let connection = session.connection
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
+
+    private func connect() throws -> PostgresSession {
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(10)
+        if url.requireTLS {
+            throw VaultError.invalid(
+                "database", code: .invalidSetting, "sslmode=require is not supported by this build yet; use a loopback or Unix-socket server")
+        }
+        do {
+            let connection = try PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 1, logger: logger
+            ).wait()
+            return PostgresSession(connection: connection, logger: logger)
+        } catch {
+            throw VaultError(.unavailable, code: .storageUnavailable, message: "cannot connect to PostgreSQL at \(url.host):\(url.port)")
+        }
+    }
+
+    /// Applies the schema's migrations not yet recorded, each in its own transaction, under a
+    /// session advisory lock so two instances starting together do not race.
+    static func migrate(_ session: PostgresSession) throws {
+        try session.run("CREATE TABLE IF NOT EXISTS cardvault_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        try session.run("SELECT pg_advisory_lock(\(writeLock + 1))")
+        defer { _ = try? session.run("SELECT pg_advisory_unlock(\(writeLock + 1))") }
+        let applied = Set(try session.rows("SELECT id FROM cardvault_migrations").map { try $0.decode(String.self) })
+        for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
+            try session.run("BEGIN")
+            do {
+                for statement in migration.statements { try session.run(PostgresQuery(unsafeSQL: statement)) }
+                try session.run("INSERT INTO cardvault_migrations (id, applied_at) VALUES (\(migration.id), \(StoredDate.millis(Date())))")
+                try session.run("COMMIT")
+            } catch {
+                _ = try? session.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on a worker thread with a connection of the pool; a broken connection is
+    /// dropped and replaced on the next use.
+    private func onWorker<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            workers.async { [self] in
+                available.wait()
+                defer { available.signal() }
+                continuation.resume(
+                    with: Result {
+                        let session = try idle.withLock { $0.popLast() } ?? connect()
+                        do {
+                            let result = try body(session)
+                            idle.withLock { $0.append(session) }
+                            return result
+                        } catch {
+                            if session.connection.isClosed { return try Self.rethrow(error) }
+                            idle.withLock { $0.append(session) }
+                            return try Self.rethrow(error)
+                        }
+                    })
+            }
+        }
+    }
+
+    private static func rethrow<T>(_ error: any Error) throws -> T {
+        if error is VaultError { throw error }
+        throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+        try await onWorker { session in
+            try session.run("BEGIN")
+            do {
+                try session.run("SELECT pg_advisory_xact_lock(\(Self.writeLock))")
+                let result = try body(PostgresTransaction(session: session))
+                try session.run("COMMIT")
+                return result
+            } catch {
+                _ = try? session.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {
+        try await onWorker { session in
+            try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try body(PostgresTransaction(session: session))
+                try session.run("COMMIT")
+                return result
+            } catch {
+                _ = try? session.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Vacuums the tables whose deleted rows held ciphertext or keys, so their dead tuples are
+    /// reclaimed. (PostgreSQL's WAL and the replicas' keep them until recycled: see
+    /// docs/storage.md.)
+    public func checkpoint() async throws {
+        try await onWorker { session in
+            for table in ["cards", "provider_tokens", "provider_references", "data_keys", "index_key"] {
+                try session.run(PostgresQuery(unsafeSQL: "VACUUM \(table)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+import VaultTestSupport
+
+/// `--database postgres://...` through the real binary: keys, a client, two servers on the same
+/// database (a card tokenized on one is read on the other; the same PAN sent to both gets one
+/// token), and the audit chain verified afterwards.
+@Suite("PostgreSQL backend (CLI)", .serialized, .enabled(if: PostgresCluster.isInstalled))
+struct PostgresServerTests {
+    @Test func twoServersOnOneDatabaseBehaveAsOneVault() async throws {
+        let url = try PostgresCluster.shared.get().makeDatabase()
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let flags = ["--database", url, "--keys-dir", cli.keysDirectory]
+        #expect(try cli.run(["keys", "init"] + flags, vaultFlags: false).status == 0)
+        let added = try cli.run(["clients", "add", "svc", "--scopes", "cards:write,cards:read", "--json"] + flags, vaultFlags: false)
+        let secret = try #require(added.object["secret"] as? String, "\(added.stderr)")
+        var servers: [(Process, Int)] = []
+        for i in 0..<2 {
+            let port = CLIRunner.freePort()
+            let (process, _, _) = try cli.start(
+                ["serve", "--listen", "127.0.0.1:\(port)", "--admin-socket", cli.folder.appendingPathComponent("admin\(i).sock").path] + flags,
+                vaultFlags: false)
+            servers.append((process, port))
+        }
+        defer { for (process, _) in servers { process.terminate() } }
+        for (_, port) in servers {
+            for _ in 0..<100 where (try? HTTP.request(port: port, "GET /readyz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let auth = ["Authorization": "Bearer \(secret)"]
+        let body = #"{"number":"\#(SentinelCards.visa(40))","exp_month":"03","exp_year":"2031"}"#
+        // The same PAN to both servers at once: one token.
+        let (portA, portB) = (servers[0].1, servers[1].1)
+        async let first = Task { try HTTP.request(port: portA, "POST /v1/cards", headers: auth, body: body) }.value
+        async let second = Task { try HTTP.request(port: portB, "POST /v1/cards", headers: auth, body: body) }.value
+        let answers = try await [first, second]
+        let tokens = Set(
+            answers.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.body))) as? [String: Any] }.compactMap { $0["token"] as? String })
+        #expect(tokens.count == 1, "\(answers.map { String(decoding: $0.body, as: UTF8.self) })")
+        let token = try #require(tokens.first)
+        // Read on the other server, delete there, gone on the first.
+        #expect(try HTTP.request(port: servers[1].1, "GET /v1/cards/\(token)", headers: auth).status == 200)
+        #expect(try HTTP.request(port: servers[1].1, "DELETE /v1/cards/\(token)", headers: auth).status == 204)
+        #expect(try HTTP.request(port: servers[0].1, "GET /v1/cards/\(token)", headers: auth).status == 404)
+        for (process, _) in servers {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let verified = try cli.run(["audit", "verify"] + flags, vaultFlags: false)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+    }
+}
