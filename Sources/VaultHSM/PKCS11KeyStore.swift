@@ -193,6 +193,23 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
     static let ivLength = 12
     static let tagLength = 16
 
+    /// A `CKM_AES_GCM` mechanism over `iv` and `aad` (128-bit tag), valid while `body` runs.
+    static func withGCM<R>(iv: inout [UInt8], aad: inout [UInt8], _ body: (inout CK_MECHANISM) -> R) -> R {
+        iv.withUnsafeMutableBufferPointer { ivBuffer in
+            aad.withUnsafeMutableBufferPointer { aadBuffer in
+                var params = CK_GCM_PARAMS(
+                    pIv: ivBuffer.baseAddress, ulIvLen: CK_ULONG(ivBuffer.count), ulIvBits: CK_ULONG(ivBuffer.count * 8), pAAD: aadBuffer.baseAddress,
+                    ulAADLen: CK_ULONG(aadBuffer.count), ulTagBits: CK_ULONG(tagLength * 8))
+                return withUnsafeMutablePointer(to: &params) { paramsPointer in
+                    var mechanism = CK_MECHANISM(
+                        mechanism: CK_MECHANISM_TYPE(CKM_AES_GCM), pParameter: UnsafeMutableRawPointer(paramsPointer),
+                        ulParameterLen: CK_ULONG(MemoryLayout<CK_GCM_PARAMS>.size))
+                    return body(&mechanism)
+                }
+            }
+        }
+    }
+
     func encrypt(_ key: CK_OBJECT_HANDLE, _ plaintext: UnsafeRawBufferPointer, associatedData: [UInt8]) throws(VaultError) -> SealedBox {
         lock.lock()
         defer { lock.unlock() }
@@ -201,23 +218,13 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
         var aad = associatedData
         var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagLength)
         var outputLength = CK_ULONG(output.count)
-        let rv: CK_RV = iv.withUnsafeMutableBufferPointer { ivBuffer in
-            aad.withUnsafeMutableBufferPointer { aadBuffer in
-                var params = CK_GCM_PARAMS(
-                    pIv: ivBuffer.baseAddress, ulIvLen: CK_ULONG(ivBuffer.count), ulIvBits: CK_ULONG(ivBuffer.count * 8), pAAD: aadBuffer.baseAddress,
-                    ulAADLen: CK_ULONG(aadBuffer.count), ulTagBits: CK_ULONG(Self.tagLength * 8))
-                return withUnsafeMutablePointer(to: &params) { paramsPointer in
-                    var mechanism = CK_MECHANISM(
-                        mechanism: CK_MECHANISM_TYPE(CKM_AES_GCM), pParameter: UnsafeMutableRawPointer(paramsPointer),
-                        ulParameterLen: CK_ULONG(MemoryLayout<CK_GCM_PARAMS>.size))
-                    let rv = f.C_EncryptInit(session, &mechanism, key)
-                    guard rv == CKR_OK else { return rv }
-                    return output.withUnsafeMutableBufferPointer { out in
-                        f.C_Encrypt(
-                            session, UnsafeMutablePointer(mutating: plaintext.bindMemory(to: UInt8.self).baseAddress), CK_ULONG(plaintext.count),
-                            out.baseAddress, &outputLength)
-                    }
-                }
+        let rv: CK_RV = Self.withGCM(iv: &iv, aad: &aad) { mechanism in
+            let rv = f.C_EncryptInit(session, &mechanism, key)
+            guard rv == CKR_OK else { return rv }
+            return output.withUnsafeMutableBufferPointer { out in
+                f.C_Encrypt(
+                    session, UnsafeMutablePointer(mutating: plaintext.bindMemory(to: UInt8.self).baseAddress), CK_ULONG(plaintext.count),
+                    out.baseAddress, &outputLength)
             }
         }
         guard rv == CKR_OK, Int(outputLength) == plaintext.count + Self.tagLength else { throw PKCS11Module.failure("C_Encrypt", rv) }
@@ -238,21 +245,11 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
         var plainLength = CK_ULONG(ciphertext.count)
         // Decrypted straight into guarded memory (sized for the module's own checks).
         let plain = try? SecureBytes(count: ciphertext.count) { out in
-            rv = iv.withUnsafeMutableBufferPointer { ivBuffer in
-                aad.withUnsafeMutableBufferPointer { aadBuffer in
-                    var params = CK_GCM_PARAMS(
-                        pIv: ivBuffer.baseAddress, ulIvLen: CK_ULONG(ivBuffer.count), ulIvBits: CK_ULONG(ivBuffer.count * 8), pAAD: aadBuffer.baseAddress,
-                        ulAADLen: CK_ULONG(aadBuffer.count), ulTagBits: CK_ULONG(Self.tagLength * 8))
-                    return withUnsafeMutablePointer(to: &params) { paramsPointer in
-                        var mechanism = CK_MECHANISM(
-                            mechanism: CK_MECHANISM_TYPE(CKM_AES_GCM), pParameter: UnsafeMutableRawPointer(paramsPointer),
-                            ulParameterLen: CK_ULONG(MemoryLayout<CK_GCM_PARAMS>.size))
-                        let rv = f.C_DecryptInit(session, &mechanism, key)
-                        guard rv == CKR_OK else { return rv }
-                        return ciphertext.withUnsafeMutableBufferPointer { input in
-                            f.C_Decrypt(session, input.baseAddress, CK_ULONG(input.count), out.bindMemory(to: UInt8.self).baseAddress, &plainLength)
-                        }
-                    }
+            rv = Self.withGCM(iv: &iv, aad: &aad) { mechanism in
+                let rv = f.C_DecryptInit(session, &mechanism, key)
+                guard rv == CKR_OK else { return rv }
+                return ciphertext.withUnsafeMutableBufferPointer { input in
+                    f.C_Decrypt(session, input.baseAddress, CK_ULONG(input.count), out.bindMemory(to: UInt8.self).baseAddress, &plainLength)
                 }
             }
         }

@@ -75,3 +75,34 @@ public final class ShareBox: @unchecked Sendable {
     public func set(_ value: [String]) { lock.withLock { texts = value } }
     public var value: [String] { lock.withLock { texts } }
 }
+
+extension TemporaryVault {
+    /// Tokenizes sentinel cards `start..<start+count` (`SentinelCards.visa`) and answers
+    /// token → PAN.
+    public func tokenizeSentinels(count: Int, from start: Int = 0) async throws -> [String: String] {
+        var tokens: [String: String] = [:]
+        let caller = try await self.caller()
+        for i in start..<(start + count) {
+            let number = SentinelCards.visa(i)
+            let answer = try await runtime.cards.tokenize(
+                CardInput(number: number, expMonth: "3", expYear: "2031", holder: "HOLDER", verificationValue: nil), caller: caller, idempotencyKey: nil)
+            guard let body = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any], let token = body["token"] as? String else {
+                throw TemporaryVaultError.unexpectedAnswer
+            }
+            tokens[token] = number
+        }
+        return tokens
+    }
+
+    /// The PAN each token decrypts to through `runtime` (nil for a token with no card).
+    public static func pans(_ runtime: VaultRuntime, _ tokens: some Sequence<String>) async throws -> [String: String] {
+        var pans: [String: String] = [:]
+        for token in tokens {
+            guard let parsed = CardToken(token), let card = try await runtime.store.read({ try $0.card(token: parsed, tenant: .default) }) else { continue }
+            pans[token] = try await runtime.cards.open(card).pan.withDigits { String(decoding: $0, as: UTF8.self) }
+        }
+        return pans
+    }
+}
+
+enum TemporaryVaultError: Error { case unexpectedAnswer }

@@ -1,5 +1,6 @@
 import Foundation
 import VaultDomain
+import VaultHTTP
 
 #if canImport(Glibc)
     import Glibc
@@ -13,23 +14,7 @@ struct AdminClient {
 
     /// Connects to the server's admin socket; nil when no server listens there.
     init?(path: String) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            Glibc.close(fd)
-            return nil
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            return nil
-        }
+        guard let fd = UnixSocket.connect(path) else { return nil }
         self.fd = fd
     }
 
@@ -40,15 +25,7 @@ struct AdminClient {
             throw VaultError(.unavailable, code: .adminSocketUnavailable, message: "cannot encode the admin request")
         }
         data.append(0x0A)
-        let ok = data.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
+        let ok = data.withUnsafeBytes { UnixSocket.writeAll(fd, $0) }
         data.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) }
         guard ok else { throw VaultError(.unavailable, code: .adminSocketUnavailable, message: "the server closed the admin socket") }
     }

@@ -17,24 +17,11 @@ struct PKCS11SealTests {
     }
 
     func tokenize(_ vault: TemporaryVault, count: Int) async throws -> [String: String] {
-        var tokens: [String: String] = [:]
-        let caller = try await vault.caller()
-        for i in 0..<count {
-            let number = SentinelCards.visa(i)
-            let answer = try await vault.runtime.cards.tokenize(
-                CardInput(number: number, expMonth: "3", expYear: "2031", holder: "HOLDER", verificationValue: nil), caller: caller, idempotencyKey: nil)
-            let body = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
-            tokens[body["token"] as! String] = number
-        }
-        return tokens
+        try await vault.tokenizeSentinels(count: count)
     }
 
     func expectReadable(_ runtime: VaultRuntime, _ tokens: [String: String]) async throws {
-        for (token, number) in tokens {
-            let card = try await runtime.store.read { try $0.card(token: CardToken(token)!, tenant: .default) }
-            let data = try await runtime.cards.open(try #require(card))
-            #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
-        }
+        #expect(try await TemporaryVault.pans(runtime, tokens.keys) == tokens)
     }
 
     @Test func aCardWrittenAndReadBackThroughTheToken() async throws {

@@ -11,26 +11,12 @@ import VaultTestSupport
 struct ShamirSealTests {
     static let custodians = ["alice", "bob", "carol", "dave", "erin"]
 
-    func tokenize(_ vault: TemporaryVault, runtime: VaultRuntime? = nil, count: Int) async throws -> [String: String] {
-        let runtime = runtime ?? vault.runtime
-        var tokens: [String: String] = [:]
-        let caller = try await vault.caller()
-        for i in 0..<count {
-            let number = SentinelCards.visa(i)
-            let answer = try await runtime.cards.tokenize(
-                CardInput(number: number, expMonth: "3", expYear: "2031", holder: "HOLDER", verificationValue: nil), caller: caller, idempotencyKey: nil)
-            let body = try JSONSerialization.jsonObject(with: Data(answer.body)) as! [String: Any]
-            tokens[body["token"] as! String] = number
-        }
-        return tokens
+    func tokenize(_ vault: TemporaryVault, count: Int) async throws -> [String: String] {
+        try await vault.tokenizeSentinels(count: count)
     }
 
     func expectReadable(_ runtime: VaultRuntime, _ tokens: [String: String]) async throws {
-        for (token, number) in tokens {
-            let card = try await runtime.store.read { try $0.card(token: CardToken(token)!, tenant: .default) }
-            let data = try await runtime.cards.open(try #require(card))
-            #expect(data.pan.withDigits { String(decoding: $0, as: UTF8.self) } == number)
-        }
+        #expect(try await TemporaryVault.pans(runtime, tokens.keys) == tokens)
     }
 
     /// A second process on the same files: starts with nothing in memory.

@@ -60,14 +60,6 @@ public final class AdminConnection: @unchecked Sendable {
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return false }
         data.append(0x0A)
         defer { data.withUnsafeMutableBytes { zeroize($0.baseAddress!, count: $0.count) } }
-        return data.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
+        return data.withUnsafeBytes { UnixSocket.writeAll(fd, $0) }
     }
 }

@@ -67,17 +67,11 @@ public final class AdminSocketService: Service, @unchecked Sendable {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard fd >= 0, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        let bound = fd < 0 ? nil : UnixSocket.withAddress(path) { address, length in Glibc.bind(fd, address, length) }
+        guard let bound else {
             if fd >= 0 { close(fd) }
             throw VaultError(
                 .failedPrecondition, code: .invalidSetting, message: "the admin socket path \(path) is too long (at most 107 bytes)", field: "admin-socket")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         // The mode is set before listen(): until then nobody can connect.
         guard bound == 0, chmod(path, mode) == 0, listen(fd, 8) == 0 else {
@@ -298,17 +292,9 @@ public final class AdminSocketService: Service, @unchecked Sendable {
 
     /// Whether something accepts connections on the Unix socket at `path`.
     static func answers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        guard let fd = UnixSocket.connect(path) else { return false }
+        close(fd)
+        return true
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {
