@@ -42,6 +42,21 @@ struct PostgresServerTests {
         #expect(try HTTP.request(port: servers[1].1, "GET /v1/cards/\(token)", headers: auth).status == 200)
         #expect(try HTTP.request(port: servers[1].1, "DELETE /v1/cards/\(token)", headers: auth).status == 204)
         #expect(try HTTP.request(port: servers[0].1, "GET /v1/cards/\(token)", headers: auth).status == 404)
+
+        // A key rotation done once reaches both instances within 5 s: new cards on either are
+        // sealed under v2.
+        #expect(try cli.run(["keys", "rotate"] + flags, vaultFlags: false).status == 0)
+        try await Task.sleep(for: .seconds(3))
+        for (i, port) in [portA, portB].enumerated() {
+            let card = #"{"number":"\#(SentinelCards.visa(50 + i))","exp_month":"03","exp_year":"2031"}"#
+            #expect(try HTTP.request(port: port, "POST /v1/cards", headers: auth, body: card).status == 201)
+        }
+        let status = try cli.run(["keys", "status", "--json"] + flags, vaultFlags: false)
+        let versions = status.object["versions"] as? [[String: Any]] ?? []
+        #expect(versions.first { $0["version"] as? Int == 2 }?["cards"] as? Int == 2, "\(status.stdout)")
+        // A revocation done once is refused by both at their next request.
+        #expect(try cli.run(["clients", "revoke", "svc"] + flags, vaultFlags: false).status == 0)
+        for port in [portA, portB] { #expect(try HTTP.request(port: port, "GET /v1/cards/\(token)", headers: auth).status == 401) }
         for (process, _) in servers {
             process.terminate()
             process.waitUntilExit()
