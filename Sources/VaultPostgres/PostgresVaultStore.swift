@@ -70,14 +70,9 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         defer { _ = try? session.run("SELECT pg_advisory_unlock(\(writeLock + 1))") }
         let applied = Set(try session.rows("SELECT id FROM cardvault_migrations").map { try $0.decode(String.self) })
         for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
-            try session.run("BEGIN")
-            do {
+            try transaction(session, begin: "BEGIN") {
                 for statement in migration.statements { try session.run(PostgresQuery(unsafeSQL: statement)) }
                 try session.run("INSERT INTO cardvault_migrations (id, applied_at) VALUES (\(migration.id), \(StoredDate.millis(Date())))")
-                try session.run("COMMIT")
-            } catch {
-                _ = try? session.run("ROLLBACK")
-                throw error
             }
         }
     }
@@ -113,30 +108,29 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
         try await onWorker { session in
-            try session.run("BEGIN")
-            do {
+            try Self.transaction(session, begin: "BEGIN") {
                 try session.run("SELECT pg_advisory_xact_lock(\(Self.writeLock))")
-                let result = try body(PostgresTransaction(session: session))
-                try session.run("COMMIT")
-                return result
-            } catch {
-                _ = try? session.run("ROLLBACK")
-                throw error
+                return try body(PostgresTransaction(session: session))
             }
         }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {
         try await onWorker { session in
-            try session.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let result = try body(PostgresTransaction(session: session))
-                try session.run("COMMIT")
-                return result
-            } catch {
-                _ = try? session.run("ROLLBACK")
-                throw error
-            }
+            try Self.transaction(session, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try body(PostgresTransaction(session: session)) }
+        }
+    }
+
+    /// `body` between `begin` and COMMIT; a throw rolls back.
+    static func transaction<T>(_ session: PostgresSession, begin: PostgresQuery, _ body: () throws -> T) throws -> T {
+        try session.run(begin)
+        do {
+            let result = try body()
+            try session.run("COMMIT")
+            return result
+        } catch {
+            _ = try? session.run("ROLLBACK")
+            throw error
         }
     }
 
