@@ -28,7 +28,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// connections.
     public init(url: PostgresDatabaseURL, connections: Int = 8, logger: Logger = Logger(label: "cardvault.postgres")) throws {
         self.url = url
-        self.logger = logger
+        // PostgresNIO logs whole backend messages at trace level, data rows included (wrapped
+        // keys, ciphertext): its logger never goes below info, whatever CARDVAULT_LOG_LEVEL says.
+        var driverLogger = logger
+        driverLogger.logLevel = max(logger.logLevel, .info)
+        self.logger = driverLogger
         self.available = DispatchSemaphore(value: connections)
         let session = try connect()
         try Self.migrate(session)

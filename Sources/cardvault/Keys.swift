@@ -224,8 +224,7 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             try await Output.run(json: output.json) {
-                guard let target = seal.seal else { throw VaultError.invalid("to", code: .sealInvalid, "give the target seal with --to file|shamir|pkcs11") }
-                _ = target
+                guard seal.seal != nil else { throw VaultError.invalid("to", code: .sealInvalid, "give the target seal with --to file|shamir|pkcs11") }
                 let request = try seal.request(default: .file)
                 let runtime = try await vault.openRuntime()
                 let descriptor = try await runtime.keyAdmin.migrateSeal(

@@ -17,8 +17,19 @@ enum ShareDelivery {
             guard files.count == shares.count else {
                 throw VaultError.invalid("share-file", code: .sealInvalid, "give one --share-file per share (\(shares.count)), or none to print them")
             }
-            for (i, (share, file)) in zip(shares, files).enumerated() {
-                try write(share, to: file)
+            // All or none: a set that is not handed over whole never becomes current, so the
+            // files already written would only be confusing copies of useless shares.
+            var written: [String] = []
+            do {
+                for (share, file) in zip(shares, files) {
+                    try write(share, to: file)
+                    written.append(file)
+                }
+            } catch {
+                for file in written { unlink(file) }
+                throw error
+            }
+            for (i, file) in files.enumerated() {
                 Output.status("share \(i + 1) of \(shares.count) (\(custodian(i, custodians))) written to \(file)\n")
             }
             return

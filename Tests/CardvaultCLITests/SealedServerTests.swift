@@ -105,6 +105,18 @@ struct SealedServerTests {
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
     }
 
+    @Test func aShareSetNotHandedOverWholeLeavesNoFileAndNoVault() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
+        FileManager.default.createFile(atPath: files[2], contents: Data("someone else's\n".utf8))
+        let refused = try cli.run(["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2"] + files.flatMap { ["--share-file", $0] })
+        #expect(refused.status != 0 && refused.stderr.contains(files[2]), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: files[0]) && !FileManager.default.fileExists(atPath: files[1]))
+        #expect(try String(contentsOfFile: files[2], encoding: .utf8) == "someone else's\n")
+        #expect(try cli.run(["keys", "status"]).stderr.contains("keys init"))
+    }
+
     @Test func pkcs11ServerServesCardsWithTheKeyInTheToken() async throws {
         let token = try SoftHSMToken.make()
         let environment = token.environment()
