@@ -25,6 +25,9 @@ let package = Package(
         // The PostgreSQL backend (issue 15): the maintained Swift client of the wire protocol,
         // not a hand-wrapped libpq.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Already in the graph through postgres-nio and async-http-client: the TLS context for
+        // sslmode=require|verify-ca|verify-full.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -68,6 +71,7 @@ let package = Package(
             dependencies: [
                 "VaultDomain", "VaultCrypto",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

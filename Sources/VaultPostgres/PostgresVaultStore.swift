@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 import Synchronization
 import VaultDomain
@@ -18,6 +19,7 @@ import VaultDomain
 public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     public let url: PostgresDatabaseURL
     let logger: Logger
+    private let tls: PostgresConnection.Configuration.TLS
     private let idle = Mutex<[PostgresSession]>([])
     private let available: DispatchSemaphore
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
@@ -34,6 +36,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         driverLogger.logLevel = max(logger.logLevel, .info)
         self.logger = driverLogger
         self.available = DispatchSemaphore(value: connections)
+        self.tls = try Self.tls(for: url)
         let session = try connect()
         try Self.migrate(session)
         idle.withLock { $0.append(session) }
@@ -48,22 +51,36 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         }
     }
 
+    /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
+    /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
     private func connect() throws -> PostgresSession {
-        var configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(10)
-        if url.requireTLS {
-            throw VaultError.invalid(
-                "database", code: .invalidSetting, "sslmode=require is not supported by this build yet; use a loopback or Unix-socket server")
+        var refusals: [String] = []
+        for endpoint in url.endpoints {
+            var configuration = PostgresConnection.Configuration(
+                host: endpoint.host, port: endpoint.port, username: url.user, password: url.password, database: url.database, tls: tls)
+            configuration.options.connectTimeout = .seconds(5)
+            let connection: PostgresConnection
+            do {
+                connection = try PostgresConnection.connect(
+                    on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 1, logger: logger
+                ).wait()
+            } catch {
+                refusals.append("\(endpoint.host):\(endpoint.port) did not answer")
+                continue
+            }
+            let session = PostgresSession(connection: connection, logger: logger)
+            if url.target == .readWrite {
+                let standby = try? session.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)
+                guard standby == false else {
+                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                    refusals.append("\(endpoint.host):\(endpoint.port) \(standby == true ? "is a standby" : "did not answer")")
+                    continue
+                }
+            }
+            return session
         }
-        do {
-            let connection = try PostgresConnection.connect(
-                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 1, logger: logger
-            ).wait()
-            return PostgresSession(connection: connection, logger: logger)
-        } catch {
-            throw VaultError(.unavailable, code: .storageUnavailable, message: "cannot connect to PostgreSQL at \(url.host):\(url.port)")
-        }
+        logger.warning("no PostgreSQL server accepts writes", metadata: ["tried": "\(refusals.joined(separator: "; "))"])
+        throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
     }
 
     /// Applies the schema's migrations not yet recorded, each in its own transaction, under a
@@ -90,19 +107,39 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                 defer { available.signal() }
                 continuation.resume(
                     with: Result {
-                        let session = try idle.withLock { $0.popLast() } ?? connect()
+                        let session = try takeIdle() ?? connect()
                         do {
                             let result = try body(session)
                             idle.withLock { $0.append(session) }
                             return result
                         } catch {
                             if session.connection.isClosed { return try Self.rethrow(error) }
+                            if Self.isReadOnly(error) {
+                                // A primary demoted under us: drop it, the next use looks again.
+                                let connection = session.connection
+                                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                                return try Self.rethrow(error)
+                            }
                             idle.withLock { $0.append(session) }
                             return try Self.rethrow(error)
                         }
                     })
             }
         }
+    }
+
+    /// An idle connection still open (those to a server that went away are dropped here).
+    private func takeIdle() -> PostgresSession? {
+        idle.withLock { sessions in
+            while let session = sessions.popLast() {
+                if !session.connection.isClosed { return session }
+            }
+            return nil
+        }
+    }
+
+    private static func isReadOnly(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == PostgresError.Code.readOnlySqlTransaction.raw
     }
 
     private static func rethrow<T>(_ error: any Error) throws -> T {
@@ -135,6 +172,20 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         } catch {
             _ = try? session.run("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Where this instance's connections go: the server, whether it is the primary, whether
+    /// the connection is encrypted (logged at start; checked by the tests).
+    public func connectionReport() async throws -> PostgresConnectionReport {
+        try await onWorker { session in
+            let row = try session.rows(
+                "SELECT inet_server_port(), pg_is_in_recovery(), coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)"
+            ).first
+            guard let (port, standby, tls) = try row?.decode((Int?, Bool, Bool).self) else {
+                throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+            }
+            return PostgresConnectionReport(port: port, isPrimary: !standby, isEncrypted: tls)
         }
     }
 

@@ -25,13 +25,17 @@ public final class PostgresCluster: Sendable {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         port = Self.freePort()
-        if getuid() == 0 { try Self.shell(["chown", "postgres:postgres", folder]) }
+        // A throwaway CA and a server certificate for the name localhost (not the address), so TLS is tested too
+        // (the server takes plain and TLS connections alike).
+        try Self.makeCertificates(in: folder)
+        if getuid() == 0 { try Self.shell(["chown", "-R", "postgres:postgres", folder]) }
         try Self.asOwner([Self.binaries + "/initdb", "-D", folder + "/data", "-U", user, "-A", "trust", "--no-sync", "-E", "UTF8"])
         // The server outlives pg_ctl and would hold a pipe open: its output goes to the log only.
         try Self.asOwner(
             [
                 Self.binaries + "/pg_ctl", "-D", folder + "/data", "-l", folder + "/server.log", "-w", "-o",
-                "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c max_connections=200", "start",
+                "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c max_connections=200 -c ssl=on"
+                    + " -c ssl_cert_file=\(folder)/server.pem -c ssl_key_file=\(folder)/server.key", "start",
             ], capture: false)
         Self.started.withLock { $0 = folder }
         atexit {
@@ -44,11 +48,37 @@ public final class PostgresCluster: Sendable {
 
     private static let started = NSLockedValue<String?>(nil)
 
-    /// A new empty database; answers its URL.
-    public func makeDatabase() throws -> String {
+    /// The CA that signed the server's certificate (PEM), for `sslrootcert`.
+    public var certificateAuthorityFile: String { folder + "/ca.pem" }
+
+    /// A CA that signed nothing here, for the refusal test.
+    public var foreignCertificateAuthorityFile: String { folder + "/foreign-ca.pem" }
+
+    static func makeCertificates(in folder: String) throws {
+        let openssl = "/usr/bin/openssl"
+        for ca in ["ca", "foreign-ca"] {
+            try shell([
+                openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=cardvault test \(ca)", "-keyout", "\(folder)/\(ca).key", "-out", "\(folder)/\(ca).pem",
+            ])
+        }
+        try shell([
+            openssl, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "\(folder)/server.key", "-out", "\(folder)/server.csr",
+        ])
+        try "subjectAltName=DNS:localhost\n".write(toFile: "\(folder)/san.ext", atomically: true, encoding: .utf8)
+        try shell([
+            openssl, "x509", "-req", "-in", "\(folder)/server.csr", "-CA", "\(folder)/ca.pem", "-CAkey", "\(folder)/ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "\(folder)/san.ext", "-out", "\(folder)/server.pem",
+        ])
+        chmod("\(folder)/server.key", 0o600)
+    }
+
+    /// A new empty database; answers its URL (`parameters` appended as its query).
+    public func makeDatabase(host: String = "127.0.0.1", parameters: String = "") throws -> String {
         let name = "cv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try Self.shell([Self.binaries + "/psql", "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-q", "-c", "CREATE DATABASE \(name)"])
-        return "postgres://\(user)@127.0.0.1:\(port)/\(name)"
+        return "postgres://\(user)@\(host):\(port)/\(name)" + (parameters.isEmpty ? "" : "?" + parameters)
     }
 
     static func asOwner(_ arguments: [String], capture: Bool = true) throws {
@@ -94,6 +124,9 @@ public final class PostgresCluster: Sendable {
         guard status == 0 else { throw ClusterError(message: "\(arguments.joined(separator: " ")) failed (status \(status))") }
         return ""
     }
+
+    /// A loopback port nothing listens on (just now).
+    public static func unusedPort() -> Int { freePort() }
 
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import VaultDomain
+import VaultPostgres
+import VaultTestSupport
+
+/// How `--database postgres://...` is read (hosts, TLS, session target) and what the store
+/// makes of it against the throwaway cluster: TLS checked against a CA, a host that does not
+/// answer passed over.
+@Suite("PostgreSQL URLs and connections")
+struct PostgresConnectionTests {
+    @Test func urlsAreReadStrictly() throws {
+        let one = try PostgresDatabaseURL("postgres://vault@127.0.0.1:5433/cards")
+        #expect(one.endpoints == [.init(host: "127.0.0.1", port: 5433)])
+        #expect(one.tls == .disable && one.target == .any)
+        let remote = try PostgresDatabaseURL("postgresql://vault@db.internal/cards")
+        #expect(remote.tls == .verifyFull, "a remote server is checked unless the URL says otherwise")
+        #expect(remote.port == 5432)
+        let pair = try PostgresDatabaseURL(
+            "postgres://vault@db-a:5432,db-b:6432/cards?sslmode=verify-ca&sslrootcert=/etc/cardvault/pg-ca.pem")
+        #expect(pair.endpoints.map(\.host) == ["db-a", "db-b"] && pair.endpoints.map(\.port) == [5432, 6432])
+        #expect(pair.target == .readWrite, "several hosts: writes go to the primary only")
+        #expect(pair.tls == .verifyCA && pair.rootCertificateFile == "/etc/cardvault/pg-ca.pem")
+        #expect(
+            pair.description
+                == "postgres://vault@db-a:5432,db-b:6432/cards?sslmode=verify-ca&sslrootcert=/etc/cardvault/pg-ca.pem&target_session_attrs=read-write")
+        for bad in [
+            "postgres://vault:secret@127.0.0.1/cards", "postgres://127.0.0.1/cards", "postgres://vault@127.0.0.1/",
+            "postgres://vault@127.0.0.1:0/cards", "postgres://vault@127.0.0.1:70000/cards", "postgres://vault@a,,b/cards",
+            "postgres://vault@127.0.0.1/cards?sslmode=prefer", "postgres://vault@127.0.0.1/cards?sslmode=require&sslmode=disable",
+            "postgres://vault@127.0.0.1/cards?application_name=x", "postgres://vault@127.0.0.1/cards?sslmode=verify-full&sslrootcert=ca.pem",
+            "postgres://vault@127.0.0.1/cards?sslmode=require&sslrootcert=/ca.pem", "postgres://vault@h/st/cards",
+            "postgres://vault@h/cards?target_session_attrs=primary",
+        ] {
+            #expect(throws: VaultError.self, "\(bad)") { _ = try PostgresDatabaseURL(bad) }
+        }
+    }
+
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func tlsIsCheckedAgainstTheRootCertificate() async throws {
+        let cluster = try PostgresCluster.shared.get()
+        let verified = try cluster.makeDatabase(
+            host: "localhost", parameters: "sslmode=verify-full&sslrootcert=\(cluster.certificateAuthorityFile)")
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(verified))
+        #expect(try await store.connectionReport().isEncrypted)
+        let plain = try PostgresVaultStore(url: PostgresDatabaseURL(try cluster.makeDatabase()))
+        #expect(try await plain.connectionReport().isEncrypted == false)
+        // verify-ca checks the chain only; verify-full the name too (the certificate names
+        // localhost, not 127.0.0.1).
+        let chainOnly = try cluster.makeDatabase(parameters: "sslmode=verify-ca&sslrootcert=\(cluster.certificateAuthorityFile)")
+        #expect(try await PostgresVaultStore(url: PostgresDatabaseURL(chainOnly)).connectionReport().isEncrypted)
+        // A server whose certificate another CA signed is refused, as is the wrong host name.
+        let foreign = try cluster.makeDatabase(
+            host: "localhost", parameters: "sslmode=verify-full&sslrootcert=\(cluster.foreignCertificateAuthorityFile)")
+        #expect(throws: VaultError.self) { _ = try PostgresVaultStore(url: PostgresDatabaseURL(foreign)) }
+        let otherName = try cluster.makeDatabase(
+            host: "127.0.0.1", parameters: "sslmode=verify-full&sslrootcert=\(cluster.certificateAuthorityFile)")
+        #expect(throws: VaultError.self) { _ = try PostgresVaultStore(url: PostgresDatabaseURL(otherName)) }
+    }
+
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func aHostThatDoesNotAnswerIsPassedOver() async throws {
+        let cluster = try PostgresCluster.shared.get()
+        let url = try cluster.makeDatabase()
+        // A closed port first: the store finds the primary after it.
+        let dead = PostgresCluster.unusedPort()
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(url.replacingOccurrences(of: "@127.0.0.1:", with: "@127.0.0.1:\(dead),127.0.0.1:")))
+        let report = try await store.connectionReport()
+        #expect(report.port == cluster.port && report.isPrimary)
+        #expect(throws: VaultError.self) {
+            _ = try PostgresVaultStore(url: PostgresDatabaseURL("postgres://\(cluster.user)@127.0.0.1:\(dead)/postgres"))
+        }
+    }
+}
