@@ -16,11 +16,22 @@ public final class VaultServerHarness: @unchecked Sendable {
     private let lock = NSLock()
     private var bodies: [[UInt8]] = []
 
-    public init(securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000) async throws {
-        vault = try await TemporaryVault(securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes)
+    private let ownRuntime: VaultRuntime?
+
+    /// A vault on SQLite in a temporary folder, or on the PostgreSQL `database` URL.
+    public init(securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000, database: String? = nil) async throws {
+        vault = try await TemporaryVault(securityCodeTTL: securityCodeTTL, maxPendingCodes: maxPendingCodes, database: database)
+        ownRuntime = nil
     }
 
-    public var runtime: VaultRuntime { vault.runtime }
+    /// Another instance of `other`'s vault (same database and keys, its own runtime and
+    /// server): two instances on one PostgreSQL database.
+    public init(secondInstanceOf other: VaultServerHarness) throws {
+        vault = other.vault
+        ownRuntime = try VaultRuntime(databasePath: vault.databasePath, keysDirectory: vault.keysDirectory, securityCodeTTL: vault.runtime.codes.timeToLive)
+    }
+
+    public var runtime: VaultRuntime { ownRuntime ?? vault.runtime }
 
     /// The same vault opened again, as the admin CLI running beside the server opens it.
     public func secondProcess() throws -> VaultRuntime {
@@ -50,7 +61,7 @@ public final class VaultServerHarness: @unchecked Sendable {
         config.databasePath = vault.databasePath
         config.keysDirectory = vault.keysDirectory
         configure(&config)
-        let app = try await buildApplication(config, runtime: vault.runtime, logger: logs.logger())
+        let app = try await buildApplication(config, runtime: runtime, logger: logs.logger())
         return try await app.test(.live) { client in
             try await test(Client(client: client, harness: self))
         }

@@ -187,6 +187,45 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            // Pending security codes shared by the instances (`SharedSecurityCodes`): UNLOGGED,
+            // so no row reaches the WAL, a standby or a base backup (after a crash the tables
+            // come back empty). Rows hold only sealed boxes. And the lease that lets one
+            // instance at a time run a maintenance job.
+            "v2-shared-codes-and-job-leases",
+            [
+                """
+                CREATE UNLOGGED TABLE code_recipients (
+                    recipient BYTEA PRIMARY KEY,
+                    instance TEXT NOT NULL,
+                    seen_at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE UNLOGGED TABLE pending_codes (
+                    token TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    recipient BYTEA NOT NULL,
+                    box BYTEA NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (token, recipient)
+                )
+                """,
+                """
+                CREATE INDEX pending_codes_by_recipient ON pending_codes(recipient)
+                """,
+                """
+                CREATE INDEX pending_codes_by_expiry ON pending_codes(expires_at)
+                """,
+                """
+                CREATE TABLE job_leases (
+                    job TEXT PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    until BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

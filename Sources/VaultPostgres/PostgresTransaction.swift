@@ -391,6 +391,16 @@ struct PostgresTransaction: VaultTransaction {
 
     private func day(_ date: Date) -> Int64 { millis(date) / 86_400_000 }
 
+    func pendingCodeExpiry(token: CardToken, tenant: Tenant, at date: Date) throws -> Date? {
+        let row = try session.rows(
+            """
+            SELECT MAX(expires_at) FROM pending_codes
+            WHERE token = \(token.rawValue) AND tenant = \(tenant.rawValue) AND expires_at > \(millis(date))
+            """
+        ).first
+        return self.date(try row?.decode(Int64?.self))
+    }
+
     func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool) {
         let row = try session.rows(
             """

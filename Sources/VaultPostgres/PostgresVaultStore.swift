@@ -100,7 +100,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
 
     /// Runs `body` on a worker thread with a connection of the pool; a broken connection is
     /// dropped and replaced on the next use.
-    private func onWorker<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+    func onWorker<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             workers.async { [self] in
                 available.wait()

@@ -23,12 +23,17 @@ struct ProviderIdempotency: Sendable {
     /// What the provider knows the call by (`tracking_id`, `order_id`, ...), stored with the claim.
     let reference: [String: String]
     let inFlight: InFlightClaims
+    /// With several instances on one database: how long another process's pending claim is
+    /// taken as still in flight there (`request_in_flight`) before its outcome counts as
+    /// unknown: the provider timeout and a margin. Nil on one host, where the in-process
+    /// table knows.
+    let othersInFlightFor: TimeInterval?
     let confirm: @Sendable () async throws -> Void
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
     init(
         operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
-        movesMoney: Bool = false, reference: [String: String] = [:]
+        movesMoney: Bool = false, reference: [String: String] = [:], providerTimeout: Duration = .seconds(30)
     ) throws {
         if movesMoney && given == nil { throw StoredResponse.keyRequired }
         let hashKey = try cards.keys.derivedKeys().idempotency
@@ -40,6 +45,7 @@ struct ProviderIdempotency: Sendable {
         self.movesMoney = movesMoney
         self.reference = reference.filter { Self.isReference($0.value) }
         self.inFlight = inFlight
+        othersInFlightFor = cards.store.servesSeveralInstances ? Double(providerTimeout.components.seconds) + 30 : nil
         confirm = { try await cards.confirm(caller, action: operation.id) }
     }
 
@@ -63,7 +69,9 @@ struct ProviderIdempotency: Sendable {
         try await confirm()
         _ = try stored.replaying(requestHash)
         if stored.isPending {
-            throw inFlight.contains(claimID) ? StoredResponse.inFlight : StoredResponse.outcomeUnknown(reference: stored.pendingReference)
+            if inFlight.contains(claimID) { throw StoredResponse.inFlight }
+            if let horizon = othersInFlightFor, now.timeIntervalSince(stored.createdAt) < horizon { throw StoredResponse.inFlight }
+            throw StoredResponse.outcomeUnknown(reference: stored.pendingReference)
         }
         return ProviderAnswer(status: stored.status, body: stored.body)
     }

@@ -49,7 +49,8 @@ public struct VaultRuntime: Sendable {
             store = SQLiteVaultStore(database: sqlite, logger: logger)
         }
         keys = KeyRing(directory: KeyDirectory(path: keysDirectory), hardware: hardwareKeys)
-        codes = try SecurityCodeVault(timeToLive: securityCodeTTL, capacity: maxPendingCodes)
+        // PostgreSQL: codes shared by the instances, sealed to their short-lived keys.
+        codes = try SecurityCodeVault(timeToLive: securityCodeTTL, capacity: maxPendingCodes, sharedStore: store.sharedCodes)
         authenticator = ClientAuthenticator(store: store, keys: keys)
     }
 }

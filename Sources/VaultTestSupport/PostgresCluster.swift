@@ -81,6 +81,15 @@ public final class PostgresCluster: Sendable {
         return "postgres://\(user)@\(host):\(port)/\(name)" + (parameters.isEmpty ? "" : "?" + parameters)
     }
 
+    /// Runs `sql` with psql in the database of `url` (made by `makeDatabase`); answers its
+    /// unaligned output.
+    @discardableResult
+    public func query(_ url: String, _ sql: String) throws -> String {
+        let database = String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
+        return try Self.shell([Self.binaries + "/psql", "-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-Atqc", sql])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static func asOwner(_ arguments: [String], capture: Bool = true) throws {
         if getuid() == 0 {
             try shell(["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments, capture: capture)

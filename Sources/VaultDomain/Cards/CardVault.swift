@@ -59,6 +59,12 @@ public struct CardVault: VaultService {
         // The code's slot is taken before anything is written: a full slab refuses the whole
         // request (503), and a failed write releases the slot with the value.
         let code = try input.verificationValue.map { raw throws(VaultError) in try self.codes.seal(raw, brand: pan.brand) }
+        if let code, let shared = codes.shared {
+            do { try await shared.admit() } catch {
+                code.bytes.wipe()
+                throw error
+            }
+        }
         let data = CardData(pan: pan, expiry: expiry, holder: holder)
         let derived = try await loadedKeys().derivedKeys()
         let idempotencyKey = idempotencyKey?.blinded(with: derived.idempotency)
@@ -124,14 +130,16 @@ public struct CardVault: VaultService {
                         action: created ? "card.create" : "card.update_existing", subject: card.token.rawValue,
                         outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(
-                    card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: card.token, now: now),
+                    card: card, data: data,
+                    codeExpiresAt: try codeExpiry ?? codes.expiry(for: card.token, now: now)
+                        ?? tx.pendingCodeExpiry(token: card.token, tenant: tenant, at: now),
                     references: created ? [] : try tx.references(token: card.token, tenant: tenant))
                 return (CardAnswer(created ? .created : .existing, body: metadata.jsonBytes), card.token)
             }
         }
         guard let answer = outcome.0 else { throw TokenizeLimits.enumerationSuspected }
         if let code, let token = outcome.1, let codeExpiry {
-            codes.put(code, for: token, expiresAt: codeExpiry)
+            try await codes.keep(code, for: token, tenant: tenant, expiresAt: codeExpiry, now: now)
         }
         return answer
     }
@@ -145,21 +153,23 @@ public struct CardVault: VaultService {
         let chain = AuditChain(key: try await loadedKeys().derivedKeys().audit)
         let token = CardToken(tokenText)
         let (actor, tenant) = (caller.actor, caller.tenant)
-        let found = try await writeConfirmed(caller, action: "card.read", chain: chain, at: now) { tx -> (SealedCard?, [SealedProviderReference]) in
+        let found = try await writeConfirmed(caller, action: "card.read", chain: chain, at: now) {
+            tx -> (SealedCard?, [SealedProviderReference], Date?) in
             let card = try token.flatMap { try tx.card(token: $0, tenant: tenant) }
             let references = try token.map { try tx.references(token: $0, tenant: tenant) } ?? []
+            let codeExpiry = try card.flatMap { try tx.pendingCodeExpiry(token: $0.token, tenant: tenant, at: now) }
             try tx.appendAudit(
                 AuditEvent(
                     action: "card.read", subject: token?.rawValue, outcome: card == nil && references.isEmpty ? .failure : .success,
                     actor: actor), chain: chain, at: now)
-            return (card, references)
+            return (card, references, codeExpiry)
         }
         guard let card = found.0 else {
             guard let token, let metadata = ReferenceMetadata(token: token, references: found.1) else { throw VaultError.cardNotFound }
             return CardAnswer(.existing, body: metadata.jsonBytes)
         }
         let data = try await open(card)
-        let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now), references: found.1)
+        let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now) ?? found.2, references: found.1)
         return CardAnswer(.existing, body: metadata.jsonBytes)
     }
 
@@ -206,6 +216,7 @@ public struct CardVault: VaultService {
         let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
         // Make sure every version a card may be under is loaded before entering the writer.
         try await refreshKeys()
+        if changes.verificationValue != nil { try await codes.shared?.admit() }
 
         let outcome = try await withKeyRetry {
             try await idempotentWrite(caller, action: "card.update", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) {
@@ -238,13 +249,14 @@ public struct CardVault: VaultService {
                 try tx.update(card)
                 try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(
-                    card: card, data: data, codeExpiresAt: codeExpiry ?? codes.expiry(for: token, now: now),
+                    card: card, data: data,
+                    codeExpiresAt: try codeExpiry ?? codes.expiry(for: token, now: now) ?? tx.pendingCodeExpiry(token: token, tenant: tenant, at: now),
                     references: try tx.references(token: token, tenant: tenant))
                 return (CardAnswer(.existing, body: metadata.jsonBytes), code)
             }
         }
         guard let answer = outcome.0 else { throw VaultError.cardNotFound }
-        if let code = outcome.1, let codeExpiry { codes.put(code, for: token, expiresAt: codeExpiry) }
+        if let code = outcome.1, let codeExpiry { try await codes.keep(code, for: token, tenant: tenant, expiresAt: codeExpiry, now: now) }
         return answer
     }
 
@@ -275,7 +287,7 @@ public struct CardVault: VaultService {
         // Only a card this caller's tenant held and deleted loses its pending code: a token of
         // another tenant is merely unknown here.
         guard let answer else { throw VaultError.cardNotFound }
-        codes.discard(for: token)
+        await codes.forget(token)
         return answer
     }
 

@@ -19,11 +19,21 @@ public final class SecurityCodeVault: Sendable {
     public static let defaultCapacity = 100_000
 
     public let timeToLive: TimeInterval
+    /// Set when instances share a database (PostgreSQL): codes are kept there, sealed, and the
+    /// slab holds only codes on their way in or out (see `keep`, `take(for:tenant:now:)`).
+    public let shared: SharedSecurityCodes?
     private let slab: GuardedSlab
     private let pending = Mutex<[CardToken: Pending]>([:])
 
-    public init(timeToLive: TimeInterval = 15 * 60, capacity: Int = SecurityCodeVault.defaultCapacity) throws(VaultError) {
+    public init(
+        timeToLive: TimeInterval = 15 * 60, capacity: Int = SecurityCodeVault.defaultCapacity, sharedStore: (any SharedCodeStore)? = nil
+    ) throws(VaultError) {
         self.timeToLive = timeToLive
+        do {
+            shared = try sharedStore.map { try SharedSecurityCodes(store: $0, timeToLive: timeToLive, capacity: capacity) }
+        } catch {
+            throw VaultError(.failedPrecondition, code: .secureMemoryUnavailable, message: "cannot make a recipient key for pending security codes")
+        }
         do {
             // A slot holds up to 7 bytes: codes are 3 or 4 digits.
             slab = try GuardedSlab(capacity: capacity, slotSize: 7)
@@ -48,6 +58,16 @@ public final class SecurityCodeVault: Sendable {
         try SecurityCode.validate(raw, brand: brand)
         do {
             return SecurityCode(bytes: try raw.withUnsafeBytes { bytes throws(CryptoError) in try slab.store(bytes) })
+        } catch {
+            throw Self.capacityReached
+        }
+    }
+
+    /// Moves digits opened from a shared copy into a slot (refused when the slab is full).
+    func hold(_ digits: SecureBytes) throws(VaultError) -> SecurityCode {
+        defer { digits.wipe() }
+        do {
+            return SecurityCode(bytes: try digits.withUnsafeBytes { bytes throws(CryptoError) in try slab.store(bytes) })
         } catch {
             throw Self.capacityReached
         }

@@ -102,7 +102,10 @@ public struct ProviderReferences: VaultService {
         let references = try tx.references(token: token, tenant: tenant)
         if let card = try tx.card(token: token, tenant: tenant) {
             let data = try card.open(with: keys.key(version: card.keyVersion))
-            return CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: token, now: now), references: references).jsonBytes
+            return CardMetadata(
+                card: card, data: data, codeExpiresAt: try codes.expiry(for: token, now: now) ?? tx.pendingCodeExpiry(token: token, tenant: tenant, at: now),
+                references: references
+            ).jsonBytes
         }
         guard let metadata = ReferenceMetadata(token: token, references: references) else { throw VaultError.cardNotFound }
         return metadata.jsonBytes

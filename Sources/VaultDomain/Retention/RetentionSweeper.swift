@@ -32,7 +32,7 @@ public struct RetentionSweeper: VaultService {
                 }
                 return cards.map(\.token)
             }
-            for token in deleted { codes.discard(for: token) }
+            for token in deleted { await codes.forget(token) }
             total += deleted.count
             if deleted.count < batchSize { break }
         }

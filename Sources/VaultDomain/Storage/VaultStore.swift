@@ -27,6 +27,25 @@ public protocol VaultStore: Sendable {
     /// Folds the write-ahead log into the database and truncates it, so that pages of deleted
     /// rows do not linger in it.
     func checkpoint() async throws
+    /// The shared pending-code tables, when this backend has them (several instances on one
+    /// database); nil keeps codes in each process's memory.
+    var sharedCodes: (any SharedCodeStore)? { get }
+    /// Whether other instances may write to this database at the same time (PostgreSQL): then
+    /// a pending idempotency claim of another process may still be in flight.
+    var servesSeveralInstances: Bool { get }
+    /// Runs `body` unless another instance on this database is running the job `name` right
+    /// now (then answers false without running it): the retention sweep and purges run once.
+    func runAlone(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
+}
+
+extension VaultStore {
+    public var sharedCodes: (any SharedCodeStore)? { nil }
+    public var servesSeveralInstances: Bool { false }
+    /// One host: nothing else runs the job.
+    public func runAlone(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        try await body()
+        return true
+    }
 }
 
 /// Read access within a transaction or snapshot. Every look-up of a card, reference, provider
@@ -73,6 +92,14 @@ public protocol VaultReader {
     /// How many distinct cards of one bucket (keyed hash of BIN and last four) `client` has
     /// tokenized since `date`, and whether `card` (keyed hash of the PAN) is one of them.
     func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool)
+
+    /// When the pending security code of (tenant, token) kept in this database expires, if one
+    /// is pending at `date` (only a backend with a `SharedCodeStore` keeps codes: nil otherwise).
+    func pendingCodeExpiry(token: CardToken, tenant: Tenant, at date: Date) throws -> Date?
+}
+
+extension VaultReader {
+    public func pendingCodeExpiry(token: CardToken, tenant: Tenant, at date: Date) throws -> Date? { nil }
 }
 
 /// Write access within a transaction.

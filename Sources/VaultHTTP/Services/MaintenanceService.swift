@@ -23,23 +23,37 @@ struct MaintenanceService: Service {
         var ticks = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             runtime.codes.sweep(now: Date())
-            // Sealed: no keys; retention and purges wait for the unseal.
+            if let shared = runtime.codes.shared {
+                do { try await shared.tick(now: Date()) } catch {
+                    metrics.maintenanceFailed("shared_codes")
+                    logger.error("shared security codes: tick failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
+                }
+            }
+            // Sealed: no keys; retention and purges wait for the unseal. With several instances
+            // on one database, one at a time runs each (the others skip that minute's turn).
             if ticks % 60 == 0 && !runtime.keys.isSealed {
                 let cutoff = Date().addingTimeInterval(-idempotencyRetention)
+                let retention = runtime.retention
+                let logger = logger
                 do {
-                    let expired = try await runtime.retention.sweepExpired(now: Date())
-                    if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
+                    _ = try await runtime.store.runAlone("retention_sweep") {
+                        let expired = try await retention.sweepExpired(now: Date())
+                        if expired > 0 { logger.info("retention sweep", metadata: ["deleted_cards": "\(expired)"]) }
+                    }
                 } catch {
                     metrics.maintenanceFailed("retention_sweep")
                     logger.error("retention sweep failed", metadata: ["error_code": "\((error as? VaultError)?.code.rawValue ?? "storage")"])
                 }
                 let calls = Date().addingTimeInterval(-Self.providerCallRetention)
                 let guardRows = Date().addingTimeInterval(-Self.enumerationGuardRetention)
+                let store = runtime.store
                 do {
-                    try await runtime.store.write { tx in
-                        _ = try tx.purgeIdempotency(before: cutoff)
-                        _ = try tx.purgeProviderCalls(before: calls)
-                        _ = try tx.purgeEnumerationGuard(before: guardRows)
+                    _ = try await store.runAlone("purge") {
+                        try await store.write { tx in
+                            _ = try tx.purgeIdempotency(before: cutoff)
+                            _ = try tx.purgeProviderCalls(before: calls)
+                            _ = try tx.purgeEnumerationGuard(before: guardRows)
+                        }
                     }
                 } catch {
                     metrics.maintenanceFailed("purge")
@@ -51,5 +65,6 @@ struct MaintenanceService: Service {
         }
         // Shutting down: no security code outlives the process, not even in freed pages.
         runtime.codes.sweep(now: .distantFuture)
+        await runtime.codes.shared?.shutDown()
     }
 }

@@ -99,7 +99,8 @@ public struct HorizonpayForwarder: Sendable {
         let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
         let idempotency = try ProviderIdempotency(
             operation: .horizonpay(route.rawValue), canonical: body, given: given, caller: caller,
-            cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking)
+            cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking,
+            providerTimeout: configuration.timeout)
         if let replayed = try await idempotency.replay() { return replayed }
         return try await idempotency.holding {
             try await send(
@@ -141,8 +142,14 @@ public struct HorizonpayForwarder: Sendable {
         var taken: SecurityCode?
         var codeExpiry: Date?
         if route.isTransfer, let source = named["credit_card"] {
-            codeExpiry = cards.codes.expiry(for: source, now: now)
-            taken = cards.codes.take(for: source, now: now)
+            do {
+                if let pending = try await cards.codes.take(for: source, tenant: caller.tenant, now: now) {
+                    (taken, codeExpiry) = (pending.code, pending.expiresAt)
+                }
+            } catch {
+                try await idempotency.release()
+                throw error
+            }
             if taken == nil {
                 try await idempotency.release()
                 throw VaultError.invalid(
@@ -182,7 +189,8 @@ public struct HorizonpayForwarder: Sendable {
             if error.nothingSent {
                 // Nothing left the vault: the code stays pending and the key may be retried.
                 if let taken, let source = named["credit_card"] {
-                    cards.codes.put(taken, for: source, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive))
+                    await cards.codes.giveBack(
+                        taken, for: source, tenant: caller.tenant, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive), now: now)
                 }
                 try await idempotency.release()
             } else {

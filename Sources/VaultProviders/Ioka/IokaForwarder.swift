@@ -35,7 +35,7 @@ public struct IokaForwarder: Sendable {
         let external = document["external_id"]?.stringValue.map { ["external_id": $0] } ?? [:]
         let idempotency = try ProviderIdempotency(
             operation: .iokaCreateOrder, canonical: body, given: idempotencyKey, caller: caller,
-            cards: cards, inFlight: inFlight, movesMoney: true, reference: external)
+            cards: cards, inFlight: inFlight, movesMoney: true, reference: external, providerTimeout: configuration.timeout)
         return try await call(
             .POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
             needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller
@@ -68,7 +68,7 @@ public struct IokaForwarder: Sendable {
         let idempotency = try ProviderIdempotency(
             operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
             given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
-            movesMoney: true, reference: ["order_id": id])
+            movesMoney: true, reference: ["order_id": id], providerTimeout: configuration.timeout)
         return try await call(
             .POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
             needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller
