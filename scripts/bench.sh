@@ -9,7 +9,10 @@
 # does its work per card, it just never refuses the benchmark's millions of distinct cards.
 # SEAL=pkcs11 runs the vault under the pkcs11 seal against a SoftHSM2 token made in the work
 # folder (the master key in the token); the default is the file seal.
-# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS, SEAL)
+# BACKEND=postgres runs the vault on a throwaway PostgreSQL 15 cluster in the work folder
+# (initdb, loopback port, fsync and synchronous_commit on); its tokenize baseline is pgbench
+# with one INSERT of a card-sized row per transaction at the same concurrency (CONNS clients).
+# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS, SEAL, BACKEND)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -18,6 +21,8 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18787}
 SEAL=${SEAL:-file}
+BACKEND=${BACKEND:-sqlite}
+PG=/usr/lib/postgresql/15/bin
 
 scripts/ensure-deps.sh
 if ! command -v wrk >/dev/null; then
@@ -32,9 +37,30 @@ BENCH="$BIN_DIR/cardvault-bench"
 
 WORK="$(mktemp -d /tmp/cardvault-bench.XXXXXX)"
 SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  wait 2>/dev/null
+  [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
-FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
+DATABASE="$WORK/vault.sqlite"
+if [ "$BACKEND" = postgres ]; then
+  [ -x "$PG/initdb" ] || { echo "BACKEND=postgres needs Debian's postgresql-15" >&2; exit 1; }
+  chmod 755 "$WORK"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK"
+  PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_postgres "$PG/initdb" -D "$WORK/pg" -U cardvault -A trust -E UTF8 >/dev/null
+  as_postgres "$PG/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $PGPORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  "$PG/psql" -h 127.0.0.1 -p "$PGPORT" -U cardvault -d postgres -qc 'CREATE DATABASE vault' -c 'CREATE DATABASE baseline'
+  "$PG/psql" -h 127.0.0.1 -p "$PGPORT" -U cardvault -d baseline -qc \
+    'CREATE TABLE cards (id BIGSERIAL PRIMARY KEY, fingerprint TEXT UNIQUE NOT NULL, nonce BYTEA NOT NULL, ciphertext BYTEA NOT NULL, created_at BIGINT NOT NULL)'
+  # One card-sized row per transaction: a unique fingerprint, a 24-byte nonce, 64 bytes of ciphertext.
+  echo "INSERT INTO cards (fingerprint, nonce, ciphertext, created_at) VALUES (md5(random()::text || clock_timestamp()::text), decode(substr(md5(random()::text) || md5(random()::text), 1, 48), 'hex'), decode(md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex'), 0);" > "$WORK/insert.sql"
+  DATABASE="postgres://cardvault@127.0.0.1:$PGPORT/vault"
+fi
+FLAGS=(--database "$DATABASE" --keys-dir "$WORK/keys")
 
 if [ "$SEAL" = pkcs11 ]; then
   mkdir -p "$WORK/softhsm/tokens"
@@ -49,7 +75,7 @@ fi
 "$CV" keys init --seal "$SEAL" "${FLAGS[@]}" >/dev/null
 export CARDVAULT_BENCH_SECRET="$("$CV" clients add bench --scopes cards:write,cards:read --json "${FLAGS[@]}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
-"$BENCH" seed --count 2000 --database "$WORK/vault.sqlite" --keys-dir "$WORK/keys" > "$WORK/tokens.txt"
+"$BENCH" seed --count 2000 --database "$DATABASE" --keys-dir "$WORK/keys" > "$WORK/tokens.txt"
 export CARDVAULT_BENCH_TOKENS="$WORK/tokens.txt"
 
 CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" &
@@ -68,14 +94,19 @@ run_wrk() { # name path script
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
-  b=$("$BENCH" baseline --database "$WORK/baseline.sqlite" --seconds 5 | awk '/baseline_rows_per_second/ {print $2}')
+  if [ "$BACKEND" = postgres ]; then
+    b=$("$PG/pgbench" -n -c "$CONNS" -j "$THREADS" -T 5 -f "$WORK/insert.sql" -h 127.0.0.1 -p "$PGPORT" -U cardvault baseline 2>/dev/null \
+      | awk '/^tps = / {print $3; exit}')
+  else
+    b=$("$BENCH" baseline --database "$WORK/baseline.sqlite" --seconds 5 | awk '/baseline_rows_per_second/ {print $2}')
+  fi
   echo "baseline RESULT rps=$b" | tee -a "$WORK/results.txt" >&2
   run_wrk healthz /healthz "$WORK/healthz.lua"
   run_wrk tokenize /v1/cards "$WORK/tokenize.lua"
   run_wrk metadata /v1/cards "$WORK/metadata.lua"
 done
 
-SEAL="$SEAL" python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
+SEAL="$SEAL" BACKEND="$BACKEND" python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
 import re, statistics, sys
 path, conns, duration, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 runs = {}
@@ -87,9 +118,11 @@ def med(name, key):
     return statistics.median(values) if values else float("nan")
 errors = sum(r.get("non2xx", 0) + r.get("socket_errors", 0) for n in runs for r in runs[n])
 import os
-print(f"cardvault benchmark ({os.environ.get('SEAL', 'file')} seal): {rounds} rounds, medians; wrk {conns} connections, {duration} s per run")
+backend = os.environ.get('BACKEND', 'sqlite')
+print(f"cardvault benchmark ({os.environ.get('SEAL', 'file')} seal, {backend}): {rounds} rounds, medians; wrk {conns} connections, {duration} s per run")
 print(f"{'measurement':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-print(f"{'baseline: encrypt + 1 txn/card (no HTTP)':<40}{med('baseline','rps'):>10.0f}{'':>9}{'':>9}")
+label = f"baseline: pgbench 1 INSERT/txn, {conns} clients" if backend == "postgres" else "baseline: encrypt + 1 txn/card (no HTTP)"
+print(f"{label:<40}{med('baseline','rps'):>10.0f}{'':>9}{'':>9}")
 for name, label in [("healthz", "GET /healthz (framework ceiling)"), ("tokenize", "POST /v1/cards (new card each)"), ("metadata", "GET /v1/cards/{token} (audited)")]:
     print(f"{label:<40}{med(name,'rps'):>10.0f}{med(name,'p50_ms'):>9.2f}{med(name,'p99_ms'):>9.2f}")
 t = med("tokenize", "rps") / med("baseline", "rps")
