@@ -10,7 +10,7 @@ struct Cardvault: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cardvault",
         abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite and serves them over a local JSON API.",
-        subcommands: [Serve.self, Keys.self, Operator.self, Clients.self, Audit.self, Backup.self, Restore.self, OpenAPI.self]
+        subcommands: [Serve.self, Keys.self, Operator.self, Clients.self, Audit.self, Backup.self, Restore.self, MigrateStorage.self, OpenAPI.self]
     )
 
     static func main() async {
