@@ -31,6 +31,13 @@ public final class SharedSecurityCodes: Sendable {
     /// stopped, or it was replaced and its codes resealed to the new key).
     public static let staleness: TimeInterval = 60
     private let keys: Mutex<(current: SealedBoxKeyPair, previous: SealedBoxKeyPair?, madeAt: Date)>
+    /// The recipients seen at the last tick, and until when to look for codes lacking a copy
+    /// (15 s after the set or this instance's key changed: a code sealed just before a
+    /// recipient became visible is caught, and a quiet fleet does no scan at all).
+    private let resealing = Mutex<(recipients: [[UInt8]], until: Date)>(([], .distantPast))
+    private let held = Mutex<Int>(0)
+    /// How many codes this instance's current key holds (refreshed each tick; for metrics).
+    public var count: Int { held.withLock { $0 } }
 
     public init(store: any SharedCodeStore, timeToLive: TimeInterval, capacity: Int, now: Date = Date()) throws {
         self.store = store
@@ -99,7 +106,12 @@ public final class SharedSecurityCodes: Sendable {
         let current = keys.withLock { $0.current.publicKey }
         try await store.publish(recipient: current, instance: instance, at: now)
         let recipients = try await store.recipients(since: now.addingTimeInterval(-Self.liveness))
-        for row in try await store.unshared(mine: mine, recipients: recipients, at: now, limit: 1_000) {
+        let scan = resealing.withLock { state in
+            if state.recipients != recipients || retired != nil { state = (recipients, now.addingTimeInterval(15)) }
+            return now < state.until
+        }
+        let rows = scan ? try await store.unshared(mine: mine, recipients: recipients, at: now, limit: 1_000) : []
+        for row in rows {
             let have = Set(row.copies.map(\.recipient))
             guard let copy = row.copies.first, let digits = open(copy, token: row.token, tenant: row.tenant) else { continue }
             let copies = try digits.withUnsafeBytes { bytes in
@@ -110,6 +122,8 @@ public final class SharedSecurityCodes: Sendable {
             try await store.share(copies, token: row.token, tenant: row.tenant)
         }
         _ = try await store.purge(expiredAt: now, recipientsBefore: now.addingTimeInterval(-Self.staleness))
+        let holding = try await store.count(for: current)
+        held.withLock { $0 = holding }
     }
 
     /// Stopping: withdraws this instance's keys and destroys them (codes sealed only to them

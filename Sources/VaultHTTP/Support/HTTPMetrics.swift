@@ -96,7 +96,8 @@ public final class HTTPMetrics: Sendable {
 
     func render() -> [UInt8] {
         if let codes {
-            pendingCodes.set(Double(codes.count))
+            // Shared (PostgreSQL): the codes this instance's key holds, as of the last tick.
+            pendingCodes.set(Double(codes.shared?.count ?? codes.count))
             codeSlots.set(Double(codes.capacity))
         }
         return registry.emitToBuffer()
