@@ -26,7 +26,7 @@ extension PostgresVaultStore: SharedCodeStore {
 
     public func publish(recipient: [UInt8], instance: String, at date: Date) async throws {
         try await onWorker { session in
-            try session.run(
+            _ = try session.run(
                 """
                 INSERT INTO code_recipients (recipient, instance, seen_at) VALUES (\(ByteBuffer(bytes: recipient)), \(instance), \(StoredDate.millis(date)))
                 ON CONFLICT (recipient) DO UPDATE SET seen_at = EXCLUDED.seen_at
@@ -97,7 +97,7 @@ extension PostgresVaultStore: SharedCodeStore {
     }
 
     public func delete(token: CardToken) async throws {
-        try await codeTransaction { session in try session.run("DELETE FROM pending_codes WHERE token = \(token.rawValue)") }
+        try await codeTransaction { session in _ = try session.run("DELETE FROM pending_codes WHERE token = \(token.rawValue)") }
     }
 
     public func unshared(mine keys: [[UInt8]], recipients: [[UInt8]], at date: Date, limit: Int) async throws -> [PendingCodeRow] {
@@ -188,7 +188,7 @@ extension PostgresVaultStore {
 
     private func release(_ name: String, holder: String) async throws {
         try await onWorker { session in
-            try session.run("UPDATE job_leases SET until = 0 WHERE job = \(name) AND holder = \(holder)")
+            _ = try session.run("UPDATE job_leases SET until = 0 WHERE job = \(name) AND holder = \(holder)")
         }
     }
 }
