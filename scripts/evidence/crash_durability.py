@@ -6,6 +6,7 @@ Prints: rounds, acknowledged, lost (must be 0), and the load's throughput.
 
 usage: crash_durability.py CARDVAULT_BINARY [ROUNDS] [SECONDS_PER_ROUND]"""
 import http.client, json, os, random, signal, subprocess, sys, tempfile, threading, time
+from cardnumbers import luhn
 
 binary = sys.argv[1]
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -20,16 +21,6 @@ def run(*args):
 run("keys", "init")
 secret = json.loads(run("clients", "add", "crash", "--scopes", "cards:write,cards:read", "--json"))["secret"]
 headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-
-def luhn(prefix):
-    digits = [int(c) for c in prefix]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            d -= 9 if d > 9 else 0
-        total += d
-    return prefix + str((10 - total % 10) % 10)
 
 def start():
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", *flags], stdout=subprocess.DEVNULL,

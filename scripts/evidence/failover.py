@@ -9,6 +9,7 @@ service (the longest stretch with no acknowledgement), and which instances serve
 
 usage: failover.py CARDVAULT_BINARY [SECONDS_BEFORE] [SECONDS_AFTER] [DETECTION_SECONDS]"""
 import http.client, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+from cardnumbers import luhn
 
 binary = os.path.abspath(sys.argv[1])
 before = float(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -105,14 +106,6 @@ try:
             time.sleep(0.05)
         else:
             raise SystemExit("a vault instance did not start")
-
-    def luhn(prefix):
-        total = 0
-        for i, d in enumerate(int(c) for c in reversed(prefix)):
-            if i % 2 == 0:
-                d = d * 2 - (9 if d * 2 > 9 else 0)
-            total += d
-        return prefix + str((10 - total % 10) % 10)
 
     acked, lock, counter, stop = [], threading.Lock(), [0], threading.Event()
 

@@ -6,6 +6,7 @@ right last 4), and `keys status` must show a single version in use.
 
 usage: rewrap_crash.py CARDVAULT_BINARY [CARDS] [KILLS]"""
 import http.client, json, os, random, signal, subprocess, sys, tempfile, time
+from cardnumbers import luhn
 
 binary = sys.argv[1]
 cards = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
@@ -16,14 +17,6 @@ port = random.randint(20000, 40000)
 
 def cli(*args):
     return subprocess.run([binary, *args, *flags], check=True, capture_output=True, text=True).stdout
-
-def luhn(prefix):
-    total = 0
-    for i, d in enumerate(int(c) for c in reversed(prefix)):
-        if i % 2 == 0:
-            d = d * 2 - (9 if d * 2 > 9 else 0)
-        total += d
-    return prefix + str((10 - total % 10) % 10)
 
 cli("keys", "init")
 secret = json.loads(cli("clients", "add", "rewrap", "--scopes", "cards:write,cards:read", "--json"))["secret"]
