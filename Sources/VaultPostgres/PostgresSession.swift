@@ -15,6 +15,13 @@ final class PostgresSession: @unchecked Sendable {
         self.logger = logger
     }
 
+    /// Closes the connection; it stays referenced until the close completes (a connection must
+    /// be closed before it is released).
+    func close() {
+        let connection = self.connection
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+
     /// The rows of `query`.
     func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
         try Self.mapping { try connection.query(query, logger: logger).wait().rows }

@@ -20,6 +20,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     public let url: PostgresDatabaseURL
     let logger: Logger
     private let tls: PostgresConnection.Configuration.TLS
+    /// Every `write` goes through it: many callers' bodies share one transaction and commit.
+    private let writer: PostgresGroupCommit
     private let idle = Mutex<[PostgresSession]>([])
     private let available: DispatchSemaphore
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
@@ -36,7 +38,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         driverLogger.logLevel = max(logger.logLevel, .info)
         self.logger = driverLogger
         self.available = DispatchSemaphore(value: connections)
-        self.tls = try Self.tls(for: url)
+        let tls = try Self.tls(for: url)
+        self.tls = tls
+        let writerLogger = driverLogger
+        writer = PostgresGroupCommit(lock: Self.writeLock) { try Self.connect(url: url, tls: tls, logger: writerLogger) }
         let session = try connect()
         try Self.migrate(session)
         idle.withLock { $0.append(session) }
@@ -45,15 +50,15 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Closes every connection; each stays referenced until its close completes (a
     /// connection must be closed before it is released).
     deinit {
-        for session in idle.withLock({ $0 }) {
-            let connection = session.connection
-            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
-        }
+        for session in idle.withLock({ $0 }) { session.close() }
+        writer.close()
     }
 
     /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
     /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
-    private func connect() throws -> PostgresSession {
+    private func connect() throws -> PostgresSession { try Self.connect(url: url, tls: tls, logger: logger) }
+
+    static func connect(url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger) throws -> PostgresSession {
         var refusals: [String] = []
         for endpoint in url.endpoints {
             var configuration = PostgresConnection.Configuration(
@@ -147,13 +152,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
     }
 
+    /// Group-committed (`PostgresGroupCommit`): the body runs in its own savepoint of a batch
+    /// transaction that holds the writers' advisory lock; `write` returns after the batch's
+    /// COMMIT.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
-        try await onWorker { session in
-            try Self.transaction(session, begin: "BEGIN") {
-                try session.run("SELECT pg_advisory_xact_lock(\(Self.writeLock))")
-                return try body(PostgresTransaction(session: session))
-            }
-        }
+        try await writer.submit(body)
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {

@@ -1,0 +1,136 @@
+import Foundation
+import Synchronization
+import VaultDomain
+
+/// Group commit for PostgreSQL, as `GroupCommitWriter` does for SQLite: write bodies that arrive
+/// while a batch runs wait and share the next transaction. One connection, one thread: BEGIN,
+/// the writers' advisory lock, each body in its own savepoint (a failing body rolls back alone),
+/// one COMMIT. Writes are serial across instances anyway (the advisory lock), so one commit
+/// (and one WAL flush, and one wait for the synchronous standby) per batch instead of per
+/// request is where the throughput is.
+final class PostgresGroupCommit: Sendable {
+    private let queue = DispatchQueue(label: "cardvault.postgres.group-commit")
+    private let state = Mutex<State>(State())
+    private let maxBatch: Int
+    private let lock: Int64
+    private let connect: @Sendable () throws -> PostgresSession
+    /// The writer's connection, used only on `queue`.
+    private let session = Mutex<PostgresSession?>(nil)
+
+    struct State: ~Copyable {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    /// One caller's body and continuation, type-erased; `finish` resumes it exactly once.
+    struct Job: Sendable {
+        let run: @Sendable (PostgresSession) throws -> Void
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    static let unavailable = VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+
+    init(lock: Int64, maxBatch: Int = 256, connect: @escaping @Sendable () throws -> PostgresSession) {
+        self.lock = lock
+        self.maxBatch = maxBatch
+        self.connect = connect
+    }
+
+    func submit<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let box = Box<T>()
+            let job = Job(
+                run: { session in
+                    try session.run("SAVEPOINT job")
+                    do {
+                        box.result = .success(try body(PostgresTransaction(session: session)))
+                    } catch {
+                        // The server's own text (which may quote a value) never reaches a caller.
+                        box.result = .failure(error is VaultError ? error : PostgresGroupCommit.unavailable)
+                        try session.run("ROLLBACK TO SAVEPOINT job")
+                    }
+                    try session.run("RELEASE SAVEPOINT job")
+                },
+                finish: { batchError in
+                    if let batchError {
+                        continuation.resume(throwing: batchError)
+                    } else {
+                        continuation.resume(with: box.result ?? .failure(CancellationError()))
+                    }
+                })
+            let start = state.withLock { state -> Bool in
+                state.pending.append(job)
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Job] in
+                if state.pending.isEmpty {
+                    state.draining = false
+                    return []
+                }
+                let take = min(state.pending.count, maxBatch)
+                let batch = Array(state.pending.prefix(take))
+                state.pending.removeFirst(take)
+                return batch
+            }
+            if batch.isEmpty { return }
+            var failure: (any Error)?
+            do {
+                let session = try current()
+                try PostgresVaultStore.transaction(session, begin: "BEGIN") {
+                    try session.run("SELECT pg_advisory_xact_lock(\(lock))")
+                    for job in batch { try job.run(session) }
+                }
+            } catch {
+                failure = error is VaultError ? error : Self.unavailable
+                dropIfBroken()
+            }
+            for job in batch { job.finish(failure) }
+        }
+    }
+
+    /// The writer's connection, opened (again) when there is none or it closed.
+    private func current() throws -> PostgresSession {
+        if let session = session.withLock({ $0 }), !session.connection.isClosed { return session }
+        let fresh = try connect()
+        let old = session.withLock { held in
+            defer { held = fresh }
+            return held
+        }
+        old?.close()
+        return fresh
+    }
+
+    /// After a failed batch: a connection that closed, or that now refuses writes (a demoted
+    /// primary), is dropped so the next batch looks for the primary again.
+    private func dropIfBroken() {
+        let dropped = session.withLock { held -> PostgresSession? in
+            guard let current = held else { return nil }
+            let readOnly = (try? current.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)) ?? true
+            guard current.connection.isClosed || readOnly else { return nil }
+            held = nil
+            return current
+        }
+        dropped?.close()
+    }
+
+    /// Closes the writer's connection.
+    func close() {
+        session.withLock { held in
+            defer { held = nil }
+            return held
+        }?.close()
+    }
+}
+
+private final class Box<T>: @unchecked Sendable {
+    // @unchecked: written by the drain queue in `run`, read by it in `finish`.
+    var result: Result<T, any Error>?
+}
