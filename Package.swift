@@ -28,6 +28,8 @@ let package = Package(
         // Already in the graph through postgres-nio and async-http-client: the TLS context for
         // sslmode=require|verify-ca|verify-full.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph: an event loop of PostgreSQL's own, apart from the HTTP server's.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -72,6 +74,7 @@ let package = Package(
                 "VaultDomain", "VaultCrypto",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

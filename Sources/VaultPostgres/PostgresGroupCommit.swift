@@ -24,7 +24,7 @@ final class PostgresGroupCommit: Sendable {
 
     /// One caller's body and continuation, type-erased; `finish` resumes it exactly once.
     struct Job: Sendable {
-        let run: @Sendable (PostgresSession) throws -> Void
+        let run: @Sendable (PostgresSession, PostgresBatch) throws -> Void
         let finish: @Sendable ((any Error)?) -> Void
     }
 
@@ -40,16 +40,19 @@ final class PostgresGroupCommit: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let box = Box<T>()
             let job = Job(
-                run: { session in
-                    try session.run("SAVEPOINT job")
+                run: { session, batch in
+                    try session.send("SAVEPOINT job")
                     do {
-                        box.result = .success(try body(PostgresTransaction(session: session)))
+                        let value = try body(PostgresTransaction(session: session, batch: batch))
+                        try session.settle()  // every write of the body succeeded
+                        box.result = .success(value)
                     } catch {
+                        batch.reset()  // whatever the job did is gone
                         // The server's own text (which may quote a value) never reaches a caller.
                         box.result = .failure(error is VaultError ? error : PostgresGroupCommit.unavailable)
                         try session.run("ROLLBACK TO SAVEPOINT job")
                     }
-                    try session.run("RELEASE SAVEPOINT job")
+                    try session.send("RELEASE SAVEPOINT job")
                 },
                 finish: { batchError in
                     if let batchError {
@@ -86,7 +89,8 @@ final class PostgresGroupCommit: Sendable {
                 let session = try current()
                 try PostgresVaultStore.transaction(session, begin: "BEGIN") {
                     try session.run("SELECT pg_advisory_xact_lock(\(lock))")
-                    for job in batch { try job.run(session) }
+                    let shared = PostgresBatch()
+                    for job in batch { try job.run(session, shared) }
                 }
             } catch {
                 failure = error is VaultError ? error : Self.unavailable
@@ -100,6 +104,7 @@ final class PostgresGroupCommit: Sendable {
     private func current() throws -> PostgresSession {
         if let session = session.withLock({ $0 }), !session.connection.isClosed { return session }
         let fresh = try connect()
+        fresh.deferring = true
         let old = session.withLock { held in
             defer { held = fresh }
             return held
@@ -133,4 +138,18 @@ final class PostgresGroupCommit: Sendable {
 private final class Box<T>: @unchecked Sendable {
     // @unchecked: written by the drain queue in `run`, read by it in `finish`.
     var result: Result<T, any Error>?
+}
+
+/// What the jobs of one batch share, as SQLite's `BatchState`: while the batch holds the
+/// writers' advisory lock nobody else appends to the audit log, so its head is read once; a
+/// client credential confirmed stays valid until a job of the batch changes a client.
+final class PostgresBatch: @unchecked Sendable {
+    // @unchecked: used only on the writer's queue, within one transaction.
+    var lastAudit: AuditEntry??
+    var currentClients: Set<[UInt8]> = []
+
+    func reset() {
+        lastAudit = nil
+        currentClients.removeAll()
+    }
 }

@@ -22,15 +22,50 @@ final class PostgresSession: @unchecked Sendable {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
-    /// The rows of `query`.
+    /// With `deferring` (the group-commit writer's session), `send` does not wait: the statement
+    /// is queued on the connection behind the previous ones, and its outcome is checked at the
+    /// next statement that waits, or at `settle()`. Statements run in order either way, so a
+    /// transaction body reads its own writes; it only saves a round trip per write, which
+    /// is where a serial writer's time goes.
+    var deferring = false
+    private var deferred: [EventLoopFuture<PostgresQueryResult>] = []
+
+    /// The rows of `query` (after every statement sent before it; the first of those that
+    /// failed is thrown instead).
     func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
-        try Self.mapping { try connection.query(query, logger: logger).wait().rows }
+        try answer(query).rows
     }
 
     /// Runs `query`; answers how many rows it changed.
     @discardableResult
     func run(_ query: PostgresQuery) throws -> Int {
-        try Self.mapping { try connection.query(query, logger: logger).wait().metadata.rows ?? 0 }
+        try answer(query).metadata.rows ?? 0
+    }
+
+    /// Runs a statement whose answer nobody reads: queued without waiting when `deferring`.
+    func send(_ query: PostgresQuery) throws {
+        guard deferring else {
+            try run(query)
+            return
+        }
+        deferred.append(connection.query(query, logger: logger))
+    }
+
+    /// Waits for every statement sent and throws the first failure among them.
+    func settle() throws {
+        let pending = deferred
+        deferred = []
+        var first: (any Error)?
+        for future in pending {
+            do { _ = try future.wait() } catch { first = first ?? error }
+        }
+        if let first { try Self.mapping { throw first } }
+    }
+
+    private func answer(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        let result = Result { try connection.query(query, logger: logger).wait() }
+        try settle()
+        return try Self.mapping { try result.get() }
     }
 
     /// A trigger's refusal becomes the vault's error; anything else from the server stays a

@@ -8,6 +8,8 @@ import VaultDomain
 /// SQLite: times in milliseconds, bytes as `bytea`, JSON as text.
 struct PostgresTransaction: VaultTransaction {
     let session: PostgresSession
+    /// What the jobs of one group-commit batch share (nil outside a batch).
+    var batch: PostgresBatch? = nil
 
     private func millis(_ date: Date) -> Int64 { StoredDate.millis(date) }
     private func date(_ millis: Int64) -> Date { StoredDate.date(millis) }
@@ -57,7 +59,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func insert(_ card: SealedCard) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO cards (\(unescaped: Self.cardColumns)) VALUES (\(card.token.rawValue), \(card.fingerprint.rawValue), \(card.keyVersion), \
             \(bytes(card.box.nonce)), \(bytes(card.box.ciphertext)), \(millis(card.createdAt)), \(millis(card.updatedAt)), \
@@ -66,7 +68,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func update(_ card: SealedCard) throws {
-        try session.run(
+        try session.send(
             """
             UPDATE cards SET fingerprint = \(card.fingerprint.rawValue), key_version = \(card.keyVersion), nonce = \(bytes(card.box.nonce)), \
             ciphertext = \(bytes(card.box.ciphertext)), updated_at = \(millis(card.updatedAt)), retain_until = \(card.retainUntil.map(millis)) \
@@ -113,7 +115,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func save(_ token: SealedProviderToken) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO provider_tokens (card_token, provider, key_version, nonce, ciphertext, created_at) VALUES (\(token.card.rawValue), \
             \(token.provider), \(token.keyVersion), \(bytes(token.box.nonce)), \(bytes(token.box.ciphertext)), \(millis(token.createdAt)))
@@ -161,7 +163,7 @@ struct PostgresTransaction: VaultTransaction {
     func providerReferenceCountsByKeyVersion() throws -> [Int: Int] { try counts("provider_references") }
 
     func save(_ r: SealedProviderReference) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO provider_references (\(unescaped: Self.referenceColumns)) VALUES (\(r.token.rawValue), \(r.kind.rawValue), \
             \(bytes(r.blindIndex)), \(r.keyVersion), \(bytes(r.box.nonce)), \(bytes(r.box.ciphertext)), \
@@ -192,7 +194,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (\(provider), \(reference), \
             \(String(decoding: VaultJSON.encode(cards), as: UTF8.self)), \(millis(date)), \(tenant.rawValue))
@@ -210,7 +212,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func saveProviderNotification(key: String, answer: [UInt8], at date: Date) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO provider_notifications (key, answer, created_at) VALUES (\(key), \(bytes(answer)), \(millis(date)))
             ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at
@@ -239,7 +241,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func save(_ key: WrappedDataKey) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO data_keys (version, state, kek_id, nonce, wrapped, created_at, retired_at) VALUES (\(key.version), \(key.state.rawValue), \
             \(key.kekID), \(key.box.map { bytes($0.nonce) }), \(key.box.map { bytes($0.ciphertext) }), \(millis(key.createdAt)), \
@@ -250,7 +252,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func save(_ key: WrappedIndexKey) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO index_key (id, kek_id, nonce, wrapped, created_at) VALUES (1, \(key.kekID), \(bytes(key.box.nonce)), \
             \(bytes(key.box.ciphertext)), \(millis(key.createdAt)))
@@ -262,7 +264,7 @@ struct PostgresTransaction: VaultTransaction {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: try encoder.encode(seal), as: UTF8.self)
-        try session.run(
+        try session.send(
             """
             INSERT INTO seal (id, descriptor, updated_at) VALUES (1, \(text), \(millis(date)))
             ON CONFLICT (id) DO UPDATE SET descriptor = excluded.descriptor, updated_at = excluded.updated_at
@@ -291,7 +293,11 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool {
-        try !session.rows("SELECT 1 FROM clients WHERE id = \(id) AND secret_hash = \(bytes(secretHash)) AND revoked_at IS NULL").isEmpty
+        let key = Array(id.utf8) + [0] + secretHash
+        if batch?.currentClients.contains(key) == true { return true }
+        let current = try !session.rows("SELECT 1 FROM clients WHERE id = \(id) AND secret_hash = \(bytes(secretHash)) AND revoked_at IS NULL").isEmpty
+        if current { batch?.currentClients.insert(key) }
+        return current
     }
 
     func clients() throws -> [Client] {
@@ -299,7 +305,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func insert(_ client: Client, secretHash: [UInt8]) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO clients (id, name, scopes, created_at, revoked_at, secret_rotated_at, tenant, secret_hash) VALUES (\(client.id), \
             \(client.name), \(scopes(client)), \(millis(client.createdAt)), \(client.revokedAt.map(millis)), \(client.secretRotatedAt.map(millis)), \
@@ -308,7 +314,8 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func update(_ client: Client) throws {
-        try session.run(
+        batch?.currentClients.removeAll()
+        try session.send(
             """
             UPDATE clients SET name = \(client.name), scopes = \(scopes(client)), revoked_at = \(client.revokedAt.map(millis)), \
             secret_rotated_at = \(client.secretRotatedAt.map(millis)) WHERE id = \(client.id)
@@ -316,7 +323,8 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
-        try session.run("UPDATE clients SET secret_hash = \(bytes(hash)) WHERE id = \(id)")
+        batch?.currentClients.removeAll()
+        try session.send("UPDATE clients SET secret_hash = \(bytes(hash)) WHERE id = \(id)")
     }
 
     // MARK: audit
@@ -332,7 +340,11 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func lastAuditEntry() throws -> AuditEntry? {
-        try session.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1").first.map(auditEntry)
+        // In a batch the writers' advisory lock is held: no other instance appends meanwhile.
+        if let cached = batch?.lastAudit { return cached }
+        let last = try session.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1").first.map(auditEntry)
+        batch?.lastAudit = .some(last)
+        return last
     }
 
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry] {
@@ -344,11 +356,13 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func insert(_ e: AuditEntry) throws {
-        try session.run(
+        batch?.lastAudit = nil
+        try session.send(
             """
             INSERT INTO audit_log (\(unescaped: Self.auditColumns)) VALUES (\(e.seq), \(e.at), \(e.client), \(e.action), \(e.subject), \(e.outcome), \
             \(e.requestID), \(e.source), \(bytes(e.hash)), \(e.tenant))
             """)
+        batch?.lastAudit = .some(e)
     }
 
     // MARK: idempotency
@@ -362,7 +376,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func save(_ r: StoredResponse, client: String, key: IdempotencyKey) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (\(client), \(key.rawValue), \
             \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)))
@@ -370,7 +384,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func replace(_ r: StoredResponse, client: String, key: IdempotencyKey) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (\(client), \(key.rawValue), \
             \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)))
@@ -414,7 +428,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func recordEnumeration(client: String, bucket: [UInt8], card: [UInt8], at date: Date) throws {
-        try session.run(
+        try session.send(
             """
             INSERT INTO enumeration_guard (day, client, bucket, card, seen_at) VALUES (\(day(date)), \(client), \(bytes(bucket)), \(bytes(card)), \
             \(millis(date)))

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import Synchronization
@@ -25,6 +26,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     private let idle = Mutex<[PostgresSession]>([])
     private let available: DispatchSemaphore
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
+    /// PostgreSQL's connections run on an event loop of their own: on the HTTP server's
+    /// loops, every answer from the database waited behind request work (each query of a
+    /// transaction body is a round trip, and the writer's batch is serial).
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// The advisory lock every write takes (an arbitrary constant: "cardvault" in ASCII).
     static let writeLock: Int64 = 0x63_61_72_64_76_61_75
 
@@ -67,7 +72,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             let connection: PostgresConnection
             do {
                 connection = try PostgresConnection.connect(
-                    on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 1, logger: logger
+                    on: eventLoops.any(), configuration: configuration, id: 1, logger: logger
                 ).wait()
             } catch {
                 refusals.append("\(endpoint.host):\(endpoint.port) did not answer")
