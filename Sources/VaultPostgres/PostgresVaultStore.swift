@@ -8,11 +8,12 @@ import Synchronization
 import VaultDomain
 
 /// `VaultStore` over PostgreSQL (PostgresNIO). Transaction bodies stay synchronous, as the
-/// domain writes them: each runs on a worker thread with one pooled connection, and its queries
-/// wait for their answers there (never on an event loop). No body awaits anything but the
-/// database, so no transaction holds its locks across a provider call.
+/// domain writes them, and wait for their queries on worker threads (never on an event loop):
+/// reads with a pooled connection each, writes group-committed on the writer's connection
+/// (`PostgresGroupCommit`). No body awaits anything but the database, so no transaction holds
+/// its locks across a provider call.
 ///
-/// Every write transaction first takes one transaction-scoped advisory lock, so writes are
+/// Every write batch first takes one transaction-scoped advisory lock, so writes are
 /// serial across every instance on the database, as SQLite's single writer is within one
 /// host: the audit chain's head read in a write is the last committed row, fingerprints and
 /// idempotency keys are checked and inserted without a race, and PostgreSQL's unique
@@ -26,9 +27,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     private let idle = Mutex<[PostgresSession]>([])
     private let available: DispatchSemaphore
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
-    /// PostgreSQL's connections run on an event loop of their own: on the HTTP server's
-    /// loops, every answer from the database waited behind request work (each query of a
-    /// transaction body is a round trip, and the writer's batch is serial).
+    /// PostgreSQL's connections run on an event loop of their own, so the serial writer's
+    /// answers never wait behind HTTP request work on the server's loops.
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// The advisory lock every write takes (an arbitrary constant: "cardvault" in ASCII).
     static let writeLock: Int64 = 0x63_61_72_64_76_61_75
