@@ -48,6 +48,7 @@ final class PostgresGroupCommit: Sendable {
                         box.result = .success(value)
                     } catch {
                         batch.reset()  // whatever the job did is gone
+                        try? session.settle()  // its queued writes' outcome no longer matters
                         // The server's own text (which may quote a value) never reaches a caller.
                         box.result = .failure(error is VaultError ? error : PostgresGroupCommit.unavailable)
                         try session.run("ROLLBACK TO SAVEPOINT job")
