@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -29,6 +30,12 @@ final class PostgresSession: @unchecked Sendable {
     /// is where a serial writer's time goes.
     var deferring = false
     private var deferred: [EventLoopFuture<PostgresQueryResult>] = []
+    /// How long a statement may take before the connection counts as gone (closed, its
+    /// statements failed): a server that stops answering without closing the socket must not
+    /// hold the writer forever. Maintenance (VACUUM, migrations) raises it.
+    var timeout: DispatchTimeInterval = .seconds(15)
+
+    static let unanswered = VaultError(.unavailable, code: .storageUnavailable, message: "the database did not answer in time")
 
     /// The rows of `query` (after every statement sent before it; the first of those that
     /// failed is thrown instead).
@@ -57,13 +64,28 @@ final class PostgresSession: @unchecked Sendable {
         deferred = []
         var first: (any Error)?
         for future in pending {
-            do { _ = try future.wait() } catch { first = first ?? error }
+            do { _ = try wait(future) } catch { first = first ?? error }
         }
         if let first { try Self.mapping { throw first } }
     }
 
+    /// The future's value, or `unanswered` (and the connection closed) after `timeout`.
+    private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        future.whenComplete { _ in done.signal() }
+        guard done.wait(timeout: .now() + timeout) == .success else {
+            close()
+            throw Self.unanswered
+        }
+        return try future.wait()  // complete: returns at once
+    }
+
     private func answer(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        let result = Result { try connection.query(query, logger: logger).wait() }
+        guard !connection.isClosed else {
+            deferred = []
+            throw Self.unanswered
+        }
+        let result = Result { try wait(connection.query(query, logger: logger)) }
         try settle()
         return try Self.mapping { try result.get() }
     }

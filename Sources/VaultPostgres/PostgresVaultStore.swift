@@ -96,6 +96,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Applies the schema's migrations not yet recorded, each in its own transaction, under a
     /// session advisory lock so two instances starting together do not race.
     static func migrate(_ session: PostgresSession) throws {
+        session.timeout = .seconds(600)
+        defer { session.timeout = .seconds(15) }
         try session.run("CREATE TABLE IF NOT EXISTS cardvault_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         try session.run("SELECT pg_advisory_lock(\(writeLock + 1))")
         defer { _ = try? session.run("SELECT pg_advisory_unlock(\(writeLock + 1))") }
@@ -178,7 +180,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             try session.run("COMMIT")
             return result
         } catch {
-            _ = try? session.run("ROLLBACK")
+            if !session.connection.isClosed { _ = try? session.run("ROLLBACK") }
             throw error
         }
     }
@@ -202,6 +204,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// docs/storage.md.)
     public func checkpoint() async throws {
         try await onWorker { session in
+            session.timeout = .seconds(3600)
+            defer { session.timeout = .seconds(15) }
             for table in ["cards", "provider_tokens", "provider_references", "data_keys", "index_key"] {
                 try session.run(PostgresQuery(unsafeSQL: "VACUUM \(table)"))
             }

@@ -89,7 +89,7 @@ try:
     run("keys", "init")
     secret = json.loads(run("clients", "add", "failover", "--scopes", "cards:write,cards:read", "--json"))["secret"]
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    env = {**os.environ, "CARDVAULT_LOG_LEVEL": "error", "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000"}
+    env = {**os.environ, "CARDVAULT_LOG_LEVEL": os.environ.get("FAILOVER_LOG_LEVEL", "error"), "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000"}
     ports = [free_port(), free_port()]
     for i, port in enumerate(ports):
         procs.append(subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--admin-socket", f"{work}/admin{i}.sock",
@@ -172,6 +172,14 @@ try:
           f"{(first_after - killed) if first_after else float('nan'):.2f} s after the kill); instances serving after: "
           f"{len(serving)} of 2; standby in recovery now: {writes_on}")
     ok = not lost and len(serving) == 2 and before_kill > 0 and writes_on == "f"
+except BaseException:
+    # What the instances logged, for the failure's cause (no card data is ever logged).
+    for i in range(2):
+        try:
+            print(f"--- vault {i} log (tail) ---\n" + "".join(open(f"{work}/vault{i}.log").readlines()[-15:]), file=sys.stderr)
+        except OSError:
+            pass
+    raise
 finally:
     cleanup()
 sys.exit(0 if ok else 1)
