@@ -103,7 +103,7 @@ final class PostgresGroupCommit: Sendable {
 
     /// The writer's connection, opened (again) when there is none or it closed.
     private func current() throws -> PostgresSession {
-        if let session = session.withLock({ $0 }), !session.connection.isClosed { return session }
+        if let session = session.withLock({ $0 }), session.isUsable { return session }
         let fresh = try connect()
         fresh.deferring = true
         let old = session.withLock { held in
@@ -120,7 +120,7 @@ final class PostgresGroupCommit: Sendable {
         let dropped = session.withLock { held -> PostgresSession? in
             guard let current = held else { return nil }
             let readOnly = (try? current.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)) ?? true
-            guard current.connection.isClosed || readOnly else { return nil }
+            guard !current.isUsable || readOnly else { return nil }
             held = nil
             return current
         }

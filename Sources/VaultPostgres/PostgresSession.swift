@@ -35,6 +35,11 @@ final class PostgresSession: @unchecked Sendable {
     /// hold the writer forever. Maintenance (VACUUM, migrations) raises it.
     var timeout: DispatchTimeInterval = .seconds(15)
 
+    /// Set when a statement went unanswered: the connection is being closed.
+    private(set) var broken = false
+    /// Open and not given up on: worth sending a statement to.
+    var isUsable: Bool { !broken && !connection.isClosed }
+
     static let unanswered = VaultError(.unavailable, code: .storageUnavailable, message: "the database did not answer in time")
 
     /// The rows of `query` (after every statement sent before it; the first of those that
@@ -74,6 +79,7 @@ final class PostgresSession: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         future.whenComplete { _ in done.signal() }
         guard done.wait(timeout: .now() + timeout) == .success else {
+            broken = true
             close()
             throw Self.unanswered
         }
@@ -81,7 +87,7 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     private func answer(_ query: PostgresQuery) throws -> PostgresQueryResult {
-        guard !connection.isClosed else {
+        guard isUsable else {
             deferred = []
             throw Self.unanswered
         }

@@ -125,7 +125,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                             idle.withLock { $0.append(session) }
                             return result
                         } catch {
-                            if session.connection.isClosed { return try Self.rethrow(error) }
+                            if !session.isUsable { return try Self.rethrow(error) }
                             if Self.isReadOnly(error) {
                                 // A primary demoted under us: drop it, the next use looks again.
                                 let connection = session.connection
@@ -144,7 +144,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     private func takeIdle() -> PostgresSession? {
         idle.withLock { sessions in
             while let session = sessions.popLast() {
-                if !session.connection.isClosed { return session }
+                if session.isUsable { return session }
             }
             return nil
         }
@@ -180,7 +180,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             try session.run("COMMIT")
             return result
         } catch {
-            if !session.connection.isClosed { _ = try? session.run("ROLLBACK") }
+            if session.isUsable { _ = try? session.run("ROLLBACK") }
             throw error
         }
     }

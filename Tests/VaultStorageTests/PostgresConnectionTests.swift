@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import VaultDomain
-import VaultPostgres
+import PostgresNIO
+@testable import VaultPostgres
 import VaultTestSupport
 
 /// How `--database postgres://...` is read (hosts, TLS, session target) and what the store
@@ -70,5 +71,22 @@ struct PostgresConnectionTests {
         #expect(throws: VaultError.self) {
             _ = try PostgresVaultStore(url: PostgresDatabaseURL("postgres://\(cluster.user)@127.0.0.1:\(dead)/postgres"))
         }
+    }
+
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func aStatementThatIsNotAnsweredInTimeClosesItsConnection() async throws {
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(try PostgresCluster.shared.get().makeDatabase()))
+        let (closed, error) = try await store.onWorker { session -> (Bool, String) in
+            session.timeout = .milliseconds(300)
+            do {
+                try session.run("SELECT pg_sleep(5)")
+                return (!session.isUsable, "none")
+            } catch {
+                return (!session.isUsable, "\(error)")
+            }
+        }
+        #expect(closed && error.contains("did not answer in time"), "\(error)")
+        // The pool drops it; the next statement gets a fresh connection.
+        #expect(try await store.connectionReport().isPrimary)
     }
 }
