@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import VaultDomain
 
 /// Group commit for PostgreSQL, as `GroupCommitWriter` does for SQLite: write bodies that arrive
@@ -9,18 +8,8 @@ import VaultDomain
 /// (and one WAL flush, and one wait for the synchronous standby) per batch instead of per
 /// request is where the throughput is.
 final class PostgresGroupCommit: Sendable {
-    private let queue = DispatchQueue(label: "cardvault.postgres.group-commit")
-    private let state = Mutex<State>(State())
-    private let maxBatch: Int
-    private let lock: Int64
-    private let connect: @Sendable () throws -> PostgresSession
-    /// The writer's connection, used only on `queue`.
-    private let session = Mutex<PostgresSession?>(nil)
-
-    struct State: ~Copyable {
-        var pending: [Job] = []
-        var draining = false
-    }
+    private let writer: PostgresWriterConnection
+    private let jobs: CommitQueue<Job>
 
     /// One caller's body and continuation, type-erased; `finish` resumes it exactly once.
     struct Job: Sendable {
@@ -31,9 +20,11 @@ final class PostgresGroupCommit: Sendable {
     static let unavailable = VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
 
     init(lock: Int64, maxBatch: Int = 256, connect: @escaping @Sendable () throws -> PostgresSession) {
-        self.lock = lock
-        self.maxBatch = maxBatch
-        self.connect = connect
+        let writer = PostgresWriterConnection(connect: connect)
+        self.writer = writer
+        jobs = CommitQueue(label: "cardvault.postgres.group-commit", maxBatch: maxBatch) { batch in
+            Self.run(batch, on: writer, lock: lock)
+        }
     }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
@@ -62,78 +53,29 @@ final class PostgresGroupCommit: Sendable {
                         continuation.resume(with: box.result ?? .failure(CancellationError()))
                     }
                 })
-            let start = state.withLock { state -> Bool in
-                state.pending.append(job)
-                if state.draining { return false }
-                state.draining = true
-                return true
-            }
-            if start { queue.async { self.drain() } }
+            jobs.enqueue(job)
         }
     }
 
-    private func drain() {
-        while true {
-            let batch = state.withLock { state -> [Job] in
-                if state.pending.isEmpty {
-                    state.draining = false
-                    return []
-                }
-                let take = min(state.pending.count, maxBatch)
-                let batch = Array(state.pending.prefix(take))
-                state.pending.removeFirst(take)
-                return batch
+    /// One batch: BEGIN, the writers' advisory lock, every job in its savepoint, COMMIT.
+    private static func run(_ batch: [Job], on writer: PostgresWriterConnection, lock: Int64) {
+        var failure: (any Error)?
+        do {
+            let session = try writer.current()
+            try PostgresVaultStore.transaction(session, begin: "BEGIN") {
+                try session.run("SELECT pg_advisory_xact_lock(\(lock))")
+                let shared = PostgresBatch()
+                for job in batch { try job.run(session, shared) }
             }
-            if batch.isEmpty { return }
-            var failure: (any Error)?
-            do {
-                let session = try current()
-                try PostgresVaultStore.transaction(session, begin: "BEGIN") {
-                    try session.run("SELECT pg_advisory_xact_lock(\(lock))")
-                    let shared = PostgresBatch()
-                    for job in batch { try job.run(session, shared) }
-                }
-            } catch {
-                failure = error is VaultError ? error : Self.unavailable
-                dropIfBroken()
-            }
-            for job in batch { job.finish(failure) }
+        } catch {
+            failure = error is VaultError ? error : unavailable
+            writer.dropIfBroken()
         }
-    }
-
-    /// The writer's connection, opened (again) when there is none or it closed.
-    private func current() throws -> PostgresSession {
-        if let session = session.withLock({ $0 }), session.isUsable { return session }
-        let fresh = try connect()
-        fresh.deferring = true
-        let old = session.withLock { held in
-            defer { held = fresh }
-            return held
-        }
-        old?.close()
-        return fresh
-    }
-
-    /// After a failed batch: a connection that closed, or that now refuses writes (a demoted
-    /// primary), is dropped so the next batch looks for the primary again.
-    private func dropIfBroken() {
-        let dropped = session.withLock { held -> PostgresSession? in
-            guard let current = held else { return nil }
-            let readOnly = (try? current.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)) ?? true
-            guard !current.isUsable || readOnly else { return nil }
-            held = nil
-            return current
-        }
-        dropped?.close()
+        for job in batch { job.finish(failure) }
     }
 
     /// Closes the writer's connection.
-    func close() {
-        session.withLock { held in
-            defer { held = nil }
-            return held
-        }?.close()
-    }
+    func close() { writer.close() }
 }
 
 private final class Box<T>: @unchecked Sendable {

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import VaultDomain
 
 /// Group commit: write requests that arrive while a commit is in progress wait and then share
@@ -9,49 +8,10 @@ import VaultDomain
 /// shared `COMMIT` (and its fsync, with `synchronous=FULL`) has returned. Under load this turns
 /// one fsync per request into one fsync per batch.
 final class GroupCommitWriter: Sendable {
-    private let pool: DatabasePool
-    private let queue = DispatchQueue(label: "cardvault.group-commit")
-    private let state = Mutex<State>(State())
-    private let maxBatch: Int
-
-    struct State: ~Copyable {
-        var pending: [PendingWrite] = []
-        var draining = false
-    }
+    private let jobs: CommitQueue<PendingWrite>
 
     init(pool: DatabasePool, maxBatch: Int = 512) {
-        self.pool = pool
-        self.maxBatch = maxBatch
-    }
-
-    func submit<T: Sendable>(_ body: @escaping @Sendable (Database, BatchState) throws -> T) async throws -> T {
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
-            let job = PendingWrite(body: body, continuation: continuation)
-            let startDrain = state.withLock { state -> Bool in
-                state.pending.append(job)
-                if state.draining { return false }
-                state.draining = true
-                return true
-            }
-            if startDrain {
-                queue.async { self.drain() }
-            }
-        }
-    }
-
-    private func drain() {
-        while true {
-            let batch = state.withLock { state -> [PendingWrite] in
-                if state.pending.isEmpty {
-                    state.draining = false
-                    return []
-                }
-                let take = min(state.pending.count, maxBatch)
-                let batch = Array(state.pending.prefix(take))
-                state.pending.removeFirst(take)
-                return batch
-            }
-            if batch.isEmpty { return }
+        jobs = CommitQueue(label: "cardvault.group-commit", maxBatch: maxBatch) { batch in
             var commitError: (any Error)?
             do {
                 try pool.writeWithoutTransaction { db in
@@ -65,6 +25,12 @@ final class GroupCommitWriter: Sendable {
                 commitError = error
             }
             for job in batch { job.finish(commitError) }
+        }
+    }
+
+    func submit<T: Sendable>(_ body: @escaping @Sendable (Database, BatchState) throws -> T) async throws -> T {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<T, any Error>) in
+            jobs.enqueue(PendingWrite(body: body, continuation: continuation))
         }
     }
 }
