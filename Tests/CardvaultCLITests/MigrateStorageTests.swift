@@ -6,8 +6,8 @@ import VaultTestSupport
 
 /// `cardvault migrate-storage --to postgres://...` through the binary: a SQLite vault with cards,
 /// a provider reference, clients and an audit chain moves to PostgreSQL; every card decrypts
-/// there with the same keys, the client's secret still works, the chain verifies; a second
-/// run into the same database is refused, as is a copy while a server runs.
+/// there with the same keys, the client's secret still works, the chain verifies; a copy while
+/// a server runs is refused, as is a second run into the same database.
 @Suite("migrate-storage (CLI)", .serialized, .enabled(if: PostgresCluster.isInstalled))
 struct MigrateStorageTests {
     @Test func aSQLiteVaultMovesToPostgreSQLIntact() async throws {
@@ -23,6 +23,20 @@ struct MigrateStorageTests {
         let flags = [
             "--database", source.databasePath, "--keys-dir", source.keysDirectory, "--admin-socket", cli.folder.appendingPathComponent("none.sock").path,
         ]
+        // While a server runs on the SQLite vault (its admin socket answers), nothing is copied.
+        let socket = cli.folder.appendingPathComponent("live.sock").path
+        let port = CLIRunner.freePort()
+        let (server, _, _) = try cli.start(
+            ["serve", "--listen", "127.0.0.1:\(port)", "--database", source.databasePath, "--keys-dir", source.keysDirectory, "--admin-socket", socket],
+            vaultFlags: false)
+        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /readyz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        let whileServing = try cli.run(
+            ["migrate-storage", "--to", url, "--database", source.databasePath, "--keys-dir", source.keysDirectory, "--admin-socket", socket],
+            vaultFlags: false)
+        server.terminate()
+        server.waitUntilExit()
+        #expect(whileServing.status != 0 && whileServing.stderr.contains("stop it before migrating"), "\(whileServing.stderr)")
+
         let moved = try cli.run(["migrate-storage", "--to", url, "--json"] + flags, vaultFlags: false)
         #expect(moved.status == 0, "\(moved.stdout)\(moved.stderr)")
         #expect((moved.object["rows"] as? [String: Any])?["cards"] as? Int == 40)
