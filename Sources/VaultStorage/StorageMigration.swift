@@ -58,7 +58,12 @@ public enum StorageMigration {
                     let cursor = try Row.fetchCursor(db, sql: "SELECT \(names.joined(separator: ", ")) FROM \(table.name) ORDER BY \(table.orderBy)")
                     var n = 0
                     while let row = try cursor.next() {
-                        try importer.insert(table: table.name, columns: names, values: (0..<names.count).map { value(row[$0] as DatabaseValue) })
+                        do {
+                            try importer.insert(table: table.name, columns: names, values: (0..<names.count).map { value(row[$0] as DatabaseValue) })
+                        } catch {
+                            // Named by table and row number; the server's text may quote a value.
+                            throw failure("PostgreSQL refused row \(n + 1) of \(table.name); nothing was written there")
+                        }
                         n += 1
                     }
                     counts.withLock { $0[table.name] = n }
