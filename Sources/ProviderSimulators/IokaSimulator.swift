@@ -61,6 +61,9 @@ public final class IokaSimulator: Sendable {
     /// The body of the last call to a route, as received.
     public func lastBody(_ route: String) -> JSONValue? { lastBodies.withLock { $0[route] } }
 
+    /// An order as `GET /v2/transfer-orders/{id}` answers it (tests pass it on as an event).
+    public func order(_ id: String) -> JSONValue? { orders.withLock { $0[id]?.json } }
+
     /// Saves a recipient card as ioka's card-saving form would; returns its `card_id`.
     public func saveReceiverCard(pan: String) -> String {
         let id = "crd_" + Self.randomID()

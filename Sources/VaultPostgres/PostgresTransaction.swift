@@ -184,20 +184,16 @@ struct PostgresTransaction: VaultTransaction {
 
     // MARK: provider calls and notifications
 
-    func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]? {
-        guard
-            let text = try session.rows(
-                "SELECT cards FROM provider_calls WHERE provider = \(provider) AND reference = \(reference) AND tenant = \(tenant.rawValue)"
-            ).first.map({ try $0.decode(String.self) })
-        else { return nil }
-        return try JSONDecoder().decode([String: CardLabel].self, from: Data(text.utf8))
+    func providerObject(provider: String, reference: String) throws -> String? {
+        try session.rows("SELECT cards FROM provider_calls WHERE provider = \(provider) AND reference = \(reference)")
+            .first.map { try $0.decode(String.self) }
     }
 
-    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws {
+    func saveProviderObject(_ content: String, provider: String, reference: String, tenant: Tenant, at date: Date) throws {
         try session.send(
             """
-            INSERT INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (\(provider), \(reference), \
-            \(String(decoding: VaultJSON.encode(cards), as: UTF8.self)), \(millis(date)), \(tenant.rawValue))
+            INSERT INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (\(provider), \(reference), \(content), \
+            \(millis(date)), \(tenant.rawValue))
             ON CONFLICT (provider, reference) DO UPDATE SET cards = excluded.cards, created_at = excluded.created_at, tenant = excluded.tenant
             """)
     }

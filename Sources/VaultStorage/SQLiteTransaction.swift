@@ -128,19 +128,15 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: provider calls
 
-    func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]? {
-        guard
-            let text = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ? AND tenant = ?"),
-                arguments: [provider, reference, tenant.rawValue])
-        else { return nil }
-        return try JSONDecoder().decode([String: CardLabel].self, from: Data(text.utf8))
+    func providerObject(provider: String, reference: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT cards FROM provider_calls WHERE provider = ? AND reference = ?"), arguments: [provider, reference])
     }
 
-    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws {
+    func saveProviderObject(_ content: String, provider: String, reference: String, tenant: Tenant, at date: Date) throws {
         try execute(
             "INSERT OR REPLACE INTO provider_calls (provider, reference, cards, created_at, tenant) VALUES (?, ?, ?, ?, ?)",
-            [provider, reference, String(decoding: VaultJSON.encode(cards), as: UTF8.self), StoredDate.millis(date), tenant.rawValue])
+            [provider, reference, content, StoredDate.millis(date), tenant.rawValue])
     }
 
     func purgeProviderCalls(before date: Date) throws -> Int {

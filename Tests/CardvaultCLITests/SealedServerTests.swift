@@ -40,7 +40,7 @@ struct SealedServerTests {
         let (server, _, serverLog) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
         defer { server.terminate() }
         for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        var (code, body) = try status(port, "GET /readyz")
+        let (code, body) = try status(port, "GET /readyz")
         #expect(code == 503 && body.contains(#""status":"sealed""#))
         // Before any work: no credentials checked, no body read.
         let gated = try HTTP.request(port: port, "POST /v1/cards", body: "not json")

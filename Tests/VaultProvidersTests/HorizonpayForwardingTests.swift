@@ -15,10 +15,10 @@ struct HorizonpayRig {
     let simulator = HorizonpaySimulator()
 
     func run(
-        timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil,
+        timeout: Duration = .seconds(30), unreachable: Bool = false, webhookKey: NotificationVerifier? = nil, database: String? = nil,
         _ test: @Sendable @escaping (VaultServerHarness, VaultServerHarness.Client, String, HorizonpaySimulator) async throws -> Void
     ) async throws {
-        let harness = try await VaultServerHarness()
+        let harness = try await VaultServerHarness(database: database)
         let secret = try await harness.vault.addClient(scopes: [.cardsWrite, .cardsRead, .horizonpayForward, .horizonpayNotify])
         let simulator = self.simulator
         let app = Application(router: simulator.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))

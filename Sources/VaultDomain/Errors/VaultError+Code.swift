@@ -88,6 +88,8 @@ extension VaultError.Code {
     public static let cardNotFound = Self("card_not_found")
     /// A stored card failed its integrity check.
     public static let cardUnreadable = Self("card_unreadable")
+    /// A stored row failed its integrity check (it was changed without the vault's keys); nothing was read or changed.
+    public static let integrityFailure = Self("integrity_failure")
     /// Too many security codes are pending; nothing was stored. Retry later, or send the card without a code.
     public static let verificationValueCapacity = Self("verification_value_capacity")
     /// A transfer needs a pending security code for its source card.
@@ -110,6 +112,10 @@ extension VaultError.Code {
     public static let invalidJobId = Self("invalid_job_id")
     /// An ioka order id is not 1 to 64 letters, digits, '_' or '-'.
     public static let invalidOrderId = Self("invalid_order_id")
+    /// No ioka transfer order with this id was created through the vault for the caller's tenant (another tenant's order gets the same answer).
+    public static let orderNotFound = Self("order_not_found")
+    /// No Horizonpay async job with this id was started through the vault for the caller's tenant (another tenant's job gets the same answer).
+    public static let jobNotFound = Self("job_not_found")
     /// An ioka reference is not valid.
     public static let invalidReference = Self("invalid_reference")
     /// pan_masked is not a masked card number.
@@ -315,6 +321,9 @@ extension VaultError.Code {
         Entry(group: "Cards", code: .cardNotFound, meaning: "No card with this token in the caller's tenant."),
         Entry(group: "Cards", code: .cardUnreadable, meaning: "A stored card failed its integrity check."),
         Entry(
+            group: "Cards", code: .integrityFailure,
+            meaning: "A stored row failed its integrity check (it was changed without the vault's keys); nothing was read or changed."),
+        Entry(
             group: "Cards", code: .verificationValueCapacity,
             meaning: "Too many security codes are pending; nothing was stored. Retry later, or send the card without a code."),
         Entry(group: "Cards", code: .verificationValueRequired, meaning: "A transfer needs a pending security code for its source card."),
@@ -326,6 +335,12 @@ extension VaultError.Code {
         Entry(group: "Providers", code: .noSavedToken, meaning: "No Horizonpay card token is stored for this card."),
         Entry(group: "Providers", code: .invalidJobId, meaning: "A Horizonpay job id is not valid."),
         Entry(group: "Providers", code: .invalidOrderId, meaning: "An ioka order id is not 1 to 64 letters, digits, '_' or '-'."),
+        Entry(
+            group: "Providers", code: .orderNotFound,
+            meaning: "No ioka transfer order with this id was created through the vault for the caller's tenant (another tenant's order gets the same answer)."),
+        Entry(
+            group: "Providers", code: .jobNotFound,
+            meaning: "No Horizonpay async job with this id was started through the vault for the caller's tenant (another tenant's job gets the same answer)."),
         Entry(group: "Providers", code: .invalidReference, meaning: "An ioka reference is not valid."),
         Entry(group: "Providers", code: .invalidPanMasked, meaning: "pan_masked is not a masked card number."),
         Entry(group: "Providers", code: .invalidPaymentSystem, meaning: "payment_system is not 1 to 32 printable characters without long digit runs."),

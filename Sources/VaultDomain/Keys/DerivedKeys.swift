@@ -57,6 +57,20 @@ public struct DerivedKeys: Sendable {
     public func providerCallReference(provider: String, _ reference: String) -> String {
         "pc_" + Base64URL.encode(KeyedHash.hash(Array("\(provider)|\(reference)".utf8), key: providerCall, length: 24))
     }
+
+    /// How a provider object (an ioka order, a Horizonpay transaction or async job) is
+    /// remembered as belonging to `tenant`: a keyed hash of the provider, the tenant and the id.
+    /// The tenant is inside the hash, so a row cannot be handed to another tenant by editing its
+    /// `tenant` column: that tenant's look-up computes another hash and finds nothing.
+    public func providerObject(provider: String, tenant: Tenant, _ id: String) -> String {
+        "po_" + Base64URL.encode(KeyedHash.hash(Array("\(provider)|tenant=\(tenant.rawValue)|\(id)".utf8), key: providerCall, length: 24))
+    }
+
+    /// The keyed MAC of a provider-object row's content (`provider_calls.cards`), over the row's
+    /// look-up hash too, so neither the content nor its row can be swapped without the key.
+    public func providerObjectMAC(reference: String, content: [UInt8]) -> [UInt8] {
+        KeyedHash.hash(Array("cardvault.provider_object.v1|\(reference)|".utf8) + content, key: providerCall, length: 16)
+    }
 }
 
 /// The blind-index keys of one tenant.

@@ -67,9 +67,10 @@ public protocol VaultReader {
     /// Number of stored provider references under each data-key version.
     func providerReferenceCountsByKeyVersion() throws -> [Int: Int]
 
-    /// The vault cards (by card key: `credit_card`, `recipient_card`) a provider transaction or
-    /// async job was started with, so a later result or notification can name them.
-    func providerCallCards(provider: String, reference: String, tenant: Tenant) throws -> [String: CardLabel]?
+    /// The stored content of a provider object (an ioka order, a Horizonpay transaction or
+    /// async job) by its look-up hash, which already names the owning tenant; `ProviderObjects`
+    /// checks its MAC and reads the cards it was started with.
+    func providerObject(provider: String, reference: String) throws -> String?
     /// The answer given to a provider notification already processed (by its keyed hash).
     func providerNotification(key: String) throws -> [UInt8]?
 
@@ -121,7 +122,8 @@ public protocol VaultTransaction: VaultReader {
     func deleteReferences(token: CardToken, tenant: Tenant) throws -> Int
     func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference]
 
-    func saveProviderCallCards(_ cards: [String: CardLabel], provider: String, reference: String, tenant: Tenant, at date: Date) throws
+    /// Inserts or replaces a provider object's row (see `ProviderObjects.remember`).
+    func saveProviderObject(_ content: String, provider: String, reference: String, tenant: Tenant, at date: Date) throws
     func saveProviderNotification(key: String, answer: [UInt8], at date: Date) throws
     /// Removes provider-call and processed-notification records created before `date`; returns
     /// how many.

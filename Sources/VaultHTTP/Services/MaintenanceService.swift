@@ -13,9 +13,10 @@ struct MaintenanceService: Service {
     let idempotencyRetention: TimeInterval
     let logger: Logger
     let metrics: HTTPMetrics
-    /// How long the cards of a provider transaction or job are remembered for its results and
-    /// notifications.
-    static let providerCallRetention: TimeInterval = 7 * 24 * 3600
+    /// How long a provider object (an ioka order, a Horizonpay transaction or job) is remembered
+    /// as its tenant's, with the cards it was started with: long enough for its results,
+    /// notifications and a month's reconciliation reads.
+    static let providerCallRetention: TimeInterval = 30 * 24 * 3600
     /// The enumeration guard looks back 24 hours; older rows are dropped.
     static let enumerationGuardRetention: TimeInterval = 24 * 3600
 

@@ -219,23 +219,28 @@ public struct HorizonpayForwarder: Sendable {
         let uid = answer["transaction"]?["uid"]?.stringValue
         // The answer recorded for retries, the cards of the transaction or job (for its later
         // result and notifications) and the audit row, in one commit.
-        let derived = try cards.keys.derivedKeys()
-        let references = [uid, answer["job_id"]?.stringValue].compactMap { $0 }.filter(Self.isCallReference)
-            .map { derived.providerCallReference(provider: Self.provider, $0) }
+        let objects = ProviderObjects(keys: try cards.keys.derivedKeys())
+        let ids = [uid, answer["job_id"]?.stringValue].compactMap { $0 }.filter(Self.isCallReference)
         let record = idempotency.record(redacted)
         try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
             try record?(tx)
-            for reference in references { try tx.saveProviderCallCards(labels, provider: Self.provider, reference: reference, tenant: caller.tenant, at: now) }
+            for id in ids { try objects.remember(id, cards: labels, provider: Self.provider, tenant: caller.tenant, at: now, in: tx) }
         }
         return redacted
     }
 
-    /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer.
+    /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer, for a job the caller's
+    /// tenant started through the vault. Any other id (unknown, or another tenant's) is
+    /// `job_not_found` before Horizonpay is called.
     public func job(_ id: String, caller: Caller) async throws -> Answer {
         guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else {
             throw VaultError.invalid("job_id", code: .invalidJobId, "job_id is not valid")
         }
         try await cards.confirm(caller, action: "horizonpay.job")
+        guard let labels = try await ownedCall(id, caller: caller) else {
+            try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|not_found", outcome: .failure, caller: caller)
+            throw Self.jobNotFound
+        }
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
         let reply: ProviderHTTPClient.Reply
         do {
@@ -250,7 +255,6 @@ public struct HorizonpayForwarder: Sendable {
         } catch {
             throw error.vaultError
         }
-        let labels = try await callCards(id, caller: caller)
         let captured = try await capture(answer, cards: labels, caller: caller)
         let redacted = Self.redact(answer, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
         try await cards.auditProviderCall(
@@ -280,17 +284,19 @@ public struct HorizonpayForwarder: Sendable {
         let status = document["transaction"]?["status"]?.stringValue ?? ""
         // A notification already processed (same transaction and status, same tenant) is
         // answered as before and changes nothing: a replayed webhook cannot store a token again.
-        let replayKey = try uid.map { uid throws in
-            try cards.keys.derivedKeys().providerCallReference(provider: "horizonpay.notification", "\(caller.tenant.rawValue)|\(uid)|\(status)")
-        }
-        if let replayKey, let earlier = try await cards.store.read({ try $0.providerNotification(key: replayKey) }) {
+        let objects = ProviderObjects(keys: try cards.keys.derivedKeys())
+        let replayKey = uid.map { objects.notificationKey(tenant: caller.tenant, uid: $0, status: status) }
+        if let replayKey, let stored = try await cards.store.read({ try $0.providerNotification(key: replayKey) }),
+            let earlier = objects.openNotification(stored, key: replayKey)
+        {
             try await cards.auditProviderCall(
                 action: "horizonpay.notification", subject: "replay|uid=\(uid.map(Self.auditable) ?? "none")",
                 outcome: .success, caller: caller)
             return Answer(status: 200, body: earlier)
         }
+        // Cards are named only for a transaction this tenant started through the vault.
         var labels: [String: CardLabel] = [:]
-        if let uid { labels = try await callCards(uid, caller: caller) }
+        if let uid { labels = try await ownedCall(uid, caller: caller) ?? [:] }
         let captured = try await capture(document, cards: labels, caller: caller)
         let redacted = Answer(
             status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
@@ -299,7 +305,7 @@ public struct HorizonpayForwarder: Sendable {
             action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
             outcome: .success, caller: caller
         ) { tx in
-            if let replayKey { try tx.saveProviderNotification(key: replayKey, answer: redacted.body, at: now) }
+            if let replayKey { try tx.saveProviderNotification(key: replayKey, answer: objects.sealNotification(redacted.body, key: replayKey), at: now) }
         }
         return redacted
     }
@@ -318,19 +324,16 @@ public struct HorizonpayForwarder: Sendable {
         (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text))
     }
 
-    /// The vault cards a transaction or job of the caller's tenant was started with; empty when
-    /// unknown (or another tenant's). Rows written before references were hashed hold the
-    /// plain value (never one with a 12-digit run); they are found too until purged.
-    func callCards(_ reference: String, caller: Caller) async throws -> [String: CardLabel] {
-        guard Self.isCallReference(reference) else { return [:] }
-        let tenant = caller.tenant
-        let hashed = try cards.keys.derivedKeys().providerCallReference(provider: Self.provider, reference)
-        let legacy = ReferenceDetails.hasDigitRun(reference, atLeast: 12) ? nil : reference
-        return try await cards.store.read { tx in
-            try tx.providerCallCards(provider: Self.provider, reference: hashed, tenant: tenant)
-                ?? legacy.flatMap { try tx.providerCallCards(provider: Self.provider, reference: $0, tenant: tenant) }
-        } ?? [:]
+    /// The vault cards a transaction or job of the caller's tenant was started with (empty for
+    /// one started without cards); nil when the tenant did not start it through the vault.
+    func ownedCall(_ id: String, caller: Caller) async throws -> [String: CardLabel]? {
+        guard Self.isCallReference(id) else { return nil }
+        let (objects, tenant) = (ProviderObjects(keys: try cards.keys.derivedKeys()), caller.tenant)
+        return try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) }
     }
+
+    public static let jobNotFound = VaultError(
+        .notFound, code: .jobNotFound, message: "no async job with this id was started through the vault for this tenant", field: "job_id")
 
     /// Text from outside (a job id, a transaction uid) as it may appear in an audit row: at most
     /// 64 characters, with any card number in it masked.

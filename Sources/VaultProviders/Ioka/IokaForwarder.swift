@@ -46,10 +46,11 @@ public struct IokaForwarder: Sendable {
         }
     }
 
-    /// `GET /v2/transfer-orders/{id}`.
+    /// `GET /v2/transfer-orders/{id}`, for an order the caller's tenant created through the vault.
     public func order(_ id: String, caller: Caller) async throws -> ProviderAnswer {
         let id = try Self.orderID(id)
         try await cards.confirm(caller, action: "ioka.transfer_order.read")
+        try await requireOwnedOrder(id, action: "ioka.transfer_order.read", caller: caller)
         return try await call(.GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", needs: [], idempotency: nil, caller: caller) { _ in
             nil
         }
@@ -65,6 +66,8 @@ public struct IokaForwarder: Sendable {
             throw VaultError.malformed(VaultError.printableField(field), "the topup body takes only sender_id")
         }
         let sender = try Self.token(in: document, field: "sender_id")
+        if idempotencyKey == nil { throw StoredResponse.keyRequired }
+        try await requireOwnedOrder(id, action: "ioka.transfer_order.topup", caller: caller)
         let idempotency = try ProviderIdempotency(
             operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
             given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
@@ -86,11 +89,10 @@ public struct IokaForwarder: Sendable {
         }
         // References are registered only from events about an order this vault created or read
         // for the caller's tenant: anyone else's event cannot plant a card or sender.
-        let order = (document["order"]?["id"] ?? document["transfer"]?["order_id"] ?? document["order_id"])?.stringValue
         var known = false
-        if let order, let id = try? Self.orderID(order) {
-            let (reference, tenant) = (try orderReference(id), caller.tenant)
-            known = try await cards.store.read { try $0.providerCallCards(provider: Self.provider, reference: reference, tenant: tenant) } != nil
+        if let id = Self.orderID(of: document) {
+            let (objects, tenant) = (try objects(), caller.tenant)
+            known = try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) } != nil
         }
         let (redacted, tokens) = try await redact(document, known: [:], source: "ioka.event", caller: caller, register: known)
         let name = document["event"]?.stringValue.map(Self.eventName) ?? "none"
@@ -103,9 +105,30 @@ public struct IokaForwarder: Sendable {
 
     static let provider = "ioka"
 
-    /// How an ioka order id is remembered: a keyed hash, per tenant (see `providerCallCards`).
-    func orderReference(_ id: String) throws -> String {
-        try cards.keys.derivedKeys().providerCallReference(provider: Self.provider, id)
+    /// The orders each tenant created through the vault.
+    func objects() throws -> ProviderObjects {
+        ProviderObjects(keys: try cards.keys.derivedKeys())
+    }
+
+    public static let orderNotFound = VaultError(
+        .notFound, code: .orderNotFound, message: "no transfer order with this id was created through the vault for this tenant", field: "order_id")
+
+    /// Refuses, as unknown and before ioka is called, an order the caller's tenant did not
+    /// create through the vault: another tenant's order id gets exactly what an unknown one gets.
+    private func requireOwnedOrder(_ id: String, action: String, caller: Caller) async throws {
+        let (objects, tenant) = (try objects(), caller.tenant)
+        let owned = try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) } != nil
+        guard owned else {
+            try await cards.auditProviderCall(action: action, subject: "order=\(id)|not_found", outcome: .failure, caller: caller)
+            throw Self.orderNotFound
+        }
+    }
+
+    /// The ioka order a document is about: an event's `order.id` or `transfer.order_id`, a
+    /// transfer's `order_id`, or an order object's own top-level `id`.
+    static func orderID(of document: JSONValue) -> String? {
+        (document["order"]?["id"] ?? document["transfer"]?["order_id"] ?? document["order_id"] ?? document["id"])?.stringValue
+            .flatMap { try? orderID($0) }
     }
 
     // MARK: the call
@@ -167,16 +190,15 @@ public struct IokaForwarder: Sendable {
         let result = ProviderAnswer(status: reply.status, body: redacted.bytes)
         // The order this call created or read is remembered, so that its events may register the
         // sender and card references they carry.
-        let order = (answer["order"]?["id"] ?? answer["id"] ?? answer["order_id"])?.stringValue.flatMap { try? Self.orderID($0) }
-        let orderReference = try order.map { try self.orderReference($0) }
-        let (record, tenant, now) = (idempotency?.record(result), caller.tenant, cards.clock())
+        let order = Self.orderID(of: answer)
+        let (record, tenant, now, objects) = (idempotency?.record(result), caller.tenant, cards.clock(), try objects())
         try await cards.auditProviderCall(
             action: action, subject: Self.subject(named + seen, status: reply.status, answer: answer),
             outcome: reply.status < 400 ? .success : .failure, caller: caller
         ) { tx in
             try record?(tx)
-            if reply.status < 400, let orderReference {
-                try tx.saveProviderCallCards([:], provider: Self.provider, reference: orderReference, tenant: tenant, at: now)
+            if reply.status < 400, let order {
+                try objects.remember(order, cards: [:], provider: Self.provider, tenant: tenant, at: now, in: tx)
             }
         }
         return result
