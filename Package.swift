@@ -154,6 +154,7 @@ let package = Package(
             name: "VaultTestSupport",
             dependencies: [
                 "VaultDomain", "VaultStorage", "VaultCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

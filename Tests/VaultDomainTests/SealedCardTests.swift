@@ -7,6 +7,7 @@ import VaultCrypto
 struct SealedCardTests {
     let v1 = DataKey(version: 1, key: try! .generate())
     let v2 = DataKey(version: 2, key: try! .generate())
+    let fingerprintKey = try! SymmetricKey.generate()
 
     func sealed(_ number: String, key: DataKey) throws -> (SealedCard, CardData) {
         let data = CardData(
@@ -14,14 +15,14 @@ struct SealedCardTests {
             holder: try CardHolder(validating: "IVAN PETROV"))
         let token = CardToken.generate()
         let card = SealedCard(
-            token: token, tenant: .default, fingerprint: CardFingerprint(stored: "fp_x"), keyVersion: key.version,
+            token: token, tenant: .default, fingerprint: CardFingerprint(pan: data.pan, key: fingerprintKey), keyVersion: key.version,
             box: SealedCard.seal(data, token: token, tenant: .default, key: key), createdAt: Date(), updatedAt: Date())
         return (card, data)
     }
 
     @Test func roundTrip() throws {
         let (card, _) = try sealed("4405639704015096", key: v1)
-        let opened = try card.open(with: v1)
+        let opened = try card.open(with: v1, fingerprintKey: fingerprintKey)
         #expect(opened.pan.last4 == "5096")
         #expect(opened.expiry == CardExpiry(month: 7, year: 2031))
         #expect(opened.holder?.name == "IVAN PETROV")
@@ -32,21 +33,37 @@ struct SealedCardTests {
         let (a, _) = try sealed("4405639704015096", key: v1)
         var (b, _) = try sealed("5522042705066736", key: v1)
         b.box = a.box
-        #expect(throws: VaultError.self) { try b.open(with: v1) }
+        #expect(throws: VaultError.self) { try b.open(with: v1, fingerprintKey: fingerprintKey) }
+    }
+
+    /// The fingerprint column is checked against the PAN inside: a row whose fingerprint was
+    /// swapped with another card's (by SQL, without keys) is refused, counted and named.
+    @Test func swappedFingerprintFails() throws {
+        let (a, _) = try sealed("4405639704015096", key: v1)
+        var (b, _) = try sealed("5522042705066736", key: v1)
+        b.fingerprint = a.fingerprint
+        let before = IntegrityFailures.snapshot()[.cards, default: 0]
+        let error = #expect(throws: VaultError.self) { try b.open(with: v1, fingerprintKey: fingerprintKey) }
+        #expect(error?.code == .cardUnreadable)
+        #expect(error?.failedRow == "cards|" + b.token.rawValue)
+        #expect(!(error?.description.contains(b.token.rawValue) ?? true))
+        #expect(IntegrityFailures.snapshot()[.cards, default: 0] > before)
+        // The same card under another tenant's fingerprint key is refused too.
+        #expect(throws: VaultError.self) { try a.open(with: v1, fingerprintKey: try! .generate()) }
     }
 
     @Test func relabelledVersionFails() throws {
         var (card, _) = try sealed("4405639704015096", key: v1)
         card.keyVersion = 2
         // Even with the right key bytes under the new label, the AD no longer matches.
-        #expect(throws: VaultError.self) { try card.open(with: DataKey(version: 2, key: v1.key)) }
-        #expect(throws: VaultError.self) { try card.open(with: v2) }
+        #expect(throws: VaultError.self) { try card.open(with: DataKey(version: 2, key: v1.key), fingerprintKey: fingerprintKey) }
+        #expect(throws: VaultError.self) { try card.open(with: v2, fingerprintKey: fingerprintKey) }
     }
 
     @Test func flippedByteFails() throws {
         var (card, _) = try sealed("4405639704015096", key: v1)
         card.box.ciphertext[3] ^= 1
-        #expect(throws: VaultError.self) { try card.open(with: v1) }
+        #expect(throws: VaultError.self) { try card.open(with: v1, fingerprintKey: fingerprintKey) }
     }
 
     @Test func fingerprintDependsOnPanOnly() throws {

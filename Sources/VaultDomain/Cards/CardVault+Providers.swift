@@ -35,7 +35,7 @@ extension CardVault {
         guard cards.count == Set(tokens).count else { throw VaultError.cardNotFound }
         var result: [CardToken: ProviderCard] = [:]
         for card in cards {
-            result[card.token] = ProviderCard(token: card.token, fingerprint: card.fingerprint, data: try await open(card))
+            result[card.token] = ProviderCard(token: card.token, fingerprint: card.fingerprint, data: try await open(card, auditedAs: actor))
         }
         return result
     }

@@ -105,6 +105,9 @@ public struct CardVault: VaultService {
                 let card: SealedCard
                 let created: Bool
                 if var existing = try tx.card(fingerprint: fingerprint, tenant: tenant) {
+                    // The fingerprint column is the database's word only: the card it names must
+                    // open, carry this fingerprint, and hold this very number before it is reused.
+                    try Self.confirm(existing, holds: pan, keys: keys)
                     existing.reseal(data, key: key)
                     existing.updatedAt = now
                     // An explicit date replaces the retention; the default only extends it.
@@ -168,21 +171,18 @@ public struct CardVault: VaultService {
             guard let token, let metadata = ReferenceMetadata(token: token, references: found.1) else { throw VaultError.cardNotFound }
             return CardAnswer(.existing, body: metadata.jsonBytes)
         }
-        let data = try await open(card)
+        let data = try await open(card, auditedAs: actor)
         let metadata = CardMetadata(card: card, data: data, codeExpiresAt: codes.expiry(for: card.token, now: now) ?? found.2, references: found.1)
         return CardAnswer(.existing, body: metadata.jsonBytes)
     }
 
-    /// Decrypts a sealed card, loading a data-key version the ring does not know yet.
-    public func open(_ card: SealedCard) async throws -> CardData {
-        let key: DataKey
-        if let known = try? keys.key(version: card.keyVersion) {
-            key = known
-        } else {
-            try await refreshKeys()
-            key = try keys.key(version: card.keyVersion)
-        }
-        return try card.open(with: key)
+    /// Decrypts a sealed card, loading a data-key version the ring does not know yet. A card
+    /// whose row fails its check is refused (`card_unreadable`) and, with an actor, audited.
+    public func open(_ card: SealedCard, auditedAs actor: AuditActor? = nil) async throws -> CardData {
+        if (try? keys.key(version: card.keyVersion)) == nil { try await refreshKeys() }
+        guard let actor else { return try keys.open(card) }
+        let now = clock()
+        return try await auditingIntegrity(actor: actor, chain: AuditChain(key: try keys.derivedKeys().audit), at: now) { try keys.open(card) }
     }
 
     // MARK: update
@@ -225,7 +225,7 @@ public struct CardVault: VaultService {
                     try tx.appendAudit(AuditEvent(action: "card.update", subject: token.rawValue, outcome: .failure, actor: actor), chain: chain, at: now)
                     return (nil, nil)
                 }
-                var data = try card.open(with: keys.key(version: card.keyVersion))
+                var data = try keys.open(card)
                 var v = FieldValidator()
                 if changes.expMonth != nil || changes.expYear != nil {
                     if let expiry = v.check({ () throws(VaultError) -> CardExpiry in
@@ -291,6 +291,22 @@ public struct CardVault: VaultService {
         return answer
     }
 
+    /// Refuses to reuse a stored card for `pan` unless it opens, its fingerprint checks and it
+    /// holds the same number (a row whose fingerprint was swapped in the database would
+    /// otherwise hand out, and overwrite, another card's token).
+    static func confirm(_ card: SealedCard, holds pan: PrimaryAccountNumber, keys: KeyRing) throws(VaultError) {
+        let stored: CardData
+        do {
+            stored = try keys.open(card)
+        } catch let error where error.failedRow != nil {
+            throw VaultError.integrityFailure.naming(row: .cards, card.token.rawValue)
+        }
+        guard stored.pan.matches(pan) else {
+            IntegrityFailures.record(.cards)
+            throw VaultError.integrityFailure.naming(row: .cards, card.token.rawValue)
+        }
+    }
+
     /// The idempotency hash of a tokenize request: keyed, over the validated card and whether a
     /// security code came with it (the code itself never enters any hash).
     static func requestHash(_ data: CardData, hasCode: Bool, retainUntil: String?, key: SymmetricKey) -> [UInt8] {
@@ -303,6 +319,10 @@ public struct CardVault: VaultService {
 }
 
 extension VaultError {
+    /// A stored row failed its integrity check; nothing was read or changed. Counted and audited.
+    public static let integrityFailure = VaultError(
+        .unavailable, code: .integrityFailure, message: "a stored record failed its integrity check; nothing was read or changed")
+
     /// Storage refused a card sealed under a retired or unknown data-key version.
     public static let keyVersionNotUsable = VaultError(
         .unavailable, code: .keyVersionNotUsable, message: "the data-key version is retired; retry")

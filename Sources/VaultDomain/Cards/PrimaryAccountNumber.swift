@@ -68,6 +68,14 @@ public struct PrimaryAccountNumber: Sendable, CustomStringConvertible, CustomDeb
 
     public var length: Int { digits.count }
 
+    /// Whether two numbers have the same digits (in time that depends only on their lengths).
+    public func matches(_ other: PrimaryAccountNumber) -> Bool {
+        guard digits.count == other.digits.count else { return false }
+        return digits.withUnsafeBytes { a in
+            other.digits.withUnsafeBytes { b in zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0 }
+        }
+    }
+
     /// How many leading digits may be shown: six at most, and never so many that fewer than
     /// nine digits stay hidden (PCI DSS display rule: at most BIN and last four).
     private var visiblePrefix: Int { max(0, min(6, digits.count - 9)) }

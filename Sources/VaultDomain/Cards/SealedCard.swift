@@ -47,7 +47,10 @@ public struct SealedCard: Sendable, Equatable {
         keyVersion = key.version
     }
 
-    func open(with key: DataKey) throws(VaultError) -> CardData {
+    /// Opens the card and checks that its row still names it: the fingerprint stored beside the
+    /// ciphertext must be the keyed hash of the PAN inside it (the fingerprint key is not in the
+    /// database), so a row whose fingerprint a database writer swapped is refused, not served.
+    func open(with key: DataKey, fingerprintKey: SymmetricKey) throws(VaultError) -> CardData {
         guard key.version == keyVersion else { throw VaultError.keyUnavailable }
         let data: Result<CardData, VaultError>
         do {
@@ -56,8 +59,20 @@ public struct SealedCard: Sendable, Equatable {
                 Result { () throws(VaultError) in try CardData(plaintext: plaintext) }
             }
         } catch {
-            throw VaultError(.unavailable, code: .cardUnreadable, message: "the stored card failed its integrity check")
+            IntegrityFailures.record(.cards)
+            throw VaultError.cardUnreadable.naming(row: .cards, token.rawValue)
         }
-        return try data.get()
+        let card = try data.get()
+        guard CardFingerprint(pan: card.pan, key: fingerprintKey) == fingerprint else {
+            IntegrityFailures.record(.cards)
+            throw VaultError.cardUnreadable.naming(row: .cards, token.rawValue)
+        }
+        return card
     }
+}
+
+extension VaultError {
+    /// A stored card failed its check (its ciphertext, or the fingerprint beside it, was changed
+    /// without the vault's keys). Counted and audited where it is met.
+    public static let cardUnreadable = VaultError(.unavailable, code: .cardUnreadable, message: "the stored card failed its integrity check")
 }

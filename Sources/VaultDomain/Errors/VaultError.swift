@@ -34,6 +34,9 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     public internal(set) var retryAfter: Int?
     /// For `outcome_unknown`: the provider reference the first request was sent with.
     public internal(set) var reference: [String: String]?
+    /// For a row that failed its integrity check: its table and key (`cards|tok_…`), for the
+    /// `integrity.failure` audit row only, never for the answer.
+    public internal(set) var failedRow: String?
 
     public init(_ kind: Kind, code: Code, message: String, field: String? = nil) {
         self.kind = kind
@@ -46,6 +49,13 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         field.map { "\(code) (\($0)): \(message)" } ?? "\(code): \(message)"
+    }
+
+    /// This error, naming the row whose check failed (for the audit row, not the answer).
+    func naming(row table: IntegrityFailures.Table, _ key: String) -> VaultError {
+        var error = self
+        error.failedRow = table.rawValue + "|" + key
+        return error
     }
 
     public static func invalid(_ field: String, code: Code, _ message: String) -> VaultError {

@@ -190,7 +190,7 @@ public struct KeyAdministration: Sendable {
             let done = try await store.write { tx -> Int in
                 let batch = try tx.cards(notUnderVersion: active.version, limit: batchSize)
                 for var card in batch {
-                    let data = try card.open(with: keys.key(version: card.keyVersion))
+                    let data = try keys.open(card)
                     card.reseal(data, key: active)
                     try tx.update(card)
                 }

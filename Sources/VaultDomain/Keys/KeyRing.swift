@@ -156,6 +156,12 @@ public final class KeyRing: Sendable {
         return key
     }
 
+    /// Opens a stored card with its key version and its tenant's fingerprint key (checking the
+    /// row's fingerprint against the PAN inside).
+    public func open(_ card: SealedCard) throws(VaultError) -> CardData {
+        try card.open(with: key(version: card.keyVersion), fingerprintKey: derivedKeys().tenant(card.tenant).fingerprint)
+    }
+
     public func derivedKeys() throws(VaultError) -> DerivedKeys {
         guard let keys = loaded.withLock({ $0?.derived }) else { throw notLoaded }
         return keys

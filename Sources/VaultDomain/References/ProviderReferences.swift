@@ -101,7 +101,7 @@ public struct ProviderReferences: VaultService {
     static func metadataBytes(of token: CardToken, tenant: Tenant, tx: any VaultReader, keys: KeyRing, codes: SecurityCodeVault, now: Date) throws -> [UInt8] {
         let references = try tx.references(token: token, tenant: tenant)
         if let card = try tx.card(token: token, tenant: tenant) {
-            let data = try card.open(with: keys.key(version: card.keyVersion))
+            let data = try keys.open(card)
             return CardMetadata(
                 card: card, data: data, codeExpiresAt: try codes.expiry(for: token, now: now) ?? tx.pendingCodeExpiry(token: token, tenant: tenant, at: now),
                 references: references

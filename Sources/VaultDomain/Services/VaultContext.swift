@@ -42,9 +42,11 @@ extension VaultService {
         _ caller: Caller, action: String, chain: AuditChain, at now: Date,
         _ body: @escaping @Sendable (any VaultTransaction) throws -> T
     ) async throws -> T {
-        let result = try await store.write { tx -> T? in
-            guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
-            return try body(tx)
+        let result = try await auditingIntegrity(actor: caller.actor, chain: chain, at: now) {
+            try await store.write { tx -> T? in
+                guard try tx.confirm(caller, action: action, chain: chain, at: now) else { return nil }
+                return try body(tx)
+            }
         }
         guard let result else { throw ClientAuthenticator.badSecret }
         return result
@@ -74,6 +76,21 @@ extension VaultService {
                     client: client, key: key)
             }
             return (answer, extra)
+        }
+    }
+
+    /// Runs `body`; when it fails because a stored row failed its integrity check (its
+    /// transaction rolled back), appends an `integrity.failure` audit row naming the row, in
+    /// its own commit, and rethrows. The row was already counted where the check failed.
+    func auditingIntegrity<T>(actor: AuditActor, chain: AuditChain, at now: Date, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as VaultError where error.failedRow != nil {
+            // The request fails either way; a failed audit write does not hide the first error.
+            _ = try? await store.write { tx in
+                try tx.appendAudit(AuditEvent(action: "integrity.failure", subject: error.failedRow, outcome: .failure, actor: actor), chain: chain, at: now)
+            }
+            throw error
         }
     }
 

@@ -14,6 +14,8 @@ public final class HTTPMetrics: Sendable {
     private let codes: SecurityCodeVault?
     private let pendingCodes: Gauge
     private let codeSlots: Gauge
+    /// Integrity failures already added to the counters (the domain counts them process-wide).
+    private let reportedIntegrityFailures = Mutex<[IntegrityFailures.Table: Int]>([:])
 
     /// Error codes counted in `cardvault_refusals_total`: the limits that protect the vault.
     static let countedRefusals: Set<VaultError.Code> = [
@@ -62,6 +64,26 @@ public final class HTTPMetrics: Sendable {
         ).increment()
     }
 
+    /// Adds the rows that failed their integrity check since the last scrape, per table
+    /// (`cardvault_integrity_failures_total{table=…}`; the table is a fixed name, never input).
+    private func reportIntegrityFailures() {
+        let now = IntegrityFailures.snapshot()
+        let added = reportedIntegrityFailures.withLock { reported in
+            let added = now.compactMap { table, count in count > reported[table, default: 0] ? (table, count - reported[table, default: 0]) : nil }
+            reported = now
+            return added
+        }
+        for (table, count) in added {
+            counter(
+                key: "integrity \(table.rawValue)",
+                descriptor: .init(
+                    namespace: "cardvault", metricName: "integrity_failures", unitName: "total",
+                    helpText: "Stored rows refused because their integrity check failed, by table"),
+                labels: [("table", table.rawValue)]
+            ).increment(by: Int64(count))
+        }
+    }
+
     private func counter(key: String, descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Counter {
         counters.withLock { cache in
             if let c = cache[key] { return c }
@@ -100,6 +122,7 @@ public final class HTTPMetrics: Sendable {
             pendingCodes.set(Double(codes.shared?.count ?? codes.count))
             codeSlots.set(Double(codes.capacity))
         }
+        reportIntegrityFailures()
         return registry.emitToBuffer()
     }
 }
