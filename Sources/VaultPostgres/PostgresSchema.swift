@@ -227,5 +227,21 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
+            // the one-time pass that sets the `client_macs` marker.
+            "v3-client-macs",
+            [
+                """
+                ALTER TABLE clients ADD COLUMN mac BYTEA
+                """,
+                """
+                CREATE TABLE vault_markers (
+                    name TEXT PRIMARY KEY,
+                    at BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 }

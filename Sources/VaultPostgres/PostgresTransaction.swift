@@ -269,22 +269,25 @@ struct PostgresTransaction: VaultTransaction {
 
     // MARK: clients
 
-    private static let clientColumns = "id, name, scopes, created_at, revoked_at, secret_rotated_at, tenant"
+    private static let clientColumns = "id, name, scopes, created_at, revoked_at, secret_rotated_at, tenant, secret_hash, mac"
 
-    private func client(_ row: PostgresRow) throws -> Client {
-        let (id, name, scopes, created, revoked, rotated, tenant) = try row.decode((String, String, String, Int64, Int64?, Int64?, String).self)
-        return Client(
-            id: id, name: name, scopes: Scope.parseStored(scopes), createdAt: date(created), revokedAt: date(revoked), secretRotatedAt: date(rotated),
-            tenant: Tenant(stored: tenant))
+    private func client(_ row: PostgresRow) throws -> StoredClient {
+        let (id, name, scopes, created, revoked, rotated, tenant, hash, mac) = try row.decode(
+            (String, String, String, Int64, Int64?, Int64?, String, ByteBuffer, ByteBuffer?).self)
+        return StoredClient(
+            client: Client(
+                id: id, name: name, scopes: Scope.parseStored(scopes), createdAt: date(created), revokedAt: date(revoked),
+                secretRotatedAt: date(rotated), tenant: Tenant(stored: tenant)),
+            secretHash: array(hash), mac: array(mac))
     }
 
     private func scopes(_ client: Client) -> String { client.scopes.map(\.rawValue).sorted().joined(separator: ",") }
 
-    func client(secretHash: [UInt8]) throws -> Client? {
+    func client(secretHash: [UInt8]) throws -> StoredClient? {
         try session.rows("SELECT \(unescaped: Self.clientColumns) FROM clients WHERE secret_hash = \(bytes(secretHash))").first.map(client)
     }
 
-    func client(name: String) throws -> Client? {
+    func client(name: String) throws -> StoredClient? {
         try session.rows("SELECT \(unescaped: Self.clientColumns) FROM clients WHERE name = \(name)").first.map(client)
     }
 
@@ -296,31 +299,37 @@ struct PostgresTransaction: VaultTransaction {
         return current
     }
 
-    func clients() throws -> [Client] {
+    func clients() throws -> [StoredClient] {
         try session.rows("SELECT \(unescaped: Self.clientColumns) FROM clients ORDER BY created_at, name").map(client)
     }
 
-    func insert(_ client: Client, secretHash: [UInt8]) throws {
+    func hasMarker(_ name: String) throws -> Bool {
+        try !session.rows("SELECT 1 FROM vault_markers WHERE name = \(name)").isEmpty
+    }
+
+    func setMarker(_ name: String, at date: Date) throws {
+        try session.send("INSERT INTO vault_markers (name, at) VALUES (\(name), \(millis(date))) ON CONFLICT (name) DO NOTHING")
+    }
+
+    func insert(_ row: StoredClient) throws {
+        let client = row.client
         try session.send(
             """
-            INSERT INTO clients (id, name, scopes, created_at, revoked_at, secret_rotated_at, tenant, secret_hash) VALUES (\(client.id), \
+            INSERT INTO clients (id, name, scopes, created_at, revoked_at, secret_rotated_at, tenant, secret_hash, mac) VALUES (\(client.id), \
             \(client.name), \(scopes(client)), \(millis(client.createdAt)), \(client.revokedAt.map(millis)), \(client.secretRotatedAt.map(millis)), \
-            \(client.tenant.rawValue), \(bytes(secretHash)))
+            \(client.tenant.rawValue), \(bytes(row.secretHash)), \(row.mac.map(bytes)))
             """)
     }
 
-    func update(_ client: Client) throws {
+    func update(_ row: StoredClient) throws {
         batch?.currentClients.removeAll()
+        let client = row.client
         try session.send(
             """
-            UPDATE clients SET name = \(client.name), scopes = \(scopes(client)), revoked_at = \(client.revokedAt.map(millis)), \
-            secret_rotated_at = \(client.secretRotatedAt.map(millis)) WHERE id = \(client.id)
+            UPDATE clients SET name = \(client.name), scopes = \(scopes(client)), created_at = \(millis(client.createdAt)), \
+            revoked_at = \(client.revokedAt.map(millis)), secret_rotated_at = \(client.secretRotatedAt.map(millis)), \
+            tenant = \(client.tenant.rawValue), secret_hash = \(bytes(row.secretHash)), mac = \(row.mac.map(bytes)) WHERE id = \(client.id)
             """)
-    }
-
-    func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
-        batch?.currentClients.removeAll()
-        try session.send("UPDATE clients SET secret_hash = \(bytes(hash)) WHERE id = \(id)")
     }
 
     // MARK: audit

@@ -261,6 +261,18 @@ public final class AppDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v9-client-macs") { db in
+            // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
+            // the one-time pass that sets the `client_macs` marker.
+            try db.execute(
+                sql: """
+                    ALTER TABLE clients ADD COLUMN mac BLOB;
+                    CREATE TABLE vault_markers (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -185,11 +185,11 @@ struct SQLiteTransaction: VaultTransaction {
 
     // MARK: clients
 
-    func client(secretHash: [UInt8]) throws -> Client? {
+    func client(secretHash: [UInt8]) throws -> StoredClient? {
         try one(ClientRecord.bySecretHash, [Data(secretHash)], ClientRecord.client)
     }
 
-    func client(name: String) throws -> Client? {
+    func client(name: String) throws -> StoredClient? {
         try one(ClientRecord.byName, [name], ClientRecord.client)
     }
 
@@ -204,33 +204,25 @@ struct SQLiteTransaction: VaultTransaction {
         return current
     }
 
-    func clients() throws -> [Client] {
+    func clients() throws -> [StoredClient] {
         try all(ClientRecord.all, [], ClientRecord.client)
     }
 
-    func insert(_ client: Client, secretHash: [UInt8]) throws {
-        try execute(
-            ClientRecord.insert,
-            [
-                client.id, client.name, ClientRecord.scopes(client), StoredDate.millis(client.createdAt),
-                client.revokedAt.map(StoredDate.millis), client.secretRotatedAt.map(StoredDate.millis), client.tenant.rawValue,
-                Data(secretHash),
-            ])
+    func hasMarker(_ name: String) throws -> Bool {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM vault_markers WHERE name = ?"), arguments: [name]) != nil
     }
 
-    func update(_ client: Client) throws {
-        batch?.currentClients.removeAll()
-        try execute(
-            ClientRecord.update,
-            [
-                client.name, ClientRecord.scopes(client), client.revokedAt.map(StoredDate.millis),
-                client.secretRotatedAt.map(StoredDate.millis), client.id,
-            ])
+    func setMarker(_ name: String, at date: Date) throws {
+        try execute("INSERT INTO vault_markers (name, at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", [name, StoredDate.millis(date)])
     }
 
-    func setSecretHash(_ hash: [UInt8], forClient id: String) throws {
+    func insert(_ row: StoredClient) throws {
+        try execute(ClientRecord.insert, StatementArguments([row.client.id] + ClientRecord.arguments(row)))
+    }
+
+    func update(_ row: StoredClient) throws {
         batch?.currentClients.removeAll()
-        try execute(ClientRecord.setSecret, [Data(hash), id])
+        try execute(ClientRecord.update, StatementArguments(ClientRecord.arguments(row) + [row.client.id]))
     }
 
     // MARK: audit

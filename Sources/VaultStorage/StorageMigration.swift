@@ -22,7 +22,7 @@ public enum StorageMigration {
         Table(name: "provider_tokens", orderBy: "card_token, provider"), Table(name: "provider_references", orderBy: "token, kind"),
         Table(name: "audit_log", orderBy: "seq"), Table(name: "idempotency_keys", orderBy: "client, key"),
         Table(name: "provider_calls", orderBy: "provider, reference"), Table(name: "provider_notifications", orderBy: "key"),
-        Table(name: "enumeration_guard", orderBy: "day, client, bucket, card"),
+        Table(name: "enumeration_guard", orderBy: "day, client, bucket, card"), Table(name: "vault_markers", orderBy: "name"),
     ]
 
     public struct Summary: Sendable, Encodable {

@@ -49,9 +49,10 @@ struct Clients: AsyncParsableCommand {
                 if output.json { Output.json(clients); return }
                 Output.line("NAME                 TENANT           STATE    SCOPES")
                 for c in clients {
+                    let state = c.failedIntegrityCheck ? "FAILED   " : c.isActive ? "active   " : "revoked  "
                     Output.line(
                         c.name.padding(toLength: 21, withPad: " ", startingAt: 0) + c.tenant.rawValue.padding(toLength: 17, withPad: " ", startingAt: 0)
-                            + (c.isActive ? "active   " : "revoked  ") + c.scopes.sorted().map(\.rawValue).joined(separator: ","))
+                            + state + c.scopes.sorted().map(\.rawValue).joined(separator: ","))
                 }
             }
         }

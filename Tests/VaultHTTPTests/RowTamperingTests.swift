@@ -69,3 +69,78 @@ struct RowTamperingTests {
         }
     }
 }
+
+extension RowTamperingTests {
+    /// Client rows changed with SQL: raised scopes, another tenant, a row without its MAC. Each
+    /// is refused as `integrity_failure` (never served with the forged rights), listed as
+    /// failed, audited and counted; revoking is still possible. Rows from before MACs existed
+    /// are authenticated once, by a pass the audit log records.
+    @Test(arguments: backends)
+    func clientRowsChangedBySQLAreRefused(backend: String) async throws {
+        let h = try await Self.harness(backend)
+        let bank = try await h.vault.addClient("bank-svc", scopes: Self.all)
+        let reader = try await h.vault.addClient("reader-svc", scopes: [.cardsRead])
+        let rival = try await h.vault.addClient("rival-svc", scopes: Self.all, tenant: "rival")
+        let stripped = try await h.vault.addClient("stripped-svc", scopes: Self.all)
+        try await h.run { c in
+            let card = try await c.send(.post, "/v1/cards", secret: bank, json: VaultServerHarness.cardJSON("4405639704015096", holder: "BANK HOLDER"))
+            let token = try #require(card.json["token"] as? String)
+            let before = IntegrityFailures.snapshot()[.clients, default: 0]
+
+            // A read-only client given cards:write by SQL.
+            try h.vault.tamper("UPDATE clients SET scopes = 'cards:read,cards:write' WHERE name = 'reader-svc'")
+            let write = try await c.send(.post, "/v1/cards", secret: reader, json: VaultServerHarness.cardJSON("5522042705066736"))
+            #expect(write.status == 503 && write.errorCode == "integrity_failure", "\(write.status) \(write.text)")
+            let read = try await c.send(.get, "/v1/cards/\(token)", secret: reader)
+            #expect(read.status == 503 && read.errorCode == "integrity_failure")
+
+            // Another tenant's client moved into the bank's tenant by SQL.
+            try h.vault.tamper("UPDATE clients SET tenant = 'default' WHERE name = 'rival-svc'")
+            let stolen = try await c.send(.get, "/v1/cards/\(token)", secret: rival)
+            #expect(stolen.status == 503 && stolen.errorCode == "integrity_failure", "\(stolen.status) \(stolen.text)")
+            #expect(!stolen.text.contains("BANK HOLDER") && !stolen.text.contains("5096"))
+
+            // A row whose MAC was removed, once the vault's rows are all authenticated.
+            try h.vault.tamper("UPDATE clients SET mac = NULL WHERE name = 'stripped-svc'")
+            let bare = try await c.send(.get, "/v1/cards/\(token)", secret: stripped)
+            #expect(bare.status == 503 && bare.errorCode == "integrity_failure", "\(bare.status) \(bare.text)")
+
+            // The untouched client still works; the failed rows are named, audited and counted.
+            #expect(try await c.send(.get, "/v1/cards/\(token)", secret: bank).status == 200)
+            #expect(IntegrityFailures.snapshot()[.clients, default: 0] >= before + 4)
+            let listed = try await h.runtime.clients.list()
+            #expect(Set(listed.filter(\.failedIntegrityCheck).map(\.name)) == ["reader-svc", "rival-svc", "stripped-svc"])
+            let rows = try await h.runtime.audit.tail(limit: 40).filter { $0.action == "integrity.failure" }
+            let ids = Dictionary(uniqueKeysWithValues: listed.map { ($0.name, $0.id) })
+            #expect(rows.contains { $0.subject == "clients|\(ids["rival-svc"] ?? "?")" })
+            #expect(rows.contains { $0.subject == "clients|\(ids["reader-svc"] ?? "?")" })
+
+            // Revoking a failed row is the remedy, and works.
+            let revoked = try await h.runtime.clients.revoke(name: "rival-svc", actor: TemporaryVault.testOperator)
+            #expect(!revoked.isActive)
+            #expect(try await c.send(.get, "/v1/cards/\(token)", secret: rival).status == 401)
+            await #expect(throws: VaultError.integrityFailure) {
+                try await h.runtime.clients.rotateSecret(name: "reader-svc", actor: TemporaryVault.testOperator)
+            }
+        }
+    }
+
+    /// A vault whose client rows predate MACs (no marker, no MAC): the first process with keys
+    /// that meets one authenticates them all once, audited; afterwards a row without a MAC fails.
+    @Test(arguments: backends)
+    func rowsFromBeforeMACsAreAuthenticatedOnce(backend: String) async throws {
+        let h = try await Self.harness(backend)
+        let old = try await h.vault.addClient("old-svc", scopes: Self.all)
+        try h.vault.tamper("UPDATE clients SET mac = NULL; DELETE FROM vault_markers")
+        try await h.run { c in
+            let card = try await c.send(.post, "/v1/cards", secret: old, json: VaultServerHarness.cardJSON("4405639704015096"))
+            #expect(card.status == 201, "\(card.text)")
+            let passes = try await h.runtime.audit.tail(limit: 20).filter { $0.action == "clients.rows_authenticated" }
+            #expect(passes.map(\.subject) == ["count=1"])
+            #expect(try h.vault.tamper("SELECT name FROM vault_markers") == "client_macs")
+            let late = try await h.vault.addClient("late-svc", scopes: Self.all)
+            try h.vault.tamper("UPDATE clients SET mac = NULL WHERE name = 'late-svc'")
+            #expect(try await c.send(.get, "/v1/cards/\(try #require(card.json["token"] as? String))", secret: late).errorCode == "integrity_failure")
+        }
+    }
+}

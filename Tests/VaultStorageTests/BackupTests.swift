@@ -54,7 +54,7 @@ struct BackupTests {
         }
         let again = try await reopened.references.register(
             ReferenceInput(value: "crd_BACKUP0001"), kind: .iokaCard,
-            caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name) })),
+            caller: .trusted(try #require(try await reopened.store.read { try $0.client(name: writer.client.name)?.client })),
             idempotencyKey: nil)
         #expect(again.outcome == .existing)
         let audit = try await reopened.audit.tail(limit: 5).map(\.action)

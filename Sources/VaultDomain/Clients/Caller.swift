@@ -69,7 +69,7 @@ extension VaultTransaction {
     public func confirm(_ caller: Caller, action: String, chain: AuditChain, at date: Date) throws -> Bool {
         let current =
             caller.secretHash.isEmpty
-            ? try client(name: caller.client.name)?.isActive == true
+            ? try client(name: caller.client.name)?.client.isActive == true
             : try clientIsCurrent(id: caller.client.id, secretHash: caller.secretHash)
         if current { return true }
         caller.cache?.evict(caller.secretHash)

@@ -10,6 +10,9 @@ public struct Client: Sendable, Equatable, Codable {
     public var secretRotatedAt: Date?
     /// The tenant whose cards the client sees and touches; fixed at `clients add`.
     public var tenant: Tenant
+    /// Set only on a `clients list` entry whose row failed its MAC (`ClientRows`): shown so an
+    /// operator can revoke it; such a row authenticates nothing.
+    public var failedIntegrityCheck = false
 
     public init(id: String, name: String, scopes: Set<Scope>, createdAt: Date, revokedAt: Date?, secretRotatedAt: Date?, tenant: Tenant) {
         self.tenant = tenant
@@ -28,6 +31,7 @@ public struct Client: Sendable, Equatable, Codable {
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
         case secretRotatedAt = "secret_rotated_at"
+        case failedIntegrityCheck = "failed_integrity_check"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -39,5 +43,6 @@ public struct Client: Sendable, Equatable, Codable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encodeIfPresent(revokedAt, forKey: .revokedAt)
         try c.encodeIfPresent(secretRotatedAt, forKey: .secretRotatedAt)
+        if failedIntegrityCheck { try c.encode(true, forKey: .failedIntegrityCheck) }
     }
 }

@@ -41,7 +41,7 @@ public struct ClientAdministration: Sendable {
             guard try tx.client(name: name) == nil else {
                 throw VaultError(.conflict, code: .clientExists, message: "a client with this name exists", field: "name")
             }
-            try tx.insert(frozen, secretHash: hash)
+            try tx.insert(ClientRows.sealed(frozen, secretHash: hash, keys: derived))
             try tx.appendAudit(
                 AuditEvent(action: "client.add", subject: "\(name)|tenant=\(tenant.rawValue)", outcome: .success, actor: actor),
                 chain: AuditChain(key: derived.audit), at: now)
@@ -49,21 +49,56 @@ public struct ClientAdministration: Sendable {
         return (client, secret)
     }
 
+    /// Every client; a row whose MAC fails is listed with `failedIntegrityCheck` (and counted),
+    /// so it can be revoked.
     public func list() async throws -> [Client] {
-        try await store.read { try $0.clients() }
+        let derived = try keys.derivedKeys()
+        var rows = try await store.read { try $0.clients() }
+        if rows.contains(where: { $0.mac == nil }) {
+            try await ClientRows.authenticateLegacyRows(store: store, keys: derived, actor: Self.system, at: clock())
+            rows = try await store.read { try $0.clients() }
+        }
+        return rows.map { row in
+            guard let client = try? ClientRows.verified(row, keys: derived) else {
+                var failed = row.client
+                failed.failedIntegrityCheck = true
+                return failed
+            }
+            return client
+        }
     }
+
+    /// The row of `name` in `tx`, checked; nil when there is none.
+    static func verifiedClient(named name: String, in tx: any VaultReader, keys: DerivedKeys) throws -> Client? {
+        guard let row = try tx.client(name: name) else { return nil }
+        return try ClientRows.verified(row, keys: keys)
+    }
+
+    /// Authenticates rows written before rows carried a MAC, when `name`'s row is one.
+    private func authenticateLegacyRow(named name: String, keys derived: DerivedKeys) async throws {
+        guard let row = try await store.read({ try $0.client(name: name) }), row.mac == nil else { return }
+        try await ClientRows.authenticateLegacyRows(store: store, keys: derived, actor: Self.system, at: clock())
+    }
+
+    /// The actor of the one-time pass over rows without a MAC.
+    static let system = AuditActor(client: "system:clients", requestID: nil, source: "vault")
 
     /// Revokes a client: its secret stops working at the next request.
     public func revoke(name: String, actor: AuditActor) async throws -> Client {
         let derived = try keys.derivedKeys()
         let now = clock()
+        try await authenticateLegacyRow(named: name, keys: derived)
         return try await store.write { tx in
-            guard var client = try tx.client(name: name) else { throw Self.notFound }
-            if client.revokedAt == nil {
-                client.revokedAt = now
-                try tx.update(client)
+            // Revoking is the remedy for a row that failed its check, so it is allowed on one:
+            // the row is rewritten revoked, under a secret hash nothing matches, with a fresh MAC.
+            guard let row = try tx.client(name: name) else { throw Self.notFound }
+            var client = row.client
+            let intact = (try? ClientRows.verified(row, keys: derived)) != nil
+            if client.revokedAt == nil || !intact {
+                client.revokedAt = client.revokedAt ?? now
                 // The old secret must not match anything any more.
-                try tx.setSecretHash(ClientSecret.lookupHash(of: ClientSecret.generate().revealed, key: derived.clientSecret), forClient: client.id)
+                let hash = ClientSecret.lookupHash(of: ClientSecret.generate().revealed, key: derived.clientSecret)
+                try tx.update(ClientRows.sealed(client, secretHash: hash, keys: derived))
             }
             try tx.appendAudit(
                 AuditEvent(action: "client.revoke", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
@@ -77,17 +112,19 @@ public struct ClientAdministration: Sendable {
         let now = clock()
         let secret = ClientSecret.generate()
         let hash = ClientSecret.lookupHash(of: secret.revealed, key: derived.clientSecret)
-        let client = try await store.write { tx in
-            guard var client = try tx.client(name: name) else { throw Self.notFound }
-            guard client.isActive else {
-                throw VaultError(.failedPrecondition, code: .clientRevoked, message: "a revoked client cannot get a new secret", field: "name")
+        try await authenticateLegacyRow(named: name, keys: derived)
+        let client = try await store.auditingIntegrity(actor: actor, chain: AuditChain(key: derived.audit), at: now) {
+            try await store.write { tx in
+                guard var client = try Self.verifiedClient(named: name, in: tx, keys: derived) else { throw Self.notFound }
+                guard client.isActive else {
+                    throw VaultError(.failedPrecondition, code: .clientRevoked, message: "a revoked client cannot get a new secret", field: "name")
+                }
+                client.secretRotatedAt = now
+                try tx.update(ClientRows.sealed(client, secretHash: hash, keys: derived))
+                try tx.appendAudit(
+                    AuditEvent(action: "client.rotate_secret", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
+                return client
             }
-            client.secretRotatedAt = now
-            try tx.update(client)
-            try tx.setSecretHash(hash, forClient: client.id)
-            try tx.appendAudit(
-                AuditEvent(action: "client.rotate_secret", subject: name, outcome: .success, actor: actor), chain: AuditChain(key: derived.audit), at: now)
-            return client
         }
         return (client, secret)
     }

@@ -34,7 +34,7 @@ public struct ClientAuthenticator: Sendable {
         let hash = ClientSecret.lookupHash(of: secret, key: derived.clientSecret)
         var client = cache.client(for: hash)
         if client == nil {
-            client = try await store.read { try $0.client(secretHash: hash) }
+            client = try await load(hash, derived: derived, actor: actor)
             if let found = client, found.isActive { cache.store(found, for: hash) }
         }
         guard let client, client.isActive else {
@@ -56,6 +56,21 @@ public struct ClientAuthenticator: Sendable {
     /// transaction that confirmed it already (refusals, replays).
     public func confirm(_ caller: Caller, action: String) async throws {
         try await store.confirm(caller, action: action, chain: AuditChain(key: try keys.derivedKeys().audit), at: clock())
+    }
+
+    /// The client whose secret has `hash`, its row checked (`ClientRows`): a row that fails is
+    /// counted, audited and refused as `integrity_failure`, never served or cached.
+    private func load(_ hash: [UInt8], derived: DerivedKeys, actor: AuditActor) async throws -> Client? {
+        guard var row = try await store.read({ try $0.client(secretHash: hash) }) else { return nil }
+        if row.mac == nil {
+            try await ClientRows.authenticateLegacyRows(store: store, keys: derived, actor: ClientAdministration.system, at: clock())
+            guard let again = try await store.read({ try $0.client(secretHash: hash) }) else { return nil }
+            row = again
+        }
+        let checked = row
+        return try await store.auditingIntegrity(actor: actor, chain: AuditChain(key: derived.audit), at: clock()) {
+            try ClientRows.verified(checked, keys: derived)
+        }
     }
 
     private func deny(_ event: AuditEvent, _ derived: DerivedKeys) async throws {

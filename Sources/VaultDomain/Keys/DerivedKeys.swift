@@ -20,6 +20,8 @@ public struct DerivedKeys: Sendable {
     let providerCall: SymmetricKey
     /// Seed of the Ed25519 key that signs audit checkpoints (`AuditCheckpoint`).
     let auditSigningSeed: SymmetricKey
+    /// MACs of client rows (`ClientRows`).
+    let clientRow: SymmetricKey
     private let tenants: TenantKeyCache
 
     init(index: SymmetricKey) throws(VaultError) {
@@ -32,6 +34,7 @@ public struct DerivedKeys: Sendable {
             enumerationGuard = try KeyDerivation.derive(from: index, id: 6, context: "cvenumgd")
             providerCall = try KeyDerivation.derive(from: index, id: 7, context: "cvprvcal")
             auditSigningSeed = try KeyDerivation.derive(from: index, id: 8, context: "cvaudsig")
+            clientRow = try KeyDerivation.derive(from: index, id: 9, context: "cvclirow")
         } catch {
             throw VaultError.keyUnavailable
         }

@@ -116,6 +116,8 @@ public struct KeyAdministration: Sendable {
             try tx.save(wrappedIndex)
             try tx.save(wrappedDEK)
             try tx.save(seal, at: now)
+            // A new vault has no client row without a MAC: none is ever authenticated later.
+            try tx.setMarker(ClientRows.marker, at: now)
             try tx.appendAudit(
                 AuditEvent(action: "keys.init", subject: "v1|seal=\(seal.kind.rawValue)", outcome: .success, actor: actor), chain: chain, at: now)
         }

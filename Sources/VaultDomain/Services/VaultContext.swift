@@ -79,19 +79,9 @@ extension VaultService {
         }
     }
 
-    /// Runs `body`; when it fails because a stored row failed its integrity check (its
-    /// transaction rolled back), appends an `integrity.failure` audit row naming the row, in
-    /// its own commit, and rethrows. The row was already counted where the check failed.
+    /// See `VaultStore.auditingIntegrity`.
     func auditingIntegrity<T>(actor: AuditActor, chain: AuditChain, at now: Date, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as VaultError where error.failedRow != nil {
-            // The request fails either way; a failed audit write does not hide the first error.
-            _ = try? await store.write { tx in
-                try tx.appendAudit(AuditEvent(action: "integrity.failure", subject: error.failedRow, outcome: .failure, actor: actor), chain: chain, at: now)
-            }
-            throw error
-        }
+        try await store.auditingIntegrity(actor: actor, chain: chain, at: now, body)
     }
 
     /// The key ring, loaded from storage the first time.
@@ -113,6 +103,23 @@ extension VaultService {
         } catch let error as VaultError where error == .keyVersionNotUsable || error == .keyUnavailable {
             try await refreshKeys()
             return try await body()
+        }
+    }
+}
+
+extension VaultStore {
+    /// Runs `body`; when it fails because a stored row failed its integrity check (its
+    /// transaction rolled back), appends an `integrity.failure` audit row naming the row, in
+    /// its own commit, and rethrows. The row was already counted where the check failed.
+    public func auditingIntegrity<T>(actor: AuditActor, chain: AuditChain, at now: Date, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as VaultError where error.failedRow != nil {
+            // The request fails either way; a failed audit write does not hide the first error.
+            _ = try? await write { tx in
+                try tx.appendAudit(AuditEvent(action: "integrity.failure", subject: error.failedRow, outcome: .failure, actor: actor), chain: chain, at: now)
+            }
+            throw error
         }
     }
 }

@@ -76,11 +76,14 @@ public protocol VaultReader {
 
     func keySnapshot() throws -> KeySnapshot
 
-    func client(secretHash: [UInt8]) throws -> Client?
-    func client(name: String) throws -> Client?
+    /// Client rows as stored; `ClientRows.verified` checks one before anything acts on it.
+    func client(secretHash: [UInt8]) throws -> StoredClient?
+    func client(name: String) throws -> StoredClient?
     /// Whether the client `id` is active and its secret hash is still `secretHash`.
     func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool
-    func clients() throws -> [Client]
+    func clients() throws -> [StoredClient]
+    /// Whether the one-time marker `name` is set (`vault_markers`).
+    func hasMarker(_ name: String) throws -> Bool
 
     func lastAuditEntry() throws -> AuditEntry?
     /// Rows with `seq > after`, in order, at most `limit`.
@@ -134,9 +137,10 @@ public protocol VaultTransaction: VaultReader {
     /// Records how the master key is held (one row; `keySnapshot().seal` reads it back).
     func save(_ seal: SealDescriptor, at date: Date) throws
 
-    func insert(_ client: Client, secretHash: [UInt8]) throws
-    func update(_ client: Client) throws
-    func setSecretHash(_ hash: [UInt8], forClient id: String) throws
+    func insert(_ client: StoredClient) throws
+    /// Rewrites every column of the client row with `client.client.id`.
+    func update(_ client: StoredClient) throws
+    func setMarker(_ name: String, at date: Date) throws
 
     func insert(_ entry: AuditEntry) throws
 
