@@ -51,7 +51,8 @@ public func buildApplication(
                 metadata: ["admin_socket": "\(configuration.adminSocket ?? "none")"])
         }
     }
-    var (router, services) = buildRouter(configuration, runtime: runtime, logger: logger)
+    let gate = try connectionGate(configuration)
+    var (router, services) = buildRouter(configuration, runtime: runtime, logger: logger, gate: gate)
     if let path = configuration.adminSocket {
         let admin = AdminSocketService(
             path: path, mode: configuration.adminSocketMode, runtime: runtime, databasePath: configuration.databasePath, runner: adminCommands, logger: logger)
@@ -62,19 +63,38 @@ public func buildApplication(
     // of the first one, so they start and stop together.
     var all = services
     for address in configuration.additionalListen {
-        all.append(try listener(router, address, socketMode: configuration.socketMode, services: [], logger: logger))
+        all.append(
+            try listener(router, address, socketMode: configuration.socketMode, services: [], logger: logger, limits: configuration.connections, gate: gate))
     }
-    return try listener(router, configuration.listen, socketMode: configuration.socketMode, services: all, logger: logger)
+    return try listener(
+        router, configuration.listen, socketMode: configuration.socketMode, services: all, logger: logger, limits: configuration.connections, gate: gate)
+}
+
+/// The process's cap on open connections: `CARDVAULT_MAX_CONNECTIONS`, or what the descriptor
+/// limit leaves after `ConnectionGate.reservedDescriptors`. A cap the limit cannot hold is
+/// refused at start, naming both.
+func connectionGate(_ configuration: VaultServerConfiguration) throws(VaultError) -> ConnectionGate {
+    let descriptors = ConnectionGate.descriptorLimit()
+    let cap = configuration.connections.maxConnections ?? ConnectionGate.defaultLimit(descriptors: descriptors)
+    guard cap + ConnectionGate.reservedDescriptors <= descriptors else {
+        throw .invalid(
+            "CARDVAULT_MAX_CONNECTIONS", code: .invalidSetting,
+            "\(cap) connections and the vault's \(ConnectionGate.reservedDescriptors) descriptors do not fit the limit of "
+                + "\(descriptors) open files (raise LimitNOFILE or lower the cap)")
+    }
+    return ConnectionGate(limit: cap)
 }
 
 /// Every route and the background services, for `buildApplication` and for the test that
 /// keeps the router and the OpenAPI document in step.
-func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger) -> (Router<VaultRequestContext>, [any Service]) {
+func buildRouter(
+    _ configuration: VaultServerConfiguration, runtime: VaultRuntime, logger: Logger, gate: ConnectionGate? = nil
+) -> (Router<VaultRequestContext>, [any Service]) {
     // The server's card service: the runtime's, with the configured default retention.
     let cards = CardVault(
         store: runtime.store, keys: runtime.keys, codes: runtime.codes,
         defaultRetention: configuration.defaultRetention ?? runtime.defaultRetention, limits: configuration.tokenizeLimits())
-    let metrics = HTTPMetrics(codes: runtime.codes)
+    let metrics = HTTPMetrics(codes: runtime.codes, connections: gate)
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
     router.add(middleware: SealGateMiddleware(keys: runtime.keys))
@@ -120,11 +140,12 @@ func buildRouter(_ configuration: VaultServerConfiguration, runtime: VaultRuntim
 /// before the bearer secret.
 func listener(
     _ router: Router<VaultRequestContext>, _ address: ListenAddress, socketMode: mode_t, services: [any Service],
-    logger: Logger
+    logger: Logger, limits: ConnectionLimits = ConnectionLimits(), gate: ConnectionGate? = nil
 ) throws -> Application<RouterResponder<VaultRequestContext>> {
     guard let path = address.unixPath else {
         return Application(
-            router: router, server: .wipingHTTP1(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
+            router: router, server: .wipingHTTP1(limits: limits, gate: gate),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "cardvault"),
             services: services, logger: logger)
     }
     var info = stat()
@@ -139,6 +160,6 @@ func listener(
     // Until the mode is set the socket has the process umask's mode (the unit sets UMask=0077);
     // the folder, created 0750, gates it too.
     return Application(
-        router: router, server: .wipingHTTP1(), configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
+        router: router, server: .wipingHTTP1(limits: limits, gate: gate), configuration: .init(address: .unixDomainSocket(path: path), serverName: "cardvault"),
         services: services, onServerRunning: { _ in chmod(path, socketMode) }, logger: logger)
 }

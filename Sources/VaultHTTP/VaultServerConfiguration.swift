@@ -49,6 +49,10 @@ public struct VaultServerConfiguration: Sendable {
     public var adminSocketMode: mode_t = 0o600
     /// The pkcs11 seal's token (`CARDVAULT_PKCS11_*`).
     public var pkcs11: PKCS11Settings?
+    /// Request deadlines and the connection cap (`CARDVAULT_HEADER_TIMEOUT_SECONDS`,
+    /// `CARDVAULT_BODY_TIMEOUT_SECONDS`, `CARDVAULT_IDLE_TIMEOUT_SECONDS`,
+    /// `CARDVAULT_MAX_CONNECTIONS`).
+    public var connections = ConnectionLimits()
 
     public init() {}
 
@@ -87,6 +91,12 @@ public struct VaultServerConfiguration: Sendable {
             }
             adminSocketMode = mode
         }
+        if let n = try Self.integer(environment, "CARDVAULT_HEADER_TIMEOUT_SECONDS", in: 1...300, unit: " seconds") {
+            connections.headerTimeout = .seconds(n)
+        }
+        if let n = try Self.integer(environment, "CARDVAULT_BODY_TIMEOUT_SECONDS", in: 1...300, unit: " seconds") { connections.bodyTimeout = .seconds(n) }
+        if let n = try Self.integer(environment, "CARDVAULT_IDLE_TIMEOUT_SECONDS", in: 1...3600, unit: " seconds") { connections.idleTimeout = .seconds(n) }
+        if let n = try Self.integer(environment, "CARDVAULT_MAX_CONNECTIONS", in: 1...1_000_000) { connections.maxConnections = n }
         pkcs11 = try PKCS11Settings(environment: environment)
         horizonpay = try HorizonpayConfiguration(environment: environment)
         ioka = try IokaConfiguration(environment: environment)

@@ -14,6 +14,9 @@ public final class HTTPMetrics: Sendable {
     private let codes: SecurityCodeVault?
     private let pendingCodes: Gauge
     private let codeSlots: Gauge
+    private let connections: ConnectionGate?
+    private let openConnections: Gauge
+    private let refusedConnections: Gauge
     /// Integrity failures already added to the counters (the domain counts them process-wide).
     private let reportedIntegrityFailures = Mutex<[IntegrityFailures.Table: Int]>([:])
 
@@ -28,9 +31,16 @@ public final class HTTPMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), codes: SecurityCodeVault? = nil) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), codes: SecurityCodeVault? = nil, connections: ConnectionGate? = nil) {
         self.registry = registry
         self.codes = codes
+        self.connections = connections
+        openConnections = registry.makeGauge(
+            descriptor: .init(namespace: "cardvault", metricName: "http_open", unitName: "connections", helpText: "Open HTTP connections"))
+        refusedConnections = registry.makeGauge(
+            descriptor: .init(
+                namespace: "cardvault", metricName: "http_refused_connections", unitName: "total",
+                helpText: "Connections closed at once because the connection cap was reached"))
         pendingCodes = registry.makeGauge(
             descriptor: .init(
                 namespace: "cardvault", metricName: "pending_security", unitName: "codes",
@@ -121,6 +131,10 @@ public final class HTTPMetrics: Sendable {
             // Shared (PostgreSQL): the codes this instance's key holds, as of the last tick.
             pendingCodes.set(Double(codes.shared?.count ?? codes.count))
             codeSlots.set(Double(codes.capacity))
+        }
+        if let connections {
+            openConnections.set(Double(connections.openConnections))
+            refusedConnections.set(Double(connections.refused))
         }
         reportIntegrityFailures()
         return registry.emitToBuffer()
