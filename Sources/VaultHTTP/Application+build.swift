@@ -55,7 +55,8 @@ public func buildApplication(
     var (router, services) = buildRouter(configuration, runtime: runtime, logger: logger, gate: gate)
     if let path = configuration.adminSocket {
         let admin = AdminSocketService(
-            path: path, mode: configuration.adminSocketMode, runtime: runtime, databasePath: configuration.databasePath, runner: adminCommands, logger: logger)
+            path: path, mode: configuration.adminSocketMode, group: configuration.adminSocketGroup, runtime: runtime, databasePath: configuration.databasePath,
+            runner: adminCommands, logger: logger)
         try admin.bind()
         services.append(admin)
     }

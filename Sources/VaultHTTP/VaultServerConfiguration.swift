@@ -47,6 +47,9 @@ public struct VaultServerConfiguration: Sendable {
     /// Its file mode (`CARDVAULT_ADMIN_SOCKET_MODE`, default 600; 660 lets an operators' group
     /// connect as themselves, so the audit names each operator).
     public var adminSocketMode: mode_t = 0o600
+    /// The group the admin socket is handed to (`CARDVAULT_ADMIN_SOCKET_GROUP`, the operators'
+    /// group, never the callers'); nil keeps the service's own group.
+    public var adminSocketGroup: gid_t?
     /// The pkcs11 seal's token (`CARDVAULT_PKCS11_*`).
     public var pkcs11: PKCS11Settings?
     /// Request deadlines and the connection cap (`CARDVAULT_HEADER_TIMEOUT_SECONDS`,
@@ -90,6 +93,12 @@ public struct VaultServerConfiguration: Sendable {
                 throw .invalid("CARDVAULT_ADMIN_SOCKET_MODE", code: .invalidSetting, "must be 600 or 660")
             }
             adminSocketMode = mode
+        }
+        if let v = environment["CARDVAULT_ADMIN_SOCKET_GROUP"], !v.isEmpty {
+            guard let group = getgrnam(v) else {
+                throw .invalid("CARDVAULT_ADMIN_SOCKET_GROUP", code: .invalidSetting, "there is no group \(v) on this host")
+            }
+            adminSocketGroup = group.pointee.gr_gid
         }
         if let n = try Self.integer(environment, "CARDVAULT_HEADER_TIMEOUT_SECONDS", in: 1...300, unit: " seconds") {
             connections.headerTimeout = .seconds(n)

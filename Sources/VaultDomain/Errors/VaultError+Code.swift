@@ -224,6 +224,8 @@ extension VaultError.Code {
     public static let adminSocketUnavailable = Self("admin_socket_unavailable")
     /// The admin socket does not run that command, or the server behind it serves another vault.
     public static let adminCommandRefused = Self("admin_command_refused")
+    /// The admin socket serves as many connections as it takes at once.
+    public static let adminBusy = Self("admin_busy")
 
     // MARK: Backups
     /// The backup file exists already.
@@ -404,6 +406,7 @@ extension VaultError.Code {
         Entry(
             group: "Seals and key custody", code: .adminCommandRefused,
             meaning: "The admin socket does not run that command, or the server behind it serves another vault."),
+        Entry(group: "Seals and key custody", code: .adminBusy, meaning: "The admin socket serves as many connections as it takes at once; retry."),
         Entry(group: "Backups", code: .backupExists, meaning: "The backup file exists already."),
         Entry(group: "Backups", code: .backupNotWritable, meaning: "The backup file cannot be created."),
         Entry(group: "Backups", code: .databaseExists, meaning: "A database is at the restore destination already."),

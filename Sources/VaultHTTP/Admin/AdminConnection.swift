@@ -27,12 +27,21 @@ public final class AdminConnection: @unchecked Sendable {
         close(fd)
     }
 
-    /// The next line as strict JSON (`JSONValue`), or nil on end of stream, timeout, an
-    /// over-long line or bytes that are not one JSON value.
-    func readLine() -> JSONValue? {
+    /// The next line as strict JSON (`JSONValue`), or nil on end of stream, timeout (per read,
+    /// or for the whole line when `seconds` is given), an over-long line or bytes that are not
+    /// one JSON value.
+    func readLine(within seconds: Double? = nil) -> JSONValue? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         defer { wipe(&chunk) }
+        let deadline = seconds.map { Date().addingTimeInterval($0) }
         while true {
+            // A whole-line deadline: bytes trickled in do not extend it.
+            if let deadline {
+                let left = deadline.timeIntervalSinceNow
+                guard left > 0 else { return nil }
+                var timeout = timeval(tv_sec: Int(left), tv_usec: Int((left - left.rounded(.down)) * 1_000_000))
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            }
             if let newline = buffered.firstIndex(of: 0x0A) {
                 var line = Array(buffered[..<newline])
                 defer { wipe(&line) }

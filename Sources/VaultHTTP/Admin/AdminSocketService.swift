@@ -33,10 +33,19 @@ public final class AdminSocketService: Service, @unchecked Sendable {
     let runner: AdminCommandRunner?
     let logger: Logger
     private let listener = Mutex<Int32>(-1)
+    /// Connections being served now.
+    private let active = Mutex<Int>(0)
+    /// One request handled at a time.
+    private let handling = DispatchSemaphore(value: 1)
     /// Shares accepted towards the current unseal, for the audit once the keys are back.
     private let pendingAudit = Mutex<[(share: Int, custodian: String, actor: AuditActor)]>([])
 
-    public init(path: String, mode: mode_t = 0o600, runtime: VaultRuntime, databasePath: String, runner: AdminCommandRunner?, logger: Logger) {
+    let group: gid_t?
+
+    public init(
+        path: String, mode: mode_t = 0o600, group: gid_t? = nil, runtime: VaultRuntime, databasePath: String, runner: AdminCommandRunner?, logger: Logger
+    ) {
+        self.group = group
         self.path = path
         self.mode = mode
         self.runtime = runtime
@@ -74,7 +83,8 @@ public final class AdminSocketService: Service, @unchecked Sendable {
                 .failedPrecondition, code: .invalidSetting, message: "the admin socket path \(path) is too long (at most 107 bytes)", field: "admin-socket")
         }
         // The mode is set before listen(): until then nobody can connect.
-        guard bound == 0, chmod(path, mode) == 0, listen(fd, 8) == 0 else {
+        // So are the group (the operators', never the callers') and the mode.
+        guard bound == 0, group.map({ chown(path, uid_t.max, $0) == 0 }) ?? true, chmod(path, mode) == 0, listen(fd, 8) == 0 else {
             close(fd)
             throw VaultError(.failedPrecondition, code: .invalidSetting, message: "cannot listen on the admin socket \(path)", field: "admin-socket")
         }
@@ -107,18 +117,48 @@ public final class AdminSocketService: Service, @unchecked Sendable {
                 close(client)
                 continue
             }
-            let connection = AdminConnection(fd: client, peer: peer)
-            guard let request = connection.readLine() else {
-                connection.send(Self.failure(VaultError.malformed(nil, "one JSON object per line, at most 64 KiB")))
+            // Each connection on a thread of its own, so a stalled client never delays another;
+            // at most `maxConnections` at once (one more is told so and closed).
+            guard
+                active.withLock({ count in
+                    guard count < Self.maxConnections else { return false }
+                    count += 1
+                    return true
+                })
+            else {
+                AdminConnection(fd: client, peer: peer, timeoutSeconds: 1).send(
+                    Self.failure(VaultError(.tooManyRequests, code: .adminBusy, message: "too many admin connections at once; retry")))
                 continue
             }
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                await self.handle(request, connection)
-                done.signal()
+            let thread = Thread { [self] in
+                defer { active.withLock { $0 -= 1 } }
+                serve(AdminConnection(fd: client, peer: peer))
             }
-            done.wait()
+            thread.name = "cardvault-admin-connection"
+            thread.start()
         }
+    }
+
+    /// Admin connections served at once.
+    static let maxConnections = 16
+    /// How long a client has to send its whole first request line.
+    static let requestDeadline: Double = 5
+
+    private func serve(_ connection: AdminConnection) {
+        guard let request = connection.readLine(within: Self.requestDeadline) else {
+            connection.send(Self.failure(VaultError.malformed(nil, "one JSON object per line, at most 64 KiB, within 5 seconds")))
+            return
+        }
+        // Requests are handled one at a time (unseal progress, seal, commands), but only once
+        // read whole: a slow reader holds nothing.
+        handling.wait()
+        defer { handling.signal() }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await self.handle(request, connection)
+            done.signal()
+        }
+        done.wait()
     }
 
     static let fields: Set<String> = ["op", "share", "shares", "argv", "database", "sudo_uid"]
