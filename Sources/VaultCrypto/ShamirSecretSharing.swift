@@ -18,15 +18,23 @@ public enum ShamirSecretSharing {
         public let x: UInt8
         public let set: [UInt8]
         let y: [UInt8]
+        /// The share set's Ed25519 signature over this share (`cvshare2`), made at split time
+        /// with a key whose private half is destroyed once every share is signed; nil on a
+        /// share of a set made before shares were signed (`cvshare1`).
+        public let signature: [UInt8]?
 
         /// The text a custodian keeps. (`description` is redacted: a share is a secret.)
         public var text: String {
-            let body = "cvshare1-\(threshold)-\(x)-\(Hex.encode(set))-\(Hex.encode(y))"
+            let body =
+                signature.map { "cvshare2-\(threshold)-\(x)-\(Hex.encode(set))-\(Hex.encode(y))-\(Hex.encode($0))" }
+                ?? "cvshare1-\(threshold)-\(x)-\(Hex.encode(set))-\(Hex.encode(y))"
             return body + "-" + Hex.encode(Self.check(body))
         }
 
         public var description: String { "<share \(x) of set \(Hex.encode(set))>" }
 
+        /// A typing check (unkeyed, 4 bytes): it tells a mistyped share from a forged one, and
+        /// authenticates nothing.
         static func check(_ body: String) -> [UInt8] {
             Sodium.ready()
             var out = [UInt8](repeating: 0, count: 4)
@@ -35,24 +43,44 @@ public enum ShamirSecretSharing {
             return out
         }
 
+        /// What the set's key signs: the share whole, under a fixed label.
+        public var signedMessage: [UInt8] {
+            Array("cardvault.share.v2|\(threshold)|\(x)|\(Hex.encode(set))|".utf8) + y
+        }
+
+        /// Whether this share carries a valid signature by `publicKey`.
+        public func isSigned(by publicKey: [UInt8]) -> Bool {
+            guard let signature else { return false }
+            return Ed25519SigningKey.verify(signature, of: signedMessage, publicKey: publicKey)
+        }
+
         /// Reads a share's text; refuses a malformed one and one whose check does not match.
         public init(text: String) throws(CryptoError) {
             let trimmed = String(text.filter { !$0.isWhitespace })
             let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 6, parts[0] == "cvshare1", let k = Int(parts[1]), (2...10).contains(k),
+            let signed = parts.first == "cvshare2"
+            guard parts.count == (signed ? 7 : 6), signed || parts[0] == "cvshare1", let k = Int(parts[1]), (2...10).contains(k),
                 let x = UInt8(parts[2]), x >= 1, let set = Hex.decode(parts[3]), set.count == 8,
-                let y = Hex.decode(parts[4]), !y.isEmpty, let check = Hex.decode(parts[5])
+                let y = Hex.decode(parts[4]), !y.isEmpty, let check = Hex.decode(parts[parts.count - 1])
             else { throw CryptoError(.invalidInput, "not a cardvault key share") }
-            let body = parts[0...4].joined(separator: "-")
+            let signature = signed ? Hex.decode(parts[5]) : nil
+            guard !signed || signature?.count == 64 else { throw CryptoError(.invalidInput, "not a cardvault key share") }
+            let body = parts[0...(parts.count - 2)].joined(separator: "-")
             guard check == Self.check(body) else { throw CryptoError(.invalidInput, "the share's check does not match: it is mistyped or corrupt") }
-            self.init(threshold: k, x: x, set: set, y: y)
+            self.init(threshold: k, x: x, set: set, y: y, signature: signature)
         }
 
-        init(threshold: Int, x: UInt8, set: [UInt8], y: [UInt8]) {
+        init(threshold: Int, x: UInt8, set: [UInt8], y: [UInt8], signature: [UInt8]? = nil) {
             self.threshold = threshold
             self.x = x
             self.set = set
             self.y = y
+            self.signature = signature
+        }
+
+        /// This share signed by `key`.
+        public func signed(by key: Ed25519SigningKey) -> Share {
+            Share(threshold: threshold, x: x, set: set, y: y, signature: key.sign(signedMessage))
         }
     }
 

@@ -44,7 +44,9 @@ struct SealOptions: ParsableArguments {
     static func describe(_ seal: SealDescriptor) -> String {
         switch seal.kind {
         case .file: "file"
-        case .shamir: "shamir (\(seal.threshold ?? 0) of \(seal.shares ?? 0), share set \(seal.shareSet ?? ""))"
+        case .shamir:
+            "shamir (\(seal.threshold ?? 0) of \(seal.shares ?? 0), share set \(seal.shareSet ?? "")"
+                + (seal.sharePublicKey == nil ? ", unsigned shares: run keys rekey)" : ")")
         case .pkcs11: "pkcs11 (key \(seal.keyLabel ?? ""))"
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VaultCrypto
+@testable import VaultCrypto
 import VaultDomain
 import VaultStorage
 import VaultTestSupport
@@ -84,6 +84,53 @@ struct ShamirSealTests {
             try unsealer.submit(vault.shares[1], snapshot: snap, keys: server.keys)
         }
         #expect(unsealer.received == 0)
+    }
+
+    /// Shares nobody issued: the right set id and threshold (the set id is not secret), but a
+    /// made-up value, unsigned, signed by another key, or a number the set never had. Each is
+    /// refused as `share_invalid` before it counts toward anything, named by its position in a
+    /// dual-control operation, and leaves real custodians' shares working.
+    @Test func forgedAndSurplusSharesAreRefusedBeforeTheyCount() async throws {
+        let vault = try await TemporaryVault(seal: .shamir(shares: 5, threshold: 3, custodians: Self.custodians))
+        let tokens = try await tokenize(vault, count: 2)
+        let real = try vault.shares.map { try ShamirSecretSharing.Share(text: $0) }
+        #expect(real.allSatisfy { $0.signature != nil } && vault.shares.allSatisfy { $0.hasPrefix("cvshare2-") })
+        let random = { SecureRandom.bytes(real[0].y.count) }
+        let intruder = try Ed25519SigningKey(seed: SymmetricKey.generate())
+        let forged = [
+            ShamirSecretSharing.Share(threshold: 3, x: 3, set: real[0].set, y: random()),  // unsigned (cvshare1)
+            ShamirSecretSharing.Share(threshold: 3, x: 3, set: real[0].set, y: random()).signed(by: intruder),
+            ShamirSecretSharing.Share(threshold: 3, x: 3, set: real[0].set, y: random(), signature: real[2].signature),  // a real share's signature
+            ShamirSecretSharing.Share(threshold: 3, x: 200, set: real[0].set, y: random()).signed(by: intruder),
+        ].map(\.text)
+
+        let server = try reopen(vault)
+        let snap = try await snapshot(server)
+        #expect(snap.seal.sharePublicKey?.count == 64)
+        let unsealer = Unsealer()
+        for text in forged {
+            #expect(throws: VaultError(.invalidInput, code: .shareInvalid, message: "")) { try unsealer.submit(text, snapshot: snap, keys: server.keys) }
+            #expect(unsealer.received == 0)
+        }
+        _ = try unsealer.submit(vault.shares[0], snapshot: snap, keys: server.keys)
+        _ = try unsealer.submit(vault.shares[1], snapshot: snap, keys: server.keys)
+        #expect(try unsealer.submit(vault.shares[2], snapshot: snap, keys: server.keys).sealed == false)
+        try await expectReadable(server, tokens)
+
+        // Dual control with real shares and surplus forged ones: every share is checked, the
+        // forged one is named by its place, nothing is done and no custodian is audited.
+        let admin = vault.runtime.keyAdmin
+        let actor = TemporaryVault.testOperator
+        _ = try await admin.rotate(actor: actor)
+        _ = try await admin.rewrap(actor: actor)
+        for surplus in [forged[1], forged[3]] {
+            let error = await #expect(throws: VaultError.self) {
+                try await admin.retire(version: 1, actor: actor, custody: [vault.shares[0], vault.shares[1], vault.shares[2], surplus])
+            }
+            #expect(error?.code == .shareInvalid && error?.field == "share 4", "\(String(describing: error))")
+        }
+        #expect(try await vault.runtime.audit.tail(limit: 20).filter { $0.action == "keys.custody" }.isEmpty)
+        #expect(try await snapshot(vault.runtime).dataKeys.contains { $0.version == 1 && $0.state != .retired })
     }
 
     @Test func dualControlRekeyAndRotateMaster() async throws {

@@ -15,9 +15,18 @@ public enum KeyShares {
             throw VaultError.invalid(field, code: .shareInvalid, "\(field) is not a valid key share: it is mistyped or corrupt")
         }
         guard seal.kind == .shamir, Hex.encode(share.set) == seal.shareSet, share.threshold == seal.threshold else {
-            throw VaultError.invalid(
-                field, code: .shareWrongSet,
-                "\(field) belongs to another share set (an older one, or another vault's); this vault's set is \(seal.shareSet ?? "none")")
+            throw VaultError.invalid(field, code: .shareWrongSet, "\(field) belongs to another share set (an older one, or another vault's)")
+        }
+        // Only a share the set's key signed counts, and only one of the numbers it issued: a
+        // share made up by anyone else (even with the right set id) is refused before it
+        // counts toward anything.
+        let issued = Int(share.x) <= (seal.shares ?? 0)
+        if let publicKey = seal.sharePublicKey.flatMap(Hex.decode) {
+            guard issued, share.isSigned(by: publicKey) else {
+                throw VaultError.invalid(field, code: .shareInvalid, "\(field) was not issued in this vault's share set")
+            }
+        } else {
+            guard issued else { throw VaultError.invalid(field, code: .shareInvalid, "\(field) was not issued in this vault's share set") }
         }
         return share
     }
@@ -59,13 +68,18 @@ public enum KeyShares {
         _ master: SymmetricKey, shares: Int, threshold: Int, custodians: [String]
     ) throws(VaultError) -> (SealDescriptor, [ShamirSecretSharing.Share]) {
         let made: [ShamirSecretSharing.Share]
+        let signer: Ed25519SigningKey
         do {
-            made = try ShamirSecretSharing.split(master.secureBytes, threshold: threshold, count: shares)
+            // A key for this set alone: it signs each share, then goes (guarded memory, wiped
+            // when released at the end of this function); only its public half is kept.
+            signer = try Ed25519SigningKey(seed: SymmetricKey.generate())
+            made = try ShamirSecretSharing.split(master.secureBytes, threshold: threshold, count: shares).map { $0.signed(by: signer) }
         } catch {
             throw VaultError.invalid("threshold", code: .sealInvalid, "shares and threshold must be 2 ≤ threshold ≤ shares ≤ 10")
         }
-        let descriptor = SealDescriptor(
+        var descriptor = SealDescriptor(
             kind: .shamir, threshold: threshold, shares: shares, shareSet: Hex.encode(made[0].set), custodians: custodians.isEmpty ? nil : custodians)
+        descriptor.sharePublicKey = Hex.encode(signer.publicKey)
         return (descriptor, made)
     }
 }

@@ -23,6 +23,10 @@ public struct SealDescriptor: Sendable, Equatable, Codable {
     public var shareSet: String?
     /// shamir: who holds share 1, 2, ... (`--custodian`), named in the audit when a share is used.
     public var custodians: [String]?
+    /// shamir: the public half (hex) of the Ed25519 key that signed every share of the set; its
+    /// private half was destroyed after signing, so no share can be added to the set later.
+    /// nil for a set made before shares were signed.
+    public var sharePublicKey: String?
     /// pkcs11: the label of the token's AES key.
     public var keyLabel: String?
 
@@ -44,6 +48,7 @@ public struct SealDescriptor: Sendable, Equatable, Codable {
         case kind, threshold, shares, custodians
         case shareSet = "share_set"
         case keyLabel = "key_label"
+        case sharePublicKey = "share_public_key"
     }
 
     /// The custodian recorded for share `x` (1-based), or `share x`.
