@@ -60,6 +60,11 @@ public final class VaultServerHarness: @unchecked Sendable {
         config.listen = ListenAddress(host: "127.0.0.1", port: 0)
         config.databasePath = vault.databasePath
         config.keysDirectory = vault.keysDirectory
+        // The test client connects when the test starts and may send its first request much
+        // later on a loaded machine: generous deadlines here; the tests of the deadlines set theirs.
+        config.connections.headerTimeout = .seconds(600)
+        config.connections.bodyTimeout = .seconds(600)
+        config.connections.idleTimeout = .seconds(600)
         configure(&config)
         let app = try await buildApplication(config, runtime: runtime, logger: logs.logger())
         return try await app.test(.live) { client in

@@ -18,6 +18,30 @@ struct AdminClient {
         self.fd = fd
     }
 
+    /// Connects, then checks who listens before anything (a share, a command) is sent: the
+    /// listener (`SO_PEERCRED`) must own the socket file, its folder must be writable by its
+    /// owner alone, and the listener must be `expectedUID` (the service user) when known.
+    /// nil when no server listens there; refused (nothing sent) when the wrong one does.
+    static func connect(_ vault: VaultOptions) throws(VaultError) -> AdminClient? {
+        let path = vault.adminSocketPath
+        guard let client = AdminClient(path: path) else { return nil }
+        let expected = try vault.expectedServiceUID()
+        var socketInfo = stat()
+        var folderInfo = stat()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard let peer = AdminPeer.of(socket: client.fd), lstat(path, &socketInfo) == 0, stat(folder.isEmpty ? "." : folder, &folderInfo) == 0,
+            socketInfo.st_uid == peer.uid, folderInfo.st_uid == peer.uid || folderInfo.st_uid == 0, folderInfo.st_mode & 0o022 == 0,
+            expected.map({ $0 == peer.uid }) ?? true
+        else {
+            client.close()
+            throw VaultError(
+                .failedPrecondition, code: .adminSocketUntrusted,
+                message: "the process listening on \(path) is not the cardvault service "
+                    + "(its owner, folder or user does not match; see --service-user); nothing was sent")
+        }
+        return client
+    }
+
     func close() { Glibc.close(fd) }
 
     func send(_ object: [String: Any]) throws(VaultError) {

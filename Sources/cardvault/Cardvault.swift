@@ -37,7 +37,7 @@ struct Cardvault: AsyncParsableCommand {
     static func forwardToServer(_ command: ParsableCommand) async throws -> Int32? {
         guard AdminSession.current == nil, let remote = command as? RemoteAdminCommand else { return nil }
         let vault = remote.vault
-        guard let seal = try? await vault.seal(), seal.kind != .file, var client = AdminClient(path: vault.adminSocketPath) else { return nil }
+        guard let seal = try? await vault.seal(), seal.kind != .file, var client = try AdminClient.connect(vault) else { return nil }
         defer { client.close() }
         var shares: [String] = []
         if command is DualControlCommand, seal.kind == .shamir {

@@ -56,7 +56,7 @@ struct Operator: AsyncParsableCommand {
 
     /// One request to the server; a refusal becomes the vault error it names.
     static func call(_ vault: VaultOptions, _ request: [String: Any]) throws(VaultError) -> [String: Any] {
-        guard var client = AdminClient(path: vault.adminSocketPath) else { throw AdminClient.unavailable }
+        guard var client = try AdminClient.connect(vault) else { throw AdminClient.unavailable }
         defer { client.close() }
         var request = request
         if let sudo = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = Int(sudo) { request["sudo_uid"] = uid }

@@ -20,6 +20,28 @@ struct VaultOptions: ParsableArguments {
         help: "The running server's admin socket (env CARDVAULT_ADMIN_SOCKET, default admin.sock beside the database).")
     var adminSocket: String?
 
+    @Option(
+        name: .customLong("service-user"),
+        help: ArgumentHelp(
+            "The user the server runs as: nothing is sent to an admin socket another user listens on "
+                + "(env CARDVAULT_SERVICE_USER, default the owner of the database's folder)."))
+    var serviceUser: String?
+
+    /// The uid the admin socket's listener must have: `--service-user`, or the owner of the
+    /// SQLite database's folder (the service's own, mode 0700); nil when neither is known.
+    func expectedServiceUID() throws(VaultError) -> uid_t? {
+        if let name = serviceUser ?? ProcessInfo.processInfo.environment["CARDVAULT_SERVICE_USER"], !name.isEmpty {
+            guard let entry = getpwnam(name) else {
+                throw VaultError.invalid("service-user", code: .invalidSetting, "there is no user \(name) on this host")
+            }
+            return entry.pointee.pw_uid
+        }
+        guard !PostgresDatabaseURL.isPostgres(databasePath) else { return nil }
+        var info = stat()
+        let folder = (databasePath as NSString).deletingLastPathComponent
+        return stat(folder.isEmpty ? "." : folder, &info) == 0 ? info.st_uid : nil
+    }
+
     var databasePath: String {
         database ?? ProcessInfo.processInfo.environment["CARDVAULT_DATABASE"] ?? "./data/cardvault.sqlite"
     }

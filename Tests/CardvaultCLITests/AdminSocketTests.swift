@@ -75,6 +75,31 @@ struct AdminSocketTests {
         }
     }
 
+    /// Refused shares slow the same user down (0.25 s, doubling) and are counted in the status.
+    @Test func refusedSharesAreThrottledAndCounted() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
+        #expect(try cli.run(["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2"] + files.flatMap { ["--share-file", $0] }).status == 0)
+        let port = CLIRunner.freePort()
+        let (server, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
+        defer { server.terminate() }
+        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        var times: [Double] = []
+        for _ in 0..<4 {
+            let started = Date()
+            let bogus = "cvshare2-2-1-0011223344556677-00-" + String(repeating: "0", count: 128) + "-00000000\n"
+            let refused = try cli.run(["operator", "unseal", "--json"], input: bogus)
+            #expect(refused.status != 0 && refused.stdout.contains("share_invalid"))
+            times.append(Date().timeIntervalSince(started))
+        }
+        // The third attempt waited 0.5 s and the fourth 1 s before being looked at.
+        #expect(times[3] - times[0] > 0.7, "\(times)")
+        let status = try cli.run(["operator", "status", "--json"])
+        let fields = (status.object["status"] as? [String: Any]) ?? status.object
+        #expect(fields["refused_shares"] as? Int == 4, "\(status.stdout)")
+    }
+
     @Test func custodianNamesAreUniqueAndCannotForgeAnAuditField() throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
@@ -126,5 +151,48 @@ struct AdminSocketTests {
         #expect(try !connects(groups: ["65534"]))
         // An operator: a member of the admin socket's group.
         #expect(try connects(groups: ["4"]))
+    }
+
+    /// `operator unseal` checks who listens before it sends a share: a listener run by another
+    /// user (here nobody, in a folder nobody owns) gets nothing, and the custodian is told.
+    /// Needs root (to run the fake listener as another user).
+    @Test(.enabled(if: getuid() == 0)) func aShareIsNeverSentToAListenerThatIsNotTheService() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
+        #expect(try cli.run(["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2"] + files.flatMap { ["--share-file", $0] }).status == 0)
+        let folder = "/tmp/cv-fake-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(chown(folder, 65534, 65534) == 0)
+        let socket = folder + "/admin.sock"
+        let received = folder + "/received"
+        // The fake server: accepts one connection, writes down how many bytes it got.
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        listener.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+            """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+            c, _ = s.accept(); c.settimeout(3)
+            data = b""
+            try:
+                while True:
+                    chunk = c.recv(4096)
+                    if not chunk: break
+                    data += chunk
+            except Exception: pass
+            open(sys.argv[2], "w").write(str(len(data)))
+            """,
+            socket, received,
+        ]
+        try listener.run()
+        for _ in 0..<50 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(100)) }
+        let share = try String(contentsOfFile: files[0], encoding: .utf8)
+        let refused = try cli.run(["operator", "unseal", "--admin-socket", socket, "--json"], input: share)
+        #expect(refused.status != 0 && refused.stdout.contains("admin_socket_untrusted"), "\(refused.stdout)\(refused.stderr)")
+        listener.waitUntilExit()
+        #expect(try String(contentsOfFile: received, encoding: .utf8) == "0")
     }
 }

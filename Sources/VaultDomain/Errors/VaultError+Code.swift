@@ -224,6 +224,8 @@ extension VaultError.Code {
     public static let adminSocketUnavailable = Self("admin_socket_unavailable")
     /// The admin socket does not run that command, or the server behind it serves another vault.
     public static let adminCommandRefused = Self("admin_command_refused")
+    /// The process listening on the admin socket is not the service (owner, folder or user).
+    public static let adminSocketUntrusted = Self("admin_socket_untrusted")
     /// The admin socket serves as many connections as it takes at once.
     public static let adminBusy = Self("admin_busy")
 
@@ -406,6 +408,9 @@ extension VaultError.Code {
         Entry(
             group: "Seals and key custody", code: .adminCommandRefused,
             meaning: "The admin socket does not run that command, or the server behind it serves another vault."),
+        Entry(
+            group: "Seals and key custody", code: .adminSocketUntrusted,
+            meaning: "The process on the admin socket is not the cardvault service (owner, folder or user differ); nothing was sent."),
         Entry(group: "Seals and key custody", code: .adminBusy, meaning: "The admin socket serves as many connections as it takes at once; retry."),
         Entry(group: "Backups", code: .backupExists, meaning: "The backup file exists already."),
         Entry(group: "Backups", code: .backupNotWritable, meaning: "The backup file cannot be created."),

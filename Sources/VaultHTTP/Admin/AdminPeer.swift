@@ -27,7 +27,7 @@ public struct AdminPeer: Sendable, Equatable {
     public var actor: AuditActor { .operatorCLI(user: name) }
 
     /// The credentials of a connected Unix socket's peer.
-    static func of(socket fd: Int32) -> AdminPeer? {
+    public static func of(socket fd: Int32) -> AdminPeer? {
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
         var credentials = (Int32(0), UInt32(0), UInt32(0))
         var length = socklen_t(MemoryLayout.size(ofValue: credentials))

@@ -37,6 +37,10 @@ public final class AdminSocketService: Service, @unchecked Sendable {
     private let active = Mutex<Int>(0)
     /// One request handled at a time.
     private let handling = DispatchSemaphore(value: 1)
+    /// Refused shares per peer uid, and when that uid may send the next one.
+    private let throttle = Mutex<[UInt32: (refusals: Int, notBefore: Date)]>([:])
+    /// Shares refused since the server started (`operator status`).
+    private let refusedShares = Mutex<Int>(0)
     /// Shares accepted towards the current unseal, for the audit once the keys are back.
     private let pendingAudit = Mutex<[(share: Int, custodian: String, actor: AuditActor)]>([])
 
@@ -149,6 +153,11 @@ public final class AdminSocketService: Service, @unchecked Sendable {
             connection.send(Self.failure(VaultError.malformed(nil, "one JSON object per line, at most 64 KiB, within 5 seconds")))
             return
         }
+        // A user whose shares were refused waits first, holding nothing.
+        if case .string("unseal")? = request["op"], let notBefore = throttle.withLock({ $0[connection.peer.uid]?.notBefore }) {
+            let wait = notBefore.timeIntervalSinceNow
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        }
         // Requests are handled one at a time (unseal progress, seal, commands), but only once
         // read whole: a slow reader holds nothing.
         handling.wait()
@@ -206,6 +215,7 @@ public final class AdminSocketService: Service, @unchecked Sendable {
             status["threshold"] = snapshot.seal.threshold ?? 0
             status["shares"] = snapshot.seal.shares ?? 0
             status["progress"] = runtime.unsealer.received
+            status["refused_shares"] = refusedShares.withLock { $0 }
         }
         return status
     }
@@ -245,7 +255,16 @@ public final class AdminSocketService: Service, @unchecked Sendable {
     /// No key, no audit chain: a refused share goes to the log (never the share), then to the
     /// operator.
     private func refused(_ error: VaultError, peer: AdminPeer) throws(VaultError) {
-        logger.warning("unseal share refused", metadata: ["error_code": "\(error.code.rawValue)", "operator": "\(peer.name)"])
+        // Each refusal makes the same user wait longer before the next share is even looked at
+        // (0.25 s, doubling, at most 8 s), so shares cannot be guessed at the socket's pace.
+        let count = throttle.withLock { entries in
+            let n = (entries[peer.uid]?.refusals ?? 0) + 1
+            entries[peer.uid] = (n, Date().addingTimeInterval(min(8, 0.25 * Double(1 << min(n - 1, 6)))))
+            return n
+        }
+        refusedShares.withLock { $0 += 1 }
+        logger.warning(
+            "unseal share refused", metadata: ["error_code": "\(error.code.rawValue)", "operator": "\(peer.name)", "refusals": "\(count)"])
         if error.code == .sharesMismatch { pendingAudit.withLock { $0.removeAll() } }
         throw error
     }

@@ -44,9 +44,9 @@ struct WipingHTTP1Channel: ServerChildChannel {
 /// How long a caller may hold a connection without sending a request (see
 /// `RequestDeadlineHandler`), and the cap on open connections.
 public struct ConnectionLimits: Sendable {
-    public var headerTimeout: Duration = .seconds(10)
+    public var headerTimeout: Duration = .seconds(20)
     public var bodyTimeout: Duration = .seconds(30)
-    public var idleTimeout: Duration = .seconds(30)
+    public var idleTimeout: Duration = .seconds(60)
     /// nil: `ConnectionGate.defaultLimit()`.
     public var maxConnections: Int?
 
