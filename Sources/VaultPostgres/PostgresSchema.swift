@@ -229,11 +229,15 @@ enum PostgresSchema {
         ),
         (
             // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
-            // the one-time pass that sets the `client_macs` marker.
+            // the one-time pass that sets the `client_macs` marker. Idempotency records carry
+            // one too (`StoredResponse.sealed`); one without is refused.
             "v3-client-macs",
             [
                 """
                 ALTER TABLE clients ADD COLUMN mac BYTEA
+                """,
+                """
+                ALTER TABLE idempotency_keys ADD COLUMN mac BYTEA
                 """,
                 """
                 CREATE TABLE vault_markers (

@@ -373,28 +373,28 @@ struct PostgresTransaction: VaultTransaction {
     // MARK: idempotency
 
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse? {
-        try session.rows("SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE client = \(client) AND key = \(key.rawValue)")
+        try session.rows("SELECT request_hash, status, body, created_at, mac FROM idempotency_keys WHERE client = \(client) AND key = \(key.rawValue)")
             .first.map { row in
-                let (hash, status, body, created) = try row.decode((ByteBuffer, Int, ByteBuffer, Int64).self)
-                return StoredResponse(requestHash: array(hash), status: status, body: array(body), createdAt: date(created))
+                let (hash, status, body, created, mac) = try row.decode((ByteBuffer, Int, ByteBuffer, Int64, ByteBuffer?).self)
+                return StoredResponse(requestHash: array(hash), status: status, body: array(body), createdAt: date(created), mac: array(mac))
             }
     }
 
     func save(_ r: StoredResponse, client: String, key: IdempotencyKey) throws {
         try session.send(
             """
-            INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (\(client), \(key.rawValue), \
-            \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)))
+            INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at, mac) VALUES (\(client), \(key.rawValue), \
+            \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)), \(r.mac.map(bytes)))
             """)
     }
 
     func replace(_ r: StoredResponse, client: String, key: IdempotencyKey) throws {
         try session.send(
             """
-            INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at) VALUES (\(client), \(key.rawValue), \
-            \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)))
+            INSERT INTO idempotency_keys (client, key, request_hash, status, body, created_at, mac) VALUES (\(client), \(key.rawValue), \
+            \(bytes(r.requestHash)), \(r.status), \(bytes(r.body)), \(millis(r.createdAt)), \(r.mac.map(bytes)))
             ON CONFLICT (client, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, body = excluded.body,
-                created_at = excluded.created_at
+                created_at = excluded.created_at, mac = excluded.mac
             """)
     }
 

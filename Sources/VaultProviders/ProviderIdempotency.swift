@@ -29,6 +29,10 @@ struct ProviderIdempotency: Sendable {
     /// table knows.
     let othersInFlightFor: TimeInterval?
     let confirm: @Sendable () async throws -> Void
+    /// Audits a record that failed its check (`integrity.failure`) before the error goes on.
+    let auditIntegrity: @Sendable (VaultError) async -> Void
+    /// The key of the records' MACs (`StoredResponse.sealed`).
+    let macKey: SymmetricKey
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
     init(
@@ -47,6 +51,11 @@ struct ProviderIdempotency: Sendable {
         self.inFlight = inFlight
         othersInFlightFor = cards.store.servesSeveralInstances ? Double(providerTimeout.components.seconds) + 30 : nil
         confirm = { try await cards.confirm(caller, action: operation.id) }
+        macKey = hashKey
+        let (store, actor, chain) = (cards.store, caller.actor, AuditChain(key: try cards.keys.derivedKeys().audit))
+        auditIntegrity = { error in
+            _ = try? await store.auditingIntegrity(actor: actor, chain: chain, at: Date()) { () async throws -> Void in throw error }
+        }
     }
 
     /// A provider reference worth storing and echoing: short, plain, and never a card number.
@@ -64,9 +73,16 @@ struct ProviderIdempotency: Sendable {
     func replay() async throws -> ProviderAnswer? {
         guard let key, let requestHash, let claimID else { return nil }
         let client = self.client
-        guard let stored = try await store.read({ try $0.idempotentResponse(client: client, key: key) }) else { return nil }
+        guard let found = try await store.read({ try $0.idempotentResponse(client: client, key: key) }) else { return nil }
         // A replay is no transaction of its own: the credential is confirmed first.
         try await confirm()
+        let stored: StoredResponse
+        do {
+            stored = try found.verified(client: client, key: key, macKey: macKey)
+        } catch {
+            await auditIntegrity(error)
+            throw error
+        }
         _ = try stored.replaying(requestHash)
         if stored.isPending {
             if inFlight.contains(claimID) { throw StoredResponse.inFlight }
@@ -88,10 +104,11 @@ struct ProviderIdempotency: Sendable {
     /// Claims the key inside the transaction that reads the card data; nil without a key.
     var claim: (@Sendable (any VaultTransaction) throws -> Void)? {
         guard let key, let requestHash else { return nil }
-        let (client, now, reference) = (self.client, self.now, self.reference)
+        let (client, now, reference, macKey) = (self.client, self.now, self.reference, self.macKey)
         return { tx in
             if try tx.idempotentResponse(client: client, key: key) != nil { throw StoredResponse.inFlight }
-            try tx.save(.pending(requestHash: requestHash, at: now, reference: reference), client: client, key: key)
+            let claim = StoredResponse.pending(requestHash: requestHash, at: now, reference: reference).sealed(client: client, key: key, macKey: macKey)
+            try tx.save(claim, client: client, key: key)
         }
     }
 
@@ -110,16 +127,18 @@ struct ProviderIdempotency: Sendable {
         if movesMoney && error.outcomeUnknown { return }
         let failure = error.vaultError
         let body = VaultJSON.encode(["error": ["code": failure.code.rawValue, "message": failure.message]])
-        let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
         let client = self.client
+        let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
+            .sealed(client: client, key: key, macKey: macKey)
         try await store.write { tx in try tx.replace(stored, client: client, key: key) }
     }
 
     /// Records the answer, to run in the commit of the call's audit row.
     func record(_ answer: ProviderAnswer) -> (@Sendable (any VaultTransaction) throws -> Void)? {
         guard let key, let requestHash else { return nil }
-        let stored = StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now)
         let client = self.client
+        let stored = StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now)
+            .sealed(client: client, key: key, macKey: macKey)
         return { tx in try tx.replace(stored, client: client, key: key) }
     }
 }

@@ -263,10 +263,12 @@ public final class AppDatabase: Sendable {
         }
         migrator.registerMigration("v9-client-macs") { db in
             // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
-            // the one-time pass that sets the `client_macs` marker.
+            // the one-time pass that sets the `client_macs` marker. Idempotency records carry
+            // one too (`StoredResponse.sealed`); one without is refused.
             try db.execute(
                 sql: """
                     ALTER TABLE clients ADD COLUMN mac BLOB;
+                    ALTER TABLE idempotency_keys ADD COLUMN mac BLOB;
                     CREATE TABLE vault_markers (
                         name TEXT PRIMARY KEY NOT NULL,
                         at INTEGER NOT NULL

@@ -144,3 +144,37 @@ extension RowTamperingTests {
         }
     }
 }
+
+extension RowTamperingTests {
+    /// Idempotency records moved to another client, or between keys, by SQL: the record's MAC
+    /// binds it to its client and key, so the replay is refused (`integrity_failure`) instead of
+    /// answering another tenant's token, and a record without a MAC is refused too.
+    @Test(arguments: backends)
+    func idempotencyRecordsMovedBySQLAreRefused(backend: String) async throws {
+        let h = try await Self.harness(backend)
+        let bank = try await h.vault.addClient("bank-svc", scopes: Self.all)
+        let rival = try await h.vault.addClient("rival-svc", scopes: Self.all, tenant: "rival")
+        try await h.run { c in
+            let card = VaultServerHarness.cardJSON("4405639704015096", holder: "BANK HOLDER")
+            let first = try await c.send(.post, "/v1/cards", secret: bank, json: card, headers: ["Idempotency-Key": "order-1"])
+            let token = try #require(first.json["token"] as? String)
+            let again = try await c.send(.post, "/v1/cards", secret: bank, json: card, headers: ["Idempotency-Key": "order-1"])
+            #expect(again.status == 201 && again.json["token"] as? String == token)
+            let ids = Dictionary(uniqueKeysWithValues: try await h.runtime.clients.list().map { ($0.name, $0.id) })
+            let (bankID, rivalID) = (try #require(ids["bank-svc"]), try #require(ids["rival-svc"]))
+
+            // The bank's record handed to the rival's client: the rival's identical request would replay the bank's answer.
+            try h.vault.tamper("UPDATE idempotency_keys SET client = '\(rivalID)' WHERE client = '\(bankID)'")
+            let stolen = try await c.send(.post, "/v1/cards", secret: rival, json: card, headers: ["Idempotency-Key": "order-1"])
+            #expect(stolen.status == 503 && stolen.errorCode == "integrity_failure", "\(stolen.status) \(stolen.text)")
+            #expect(!stolen.text.contains(token) && !stolen.text.contains("BANK HOLDER"))
+
+            // Back where it was but without its MAC: refused as well (fail closed).
+            try h.vault.tamper("UPDATE idempotency_keys SET client = '\(bankID)', mac = NULL WHERE client = '\(rivalID)'")
+            let bare = try await c.send(.post, "/v1/cards", secret: bank, json: card, headers: ["Idempotency-Key": "order-1"])
+            #expect(bare.status == 503 && bare.errorCode == "integrity_failure", "\(bare.status) \(bare.text)")
+            let rows = try await h.runtime.audit.tail(limit: 20).filter { $0.action == "integrity.failure" }
+            #expect(rows.contains { $0.subject?.hasPrefix("idempotency_keys|\(rivalID)|") == true && $0.client == "rival-svc" })
+        }
+    }
+}

@@ -32,12 +32,41 @@ public struct StoredResponse: Sendable, Equatable {
     public var status: Int
     public var body: [UInt8]
     public var createdAt: Date
+    /// The keyed MAC binding the record to its client and key (`sealed`); storage keeps it.
+    public var mac: [UInt8]?
 
-    public init(requestHash: [UInt8], status: Int, body: [UInt8], createdAt: Date) {
+    public init(requestHash: [UInt8], status: Int, body: [UInt8], createdAt: Date, mac: [UInt8]? = nil) {
         self.requestHash = requestHash
         self.status = status
         self.body = body
         self.createdAt = createdAt
+        self.mac = mac
+    }
+
+    /// The MAC over everything the record answers with, and the (client, blinded key) it is
+    /// stored under, so a record moved to another key or client, or a changed answer, fails.
+    static func mac(_ r: StoredResponse, client: String, key: IdempotencyKey, macKey: SymmetricKey) -> [UInt8] {
+        var message = Array("cardvault.idempotency_record.v1|\(client)|\(key.rawValue)|\(r.status)|\(StoredDate.millis(r.createdAt))|".utf8)
+        message += r.requestHash + [0x7C] + r.body
+        return KeyedHash.hash(message, key: macKey, length: 32)
+    }
+
+    /// This record with its MAC, ready to store under (client, key).
+    public func sealed(client: String, key: IdempotencyKey, macKey: SymmetricKey) -> StoredResponse {
+        var sealed = self
+        sealed.mac = Self.mac(self, client: client, key: key, macKey: macKey)
+        return sealed
+    }
+
+    /// This record if its MAC checks for (client, key); otherwise counted and refused, naming
+    /// the row. A record without a MAC (written before records carried one) is refused too:
+    /// failing closed is what keeps a money move from being sent twice.
+    public func verified(client: String, key: IdempotencyKey, macKey: SymmetricKey) throws(VaultError) -> StoredResponse {
+        guard let mac, KeyedHash.equal(mac, Self.mac(self, client: client, key: key, macKey: macKey)) else {
+            IntegrityFailures.record(.idempotency)
+            throw VaultError.integrityFailure.naming(row: .idempotency, client + "|" + key.rawValue)
+        }
+        return self
     }
 
     /// The keyed hash that identifies a request's content for idempotency.

@@ -65,14 +65,16 @@ extension VaultService {
         async throws -> (CardAnswer?, Extra?)
     {
         let client = caller.client.id
+        let macKey = try await loadedKeys().derivedKeys().idempotency
         return try await writeConfirmed(caller, action: action, chain: chain, at: now) { tx in
             if let key, let requestHash, let stored = try tx.idempotentResponse(client: client, key: key) {
-                return (CardAnswer(try stored.replaying(requestHash)), nil)
+                return (CardAnswer(try stored.verified(client: client, key: key, macKey: macKey).replaying(requestHash)), nil)
             }
             let (answer, extra) = try body(tx)
             if let answer, let key, let requestHash {
                 try tx.save(
-                    StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now),
+                    StoredResponse(requestHash: requestHash, status: answer.outcome.stored, body: answer.body, createdAt: now)
+                        .sealed(client: client, key: key, macKey: macKey),
                     client: client, key: key)
             }
             return (answer, extra)
