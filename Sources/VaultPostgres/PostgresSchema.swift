@@ -229,15 +229,11 @@ enum PostgresSchema {
         ),
         (
             // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
-            // the one-time pass that sets the `client_macs` marker. Idempotency records carry
-            // one too (`StoredResponse.sealed`); one without is refused.
+            // the one-time pass that sets the `client_macs` marker.
             "v3-client-macs",
             [
                 """
                 ALTER TABLE clients ADD COLUMN mac BYTEA
-                """,
-                """
-                ALTER TABLE idempotency_keys ADD COLUMN mac BYTEA
                 """,
                 """
                 CREATE TABLE vault_markers (
@@ -245,6 +241,15 @@ enum PostgresSchema {
                     at BIGINT NOT NULL
                 )
                 """,
+            ]
+        ),
+        (
+            // Idempotency records carry a keyed MAC (`StoredResponse.sealed`); one without is refused.
+            "v4-idempotency-macs",
+            [
+                """
+                ALTER TABLE idempotency_keys ADD COLUMN mac BYTEA
+                """
             ]
         ),
     ]

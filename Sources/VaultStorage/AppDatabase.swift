@@ -263,17 +263,19 @@ public final class AppDatabase: Sendable {
         }
         migrator.registerMigration("v9-client-macs") { db in
             // Client rows carry a keyed MAC (`ClientRows`); rows written before have none until
-            // the one-time pass that sets the `client_macs` marker. Idempotency records carry
-            // one too (`StoredResponse.sealed`); one without is refused.
+            // the one-time pass that sets the `client_macs` marker.
             try db.execute(
                 sql: """
                     ALTER TABLE clients ADD COLUMN mac BLOB;
-                    ALTER TABLE idempotency_keys ADD COLUMN mac BLOB;
                     CREATE TABLE vault_markers (
                         name TEXT PRIMARY KEY NOT NULL,
                         at INTEGER NOT NULL
                     ) WITHOUT ROWID;
                     """)
+        }
+        migrator.registerMigration("v10-idempotency-macs") { db in
+            // Idempotency records carry a keyed MAC (`StoredResponse.sealed`); one without is refused.
+            try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN mac BLOB")
         }
         return migrator
     }
