@@ -10,7 +10,26 @@ scripts/ensure-deps.sh
 # Formatting first: it takes seconds (scripts/format.sh fixes what it finds).
 swift format lint --strict --recursive --parallel Sources Tests Package.swift
 swift build --build-tests
-swift test --skip-build "$@"
+# A watchdog (TEST_TIMEOUT seconds, default 1500; the suite takes about 70 s here): a hung test
+# fails the run within it, naming the tests that started and never finished.
+LOG="$(mktemp /tmp/cardvault-test.XXXXXX)"
+status=0
+timeout -k 10 "${TEST_TIMEOUT:-1500}" swift test --skip-build "$@" 2>&1 | tee "$LOG" || status=$?
+if [ "$status" != 0 ]; then
+  echo "swift test exited $status (124: the watchdog's ${TEST_TIMEOUT:-1500} s ran out); started and not finished:" >&2
+  python3 - "$LOG" <<'PY' >&2
+import re, sys
+started, ended = [], set()
+for line in open(sys.argv[1], errors="replace"):
+    if m := re.search(r"Test (.+?) started\.$", line): started.append(m.group(1))
+    elif m := re.search(r"Test (.+?) (passed|failed|skipped)", line): ended.add(m.group(1))
+for name in dict.fromkeys(started):
+    if name not in ended: print("  " + name)
+PY
+  rm -f "$LOG"
+  exit "$status"
+fi
+rm -f "$LOG"
 if [ "${EVIDENCE:-1}" != 0 ]; then
   scripts/evidence.sh
 fi
