@@ -16,11 +16,13 @@ LOG="$(mktemp /tmp/cardvault-test.XXXXXX)"
 status=0
 timeout -k 10 "${TEST_TIMEOUT:-1500}" swift test --skip-build "$@" 2>&1 | tee "$LOG" || status=$?
 if [ "$status" != 0 ]; then
+  echo >&2
   echo "swift test exited $status (124: the watchdog's ${TEST_TIMEOUT:-1500} s ran out); started and not finished:" >&2
   python3 - "$LOG" <<'PY' >&2
 import re, sys
 started, ended = [], set()
 for line in open(sys.argv[1], errors="replace"):
+    if "Test run " in line: continue  # the run's own start and end, not a test
     if m := re.search(r"Test (.+?) started\.$", line): started.append(m.group(1))
     elif m := re.search(r"Test (.+?) (passed|failed|skipped)", line): ended.add(m.group(1))
 for name in dict.fromkeys(started):
