@@ -29,7 +29,12 @@ if [ ! -d "$DATA" ]; then
   as_postgres "$PG/initdb" -D "$DATA" -U cardvault -A trust -E UTF8 >/dev/null
 fi
 if ! as_postgres "$PG/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-  as_postgres "$PG/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -o "-p $PGPORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null
+  as_postgres "$PG/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -o "-p $PGPORT -k $DATA -c listen_addresses=127.0.0.1" start >/dev/null || {
+    echo "PostgreSQL did not start on 127.0.0.1:$PGPORT; its log is $DATA/server.log:" >&2
+    tail -5 "$DATA/server.log" >&2
+    echo "(another server on that port? choose another one: PGPORT=55433 $0)" >&2
+    exit 1
+  }
 fi
 "$PG/psql" -h 127.0.0.1 -p "$PGPORT" -U cardvault -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'cardvault'" | grep -q 1 \
   || "$PG/psql" -h 127.0.0.1 -p "$PGPORT" -U cardvault -d postgres -qc 'CREATE DATABASE cardvault'

@@ -82,6 +82,7 @@ public final class VaultServerHarness: @unchecked Sendable {
         }
         public var text: String { String(decoding: body, as: UTF8.self) }
         public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        public var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
         public var errorFields: [String] {
             ((json["error"] as? [String: Any])?["fields"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
         }

@@ -54,6 +54,19 @@ public indirect enum JSONValue: Sendable, Equatable {
         return parser.index == bytes.count ? value : nil
     }
 
+    /// Where and why `bytes` is not one JSON document; nil when it is one. Parses again, so it
+    /// costs nothing on the path of valid documents.
+    public static func syntaxError(in bytes: [UInt8]) -> JSONSyntaxError? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer, sensitive: [])
+            if parser.value(depth: 0, key: nil) == nil {
+                return JSONSyntaxError(offset: min(parser.index, buffer.count), reason: parser.stop, in: buffer)
+            }
+            parser.skipSpace()
+            return parser.index == buffer.count ? nil : JSONSyntaxError(offset: parser.index, reason: .trailingData, in: buffer)
+        }
+    }
+
     public subscript(key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         return fields.first { $0.0 == key }?.1
@@ -193,6 +206,8 @@ struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let sensitive: Set<String>
     var index = 0
+    /// Why parsing stopped, when it was not at a plain syntax error (for the error message).
+    var stop: JSONSyntaxError.Reason = .syntax
 
     init(bytes: UnsafeBufferPointer<UInt8>, sensitive: Set<String>) {
         self.bytes = bytes
@@ -204,7 +219,10 @@ struct JSONParser {
     }
 
     mutating func value(depth: Int, key: String?) -> JSONValue? {
-        guard depth < 64 else { return nil }
+        guard depth < 64 else {
+            stop = .tooDeep
+            return nil
+        }
         skipSpace()
         guard index < bytes.count else { return nil }
         switch bytes[index] {
@@ -235,13 +253,19 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == 0x7D { index += 1; return .object(fields) }
         while true {
             skipSpace()
+            let keyStart = index
             guard index < bytes.count, bytes[index] == 0x22, let key = string() else { return nil }
             // A duplicate key is refused: small objects by a scan, larger ones by a set.
+            let duplicate: Bool
             if fields.count < 8 {
-                guard !fields.contains(where: { $0.0 == key }) else { return nil }
+                duplicate = fields.contains(where: { $0.0 == key })
             } else {
                 if keys.isEmpty { keys = Set(fields.map(\.0)) }
-                guard keys.insert(key).inserted else { return nil }
+                duplicate = !keys.insert(key).inserted
+            }
+            guard !duplicate else {
+                (stop, index) = (.duplicateKey, keyStart)
+                return nil
             }
             skipSpace()
             guard index < bytes.count, bytes[index] == 0x3A else { return nil }

@@ -26,7 +26,7 @@ public struct SoftHSMToken: Sendable {
         try? FileManager.default.createDirectory(atPath: folder + "/tokens", withIntermediateDirectories: true)
         let config = folder + "/softhsm2.conf"
         let text = "directories.tokendir = \(folder)/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
-        FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: config, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         setenv("SOFTHSM2_CONF", config, 1)
         var tokens: [SoftHSMToken] = []
         for _ in 0..<poolSize {
@@ -46,7 +46,7 @@ public struct SoftHSMToken: Sendable {
                 return .failure(SoftHSMError(message: "softhsm2-util --init-token failed: \(text)"))
             }
             let pinFile = folder + "/\(label).pin"
-            FileManager.default.createFile(atPath: pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
             tokens.append(SoftHSMToken(label: label, pinFile: pinFile, configFile: config))
         }
         return .success((config, tokens))

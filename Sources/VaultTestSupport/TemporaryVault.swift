@@ -44,7 +44,7 @@ public final class TemporaryVault: @unchecked Sendable {
         _ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope],
         tenant: String = Tenant.default.rawValue
     ) async throws -> String {
-        let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
+        let (_, secret) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, newTenant: true, actor: Self.testOperator)
         return secret.revealed
     }
 
@@ -53,7 +53,7 @@ public final class TemporaryVault: @unchecked Sendable {
         _ name: String = "svc-\(UUID().uuidString.prefix(4))-\(UUID().uuidString.prefix(4))", scopes: [Scope] = [.cardsWrite, .cardsRead],
         tenant: String = Tenant.default.rawValue
     ) async throws -> Caller {
-        let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, actor: Self.testOperator)
+        let (client, _) = try await runtime.clients.add(name: name, scopes: scopes.map(\.rawValue), tenant: tenant, newTenant: true, actor: Self.testOperator)
         return .trusted(client)
     }
 

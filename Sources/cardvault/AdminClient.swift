@@ -99,6 +99,12 @@ struct AdminClient {
         return Int32(result["exit"] as? Int ?? 1)
     }
 
-    static let unavailable = VaultError(
-        .unavailable, code: .adminSocketUnavailable, message: "no cardvault server answers on the admin socket; is `cardvault serve` running?")
+    /// No server listens at `path`: names the path, and how a running server's socket is found.
+    static func unavailable(at path: String) -> VaultError {
+        VaultError(
+            .unavailable, code: .adminSocketUnavailable,
+            message:
+                "no cardvault server answers on the admin socket \(path); is `cardvault serve` running? Give this command the server's "
+                + "--database (its socket is admin.sock beside a SQLite file, in --keys-dir for PostgreSQL) or its --admin-socket")
+    }
 }

@@ -30,6 +30,11 @@ struct Audit: AsyncParsableCommand {
                 }
                 out.append(checkpoint)
             }
+            // An anchor with nothing in it proves nothing: saying "intact" would be a false comfort
+            // (a truncated or wrong file).
+            guard !out.isEmpty else {
+                throw ValidationError("\(anchor) holds no audit checkpoint; point --anchor at the server's CARDVAULT_AUDIT_ANCHOR_FILE")
+            }
             return out
         }
 
@@ -88,6 +93,7 @@ struct Audit: AsyncParsableCommand {
                 let rows = try await runtime.audit.tail(limit: n)
                 try await runtime.audit.record("audit.tail", subject: "\(rows.count)", outcome: .success, actor: Output.actor)
                 if output.json { Output.json(rows); return }
+                Output.line(["SEQ", "AT", "CLIENT", "ACTION", "SUBJECT", "OUTCOME", "REQUEST", "SOURCE"].joined(separator: "  "))
                 for r in rows {
                     Output.line(
                         [String(r.seq), r.at, r.client ?? "-", r.action, r.subject ?? "-", r.outcome, r.requestID ?? "-", r.source ?? "-"].joined(

@@ -9,8 +9,10 @@ import VaultCrypto
 struct Cardvault: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cardvault",
-        abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite and serves them over a local JSON API.",
-        subcommands: [Serve.self, Keys.self, Operator.self, Clients.self, Audit.self, Backup.self, Restore.self, MigrateStorage.self, OpenAPI.self]
+        abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite (or PostgreSQL) and serves them over a local JSON API.",
+        subcommands: [
+            Serve.self, Keys.self, Operator.self, Clients.self, Tenants.self, Audit.self, Backup.self, Restore.self, MigrateStorage.self, OpenAPI.self,
+        ]
     )
 
     static func main() async {

@@ -21,12 +21,14 @@ struct Clients: AsyncParsableCommand {
         @Argument(help: "Client name (letters, digits, - _ .).") var name: String
         @Option(help: "Comma-separated scopes: \(Scope.known.map(\.rawValue).joined(separator: ", ")).") var scopes: String
         @Option(help: "The tenant whose cards the client sees and touches (lower-case letters, digits, - _).") var tenant = Tenant.default.rawValue
+        @Flag(name: .customLong("new-tenant"), help: "Start the tenant with this client (without it a tenant no client belongs to is refused).")
+        var newTenant = false
 
         func run() async throws {
             try await Output.run(json: output.json) {
                 let runtime = try await vault.openLoadedRuntime()
                 let (client, secret) = try await runtime.clients.add(
-                    name: name, scopes: scopes.split(separator: ",").map(String.init), tenant: tenant, actor: Output.actor)
+                    name: name, scopes: scopes.split(separator: ",").map(String.init), tenant: tenant, newTenant: newTenant, actor: Output.actor)
                 if output.json { Output.json(SecretReport(client: client, secret: secret.revealed)); return }
                 Output.line(
                     "client \(client.name) (\(client.id)) in tenant \(client.tenant) with scopes \(client.scopes.sorted().map(\.rawValue).joined(separator: ","))"

@@ -29,7 +29,9 @@ struct Keys: AsyncParsableCommand {
                 let place =
                     switch status.seal.kind {
                     case .file: runtime.keys.directory.masterKeyPath + " (mode 0600)"
-                    case .shamir: "\(status.seal.shares ?? 0) shares, any \(status.seal.threshold ?? 0) unseal (nothing written to disk)"
+                    case .shamir:
+                        "\(status.seal.shares ?? 0) shares, any \(status.seal.threshold ?? 0) unseal"
+                            + (seal.shareFile.isEmpty ? " (printed above; no share was written to disk)" : " (one per --share-file)")
                     case .pkcs11: "token key \(status.seal.keyLabel ?? "") (not extractable)"
                     }
                 if output.json {
@@ -140,8 +142,9 @@ struct Keys: AsyncParsableCommand {
                 if output.json { Output.json(result); return }
                 Output.line(
                     String(
-                        format: "rewrapped %d card(s) to v%d in %.1f s (%.0f cards/s); %d remaining",
-                        result.rewrapped, result.targetVersion, result.seconds, result.rowsPerSecond, result.remaining))
+                        format: "rewrapped %d card(s), %d provider token(s) and %d provider reference(s) to v%d in %.1f s (%.0f records/s); %d remaining",
+                        result.cards, result.providerTokens, result.providerReferences, result.targetVersion, result.seconds, result.rowsPerSecond,
+                        result.remaining))
             }
         }
     }

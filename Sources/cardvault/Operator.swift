@@ -20,8 +20,12 @@ struct Operator: AsyncParsableCommand {
             try await Output.run(json: output.json) {
                 let before = try Operator.call(vault, ["op": "status"])
                 var share = ""
-                if (before["status"] as? [String: Any])?["seal"] as? String == "shamir", (before["status"] as? [String: Any])?["sealed"] as? Bool == true {
-                    share = try ShareInput.read(count: 1, purpose: "unseal").first ?? ""
+                let status = before["status"] as? [String: Any] ?? [:]
+                if status["seal"] as? String == "shamir", status["sealed"] as? Bool == true {
+                    let given = status["progress"] as? Int ?? 0
+                    let threshold = status["threshold"] as? Int ?? 0
+                    let prompt = "your key share (\(given) of the \(threshold) needed given so far, \(status["shares"] as? Int ?? 0) custodians)"
+                    share = try ShareInput.read(count: 1, purpose: "unseal", prompt: prompt).first ?? ""
                 }
                 let result = try Operator.call(vault, ["op": "unseal", "share": share])
                 try Operator.report(result, json: output.json)
@@ -56,7 +60,7 @@ struct Operator: AsyncParsableCommand {
 
     /// One request to the server; a refusal becomes the vault error it names.
     static func call(_ vault: VaultOptions, _ request: [String: Any]) throws(VaultError) -> [String: Any] {
-        guard var client = try AdminClient.connect(vault) else { throw AdminClient.unavailable }
+        guard var client = try AdminClient.connect(vault) else { throw AdminClient.unavailable(at: vault.adminSocketPath) }
         defer { client.close() }
         var request = request
         if let sudo = ProcessInfo.processInfo.environment["SUDO_UID"], let uid = Int(sudo) { request["sudo_uid"] = uid }

@@ -8,7 +8,23 @@ import VaultHTTP
 
 /// `cardvault serve`: the HTTP server, stopped gracefully by SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the vault's JSON API.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the vault's JSON API.",
+        discussion: """
+            Settings that exist only as environment variables (docs/configuration.md says what each means):
+              limits        CARDVAULT_MAX_PENDING_CODES, CARDVAULT_MAX_CONNECTIONS, CARDVAULT_TOKENIZE_RATE,
+                            CARDVAULT_TOKENIZE_BURST, CARDVAULT_ENUMERATION_LIMIT, CARDVAULT_RETENTION_DAYS
+              deadlines     CARDVAULT_HEADER_TIMEOUT_SECONDS, CARDVAULT_BODY_TIMEOUT_SECONDS, CARDVAULT_IDLE_TIMEOUT_SECONDS
+              admin socket  CARDVAULT_ADMIN_SOCKET_MODE, CARDVAULT_ADMIN_SOCKET_GROUP, CARDVAULT_SERVICE_USER
+              audit         CARDVAULT_AUDIT_ANCHOR_FILE, CARDVAULT_AUDIT_CHECKPOINT_ROWS, CARDVAULT_AUDIT_CHECKPOINT_SECONDS
+              PostgreSQL    CARDVAULT_DATABASE_PASSWORD_FILE
+              pkcs11 seal   CARDVAULT_PKCS11_MODULE, CARDVAULT_PKCS11_TOKEN, CARDVAULT_PKCS11_PIN_FILE, CARDVAULT_PKCS11_KEY_LABEL
+              process       CARDVAULT_REQUIRE_MLOCK, CARDVAULT_LOG_LEVEL, CARDVAULT_ALLOW_NON_LOOPBACK
+              Horizonpay    HORIZONPAY_GATEWAY_URL, HORIZONPAY_CHECKOUT_URL, HORIZONPAY_SHOP_ID, HORIZONPAY_SECRET_KEY(_FILE),
+                            HORIZONPAY_PUBLIC_KEY(_FILE), HORIZONPAY_TIMEOUT_SECONDS, HORIZONPAY_WEBHOOK_PUBLIC_KEY(_FILE),
+                            HORIZONPAY_ALLOW_UNSIGNED_NOTIFICATIONS (docs/horizonpay.md)
+              ioka          IOKA_API_URL, IOKA_API_KEY(_FILE), IOKA_TIMEOUT_SECONDS (docs/ioka.md)
+            """)
 
     @Option(help: "host:port or unix:/path to listen on; repeat to serve several (env CARDVAULT_LISTEN, comma-separated; default 127.0.0.1:8787).")
     var listen: [String] = []

@@ -9,11 +9,14 @@ import VaultDomain
 /// share never shows on screen or in the scrollback), otherwise one share per line (a custodian's
 /// file piped in). Blank lines are skipped.
 enum ShareInput {
-    static func read(count: Int, purpose: String) throws(VaultError) -> [String] {
+    /// `prompt` replaces the numbered prompt (one share of a set whose progress the server keeps).
+    static func read(count: Int, purpose: String, prompt: String? = nil) throws(VaultError) -> [String] {
         let terminal = isatty(STDIN_FILENO) == 1
         var shares: [String] = []
         while shares.count < count {
-            if terminal { FileHandle.standardError.write(Data("\(purpose): key share \(shares.count + 1) of \(count): ".utf8)) }
+            if terminal {
+                FileHandle.standardError.write(Data("\(purpose): \(prompt ?? "key share \(shares.count + 1) of \(count)"): ".utf8))
+            }
             guard let line = readLine(echo: !terminal) else { break }
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             let share = line.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -9,7 +9,9 @@ import VaultStorage
 /// Where the vault lives; flags override `CARDVAULT_DATABASE` / `CARDVAULT_KEYS_DIR` /
 /// `CARDVAULT_ADMIN_SOCKET`, which override the defaults.
 struct VaultOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite database file (env CARDVAULT_DATABASE, default ./data/cardvault.sqlite).")
+    @Option(
+        name: .long,
+        help: "A SQLite database file or a postgres://USER@HOST[,HOST...]/DB URL (env CARDVAULT_DATABASE, default ./data/cardvault.sqlite).")
     var database: String?
 
     @Option(name: .customLong("keys-dir"), help: "Keys directory holding master.key under the file seal (env CARDVAULT_KEYS_DIR, default ./keys).")
@@ -17,7 +19,7 @@ struct VaultOptions: ParsableArguments {
 
     @Option(
         name: .customLong("admin-socket"),
-        help: "The running server's admin socket (env CARDVAULT_ADMIN_SOCKET, default admin.sock beside the database).")
+        help: "The running server's admin socket (env CARDVAULT_ADMIN_SOCKET, default admin.sock beside a SQLite database, in --keys-dir for PostgreSQL).")
     var adminSocket: String?
 
     @Option(
@@ -53,8 +55,9 @@ struct VaultOptions: ParsableArguments {
     var adminSocketPath: String {
         if let adminSocket { return adminSocket }
         if let path = ProcessInfo.processInfo.environment["CARDVAULT_ADMIN_SOCKET"], !path.isEmpty { return path }
-        // Beside a SQLite file; for a PostgreSQL URL, in ./data like the embedded default.
-        if PostgresDatabaseURL.isPostgres(databasePath) { return "./data/admin.sock" }
+        // Beside a SQLite file; for a PostgreSQL URL, in the keys folder: two vaults started
+        // from one folder on different databases never share a socket.
+        if PostgresDatabaseURL.isPostgres(databasePath) { return (keysDirectory as NSString).appendingPathComponent("admin.sock") }
         let folder = (databasePath as NSString).deletingLastPathComponent
         return (folder.isEmpty ? "." : folder) + "/admin.sock"
     }

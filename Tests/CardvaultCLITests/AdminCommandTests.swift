@@ -120,13 +120,25 @@ struct AdminCommandTests {
         r = try cli.run(["clients", "add", "wallet", "--scopes", "cards:read", "--tenant", "Wallet 4012001037141112"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("tenant must start with a lower-case letter") && !r.stderr.contains("4012001037141112"))
+        // A tenant no client belongs to is a typo until --new-tenant says otherwise.
         r = try cli.run(["clients", "add", "wallet", "--scopes", "cards:read", "--tenant", "wallet-kz"])
+        #expect(r.status == 1 && r.stderr.contains("no client belongs to tenant wallet-kz") && r.stderr.contains("--new-tenant"), "\(r.stderr)")
+        r = try cli.run(["clients", "add", "wallet", "--scopes", "cards:read", "--tenant", "wallet-kz", "--new-tenant"])
         #expect(r.status == 0 && r.stdout.contains("in tenant wallet-kz"), "\(r.stderr)")
+        r = try cli.run(["clients", "add", "wallet2", "--scopes", "cards:read", "--tenant", "wallet-kz"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try cli.run(["tenants", "list"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("TENANT"), "\(r.stderr)")
+        r = try cli.run(["tenants", "list", "--json"])
+        let tenants = r.json as? [[String: Any]] ?? []
+        #expect(tenants.map { $0["tenant"] as? String } == ["default", "wallet-kz"])
+        #expect(tenants.map { $0["clients"] as? Int } == [1, 2])
+        r = try cli.run(["clients", "revoke", "wallet2"])
 
         r = try cli.run(["clients", "list", "--json"])
         let listed = r.json as? [[String: Any]] ?? []
-        #expect(listed.map { $0["name"] as? String } == ["checkout", "wallet"])
-        #expect(listed.map { $0["tenant"] as? String } == ["default", "wallet-kz"])
+        #expect(listed.map { $0["name"] as? String } == ["checkout", "wallet", "wallet2"])
+        #expect(listed.map { $0["tenant"] as? String } == ["default", "wallet-kz", "wallet-kz"])
         #expect(!r.stdout.contains(secret))
 
         r = try cli.run(["clients", "rotate-secret", "checkout", "--json"])
@@ -219,7 +231,7 @@ struct AdminCommandTests {
         let socket = cli.folder.appendingPathComponent("run/cv.sock").path
         // A regular file where the socket should go is never replaced.
         try FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: socket, contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: socket, contents: Data("keep".utf8))
         var r = try cli.run(["serve", "--listen", "unix:\(socket)"])
         #expect(r.status == 1 && r.stderr.contains("not a socket"))
         #expect(FileManager.default.contents(atPath: socket) == Data("keep".utf8))

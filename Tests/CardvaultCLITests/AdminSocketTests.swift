@@ -75,6 +75,27 @@ struct AdminSocketTests {
         }
     }
 
+    /// Two vaults from one folder: the second server's refusal says to stop the first (or give a
+    /// second PostgreSQL instance its own socket); a command with no server names the path it tried.
+    @Test func aSecondServerAndAMissingOneSayWhatToDo() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let socket = cli.folder.appendingPathComponent("data/admin.sock").path
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        let missing = try cli.run(["operator", "status"])
+        #expect(missing.status != 0 && missing.stderr.contains(socket) && missing.stderr.contains("--database"), "\(missing.stderr)")
+        let port = CLIRunner.freePort()
+        let (server, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
+        defer { server.terminate() }
+        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        let second = try cli.run(["serve", "--listen", "127.0.0.1:\(CLIRunner.freePort())"])
+        #expect(second.status != 0 && second.stderr.contains("stop it first") && second.stderr.contains(socket), "\(second.stderr)")
+        // With PostgreSQL the default socket is in the keys folder, never ./data of the working folder.
+        let pg = try cli.run(
+            ["operator", "status", "--database", "postgres://cardvault@127.0.0.1:1/none", "--keys-dir", cli.keysDirectory], vaultFlags: false)
+        #expect(pg.stderr.contains(cli.keysDirectory + "/admin.sock"), "\(pg.stderr)")
+    }
+
     /// Refused shares slow the same user down (0.25 s, doubling) and are counted in the status.
     @Test func refusedSharesAreThrottledAndCounted() async throws {
         let cli = try CLIRunner()

@@ -109,7 +109,7 @@ struct SealedServerTests {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
         let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
-        FileManager.default.createFile(atPath: files[2], contents: Data("someone else's\n".utf8))
+        _ = FileManager.default.createFile(atPath: files[2], contents: Data("someone else's\n".utf8))
         let refused = try cli.run(["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2"] + files.flatMap { ["--share-file", $0] })
         #expect(refused.status != 0 && refused.stderr.contains(files[2]), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: files[0]) && !FileManager.default.fileExists(atPath: files[1]))

@@ -56,7 +56,7 @@ struct PKCS11SealTests {
     @Test func aWrongPinOrTokenIsNamed() async throws {
         let token = try SoftHSMToken.make()
         let wrongPin = token.pinFile + ".wrong"
-        FileManager.default.createFile(atPath: wrongPin, contents: Data("0000\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: wrongPin, contents: Data("0000\n".utf8), attributes: [.posixPermissions: 0o600])
         #expect(throws: VaultError(.unavailable, code: .hsmUnavailable, message: "")) {
             try PKCS11KeyStore(settings: PKCS11Settings(module: SoftHSMToken.module, token: token.label, pinFile: wrongPin))
         }
@@ -64,7 +64,7 @@ struct PKCS11SealTests {
             try PKCS11KeyStore(settings: PKCS11Settings(module: SoftHSMToken.module, token: "no-such-token", pinFile: token.pinFile))
         }
         let readable = token.pinFile + ".open"
-        FileManager.default.createFile(atPath: readable, contents: Data("1234\n".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: readable, contents: Data("1234\n".utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: VaultError(.unavailable, code: .hsmUnavailable, message: "")) {
             try PKCS11KeyStore(settings: PKCS11Settings(module: SoftHSMToken.module, token: token.label, pinFile: readable))
         }

@@ -72,6 +72,8 @@ struct CardsAPITests {
             var r = try await c.send(.post, "/v1/cards", secret: secret, json: "{not json")
             #expect(r.status == 400)
             #expect(r.errorCode == "malformed_request")
+            #expect(r.errorMessage?.contains("line 1, column 2") == true, "\(r.errorMessage ?? "")")
+            #expect(r.errorMessage?.contains("repeat") == false)
 
             r = try await c.send(.post, "/v1/cards", secret: secret, json: #"{"number":4405639704015096,"exp_month":"1","exp_year":"2030"}"#)
             #expect(r.status == 400)

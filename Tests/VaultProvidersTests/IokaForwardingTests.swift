@@ -507,6 +507,7 @@ struct IokaForwardingTests {
             await #expect(throws: VaultError.self) { try await h.runtime.keyAdmin.retire(version: 1, actor: TemporaryVault.testOperator) }
             let rewrap = try await h.runtime.keyAdmin.rewrap(actor: TemporaryVault.testOperator, batchSize: 1)
             #expect(rewrap.rewrapped == 2 && rewrap.remaining == 0)
+            #expect(rewrap.cards == 0 && rewrap.providerReferences == 2 && rewrap.providerTokens == 0)
             try await h.runtime.keyAdmin.retire(version: 1, actor: TemporaryVault.testOperator)
             let status = try await h.runtime.keyAdmin.status()
             #expect(status.versionsInUse == [2])

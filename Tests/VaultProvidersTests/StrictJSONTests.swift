@@ -26,6 +26,24 @@ struct StrictJSONTests {
         #expect(JSONValue.parse(Array(text.utf8)) == nil, "accepted: \(text)")
     }
 
+    /// Every refused document gets a position and the kind of fault, never its bytes.
+    @Test(arguments: refused)
+    func aRefusalSaysWhere(_ text: String) throws {
+        let error = try #require(JSONValue.syntaxError(in: Array(text.utf8)), "no syntax error for \(text)")
+        #expect(!error.description.contains("4111111111111111"))
+        #expect(error.offset <= text.utf8.count)
+    }
+
+    @Test func aRefusalNamesTheKindAndThePlace() throws {
+        let duplicate = try #require(JSONValue.syntaxError(in: Array(#"{"a":1,"a":2}"#.utf8)))
+        #expect(duplicate.reason == .duplicateKey && duplicate.offset == 7 && duplicate.description.contains("column 8"))
+        let comma = try #require(JSONValue.syntaxError(in: Array("{\n \"a\":1,}".utf8)))
+        #expect(comma.reason == .syntax && comma.line == 2 && comma.description.contains("line 2"), "\(comma)")
+        #expect(!comma.description.contains("duplicate") && !comma.description.contains("repeats"))
+        #expect(try #require(JSONValue.syntaxError(in: Array("{} {}".utf8))).reason == .trailingData)
+        #expect(JSONValue.syntaxError(in: Array(#"{"a":[1,2]}"#.utf8)) == nil)
+    }
+
     @Test func refusesInvalidUTF8() {
         for bytes: [UInt8] in [
             [0x5B, 0x22, 0xFF, 0x22, 0x5D], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x5B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x5D], [0x5B, 0xFF, 0x5D],

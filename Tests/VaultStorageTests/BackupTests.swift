@@ -77,7 +77,7 @@ struct BackupTests {
         var bytes = try #require(FileManager.default.contents(atPath: backupPath))
         bytes.replaceSubrange(0..<16, with: Data(repeating: 0x41, count: 16))
         let broken = vault.folder.appendingPathComponent("broken.sqlite").path
-        FileManager.default.createFile(atPath: broken, contents: bytes)
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
         await #expect(throws: (any Error).self) {
             _ = try await VaultBackup.restore(
                 from: broken, to: vault.folder.appendingPathComponent("y.sqlite").path, keysDirectory: vault.keysDirectory, actor: actor)

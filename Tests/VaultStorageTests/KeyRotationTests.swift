@@ -58,7 +58,7 @@ struct KeyRotationTests {
     @Test func theKeysFolderLockExcludesASecondHolder() async throws {
         let vault = try await TemporaryVault()
         let directory = KeyDirectory(path: vault.keysDirectory)
-        try await directory.withLock {
+        _ = try await directory.withLock {
             // flock is per open file: a second open, even in this process, is a second holder.
             await #expect(throws: KeyDirectory.locked) { try await directory.withLock(timeout: .milliseconds(100)) {} }
         }

@@ -212,7 +212,7 @@ public struct CardVault: VaultService {
             canonical.append(changes.verificationValue == nil ? 0x30 : 0x31)
             return StoredResponse.requestHash(operation: .updateCard, canonical: canonical, key: derived.idempotency)
         }
-        let (client, tenant) = (caller.client.id, caller.tenant)
+        let tenant = caller.tenant
         let (codes, keys, chain) = (self.codes, self.keys, AuditChain(key: derived.audit))
         // Make sure every version a card may be under is loaded before entering the writer.
         try await refreshKeys()
@@ -273,7 +273,7 @@ public struct CardVault: VaultService {
         let requestHash = idempotencyKey.map { _ in
             StoredResponse.requestHash(operation: .deleteCard, canonical: Array(token.rawValue.utf8), key: derived.idempotency)
         }
-        let (client, tenant) = (caller.client.id, caller.tenant)
+        let tenant = caller.tenant
         let (answer, _) = try await idempotentWrite(
             caller, action: "card.delete", chain: chain, at: now,
             key: idempotencyKey, requestHash: requestHash

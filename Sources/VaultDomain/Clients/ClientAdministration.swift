@@ -12,8 +12,12 @@ public struct ClientAdministration: Sendable {
         self.clock = clock
     }
 
-    /// Registers a client and returns its secret, which is shown only this once.
-    public func add(name: String, scopes: [String], tenant: String = Tenant.default.rawValue, actor: AuditActor) async throws -> (Client, ClientSecret) {
+    /// Registers a client and returns its secret, which is shown only this once. A tenant no
+    /// client belongs to yet is refused unless `newTenant` says it is meant (a mistyped tenant
+    /// would otherwise start an empty one silently); `default` always exists.
+    public func add(
+        name: String, scopes: [String], tenant: String = Tenant.default.rawValue, newTenant: Bool = false, actor: AuditActor
+    ) async throws -> (Client, ClientSecret) {
         let tenant = try Tenant(validating: tenant.trimmingWhitespace())
         let name = name.trimmingWhitespace()
         // Names appear in audit rows and logs: they start with a letter and hold no long digit
@@ -39,7 +43,15 @@ public struct ClientAdministration: Sendable {
         let frozen = client
         try await store.write { tx in
             guard try tx.client(name: name) == nil else {
-                throw VaultError(.conflict, code: .clientExists, message: "a client with this name exists", field: "name")
+                throw VaultError(
+                    .conflict, code: .clientExists,
+                    message: "a client named \(name) exists; `cardvault clients rotate-secret \(name)` gives it a new secret", field: "name")
+            }
+            if !newTenant, tenant != .default, try !tx.clients().contains(where: { $0.client.tenant == tenant }) {
+                throw VaultError(
+                    .notFound, code: .tenantNotFound,
+                    message: "no client belongs to tenant \(tenant.rawValue) yet (`cardvault tenants list` shows the tenants); add --new-tenant to start it",
+                    field: "tenant")
             }
             try tx.insert(ClientRows.sealed(frozen, secretHash: hash, keys: derived))
             try tx.appendAudit(
@@ -47,6 +59,15 @@ public struct ClientAdministration: Sendable {
                 chain: AuditChain(key: derived.audit), at: now)
         }
         return (client, secret)
+    }
+
+    /// Every tenant some client belongs to (and `default`), with its clients' counts.
+    public func tenants() async throws -> [TenantSummary] {
+        var summaries = [Tenant.default: TenantSummary(tenant: .default, clients: 0, activeClients: 0)]
+        for client in try await list() {
+            summaries[client.tenant, default: TenantSummary(tenant: client.tenant, clients: 0, activeClients: 0)].add(client)
+        }
+        return summaries.values.sorted { $0.tenant.rawValue < $1.tenant.rawValue }
     }
 
     /// Every client; a row whose MAC fails is listed with `failedIntegrityCheck` (and counted),

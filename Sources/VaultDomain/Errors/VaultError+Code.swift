@@ -58,6 +58,8 @@ extension VaultError.Code {
     public static let invalidName = Self("invalid_name")
     /// A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter.
     public static let invalidTenant = Self("invalid_tenant")
+    /// No client belongs to this tenant yet; `clients add --new-tenant` starts one.
+    public static let tenantNotFound = Self("tenant_not_found")
     /// A scope that does not exist.
     public static let unknownScope = Self("unknown_scope")
 
@@ -308,6 +310,8 @@ extension VaultError.Code {
         Entry(
             group: "Clients and limits", code: .invalidTenant, meaning: "A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter."
         ),
+        Entry(
+            group: "Clients and limits", code: .tenantNotFound, meaning: "No client belongs to this tenant yet; `clients add --new-tenant` starts one."),
         Entry(group: "Clients and limits", code: .unknownScope, meaning: "A scope that does not exist."),
         Entry(group: "Cards", code: .missingField, meaning: "A required field is absent."),
         Entry(group: "Cards", code: .invalidFields, meaning: "Several fields are invalid; `error.fields` lists each."),

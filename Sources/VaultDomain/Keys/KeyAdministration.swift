@@ -189,7 +189,7 @@ public struct KeyAdministration: Sendable {
         try await record("keys.rewrap.start", subject: "v\(active.version)", chain: chain, actor: actor)
         while maxBatches.map({ result.batches < $0 }) ?? true {
             let now = clock()
-            let done = try await store.write { tx -> Int in
+            let done = try await store.write { tx -> (cards: Int, tokens: Int, references: Int) in
                 let batch = try tx.cards(notUnderVersion: active.version, limit: batchSize)
                 for var card in batch {
                     let data = try keys.open(card)
@@ -210,13 +210,17 @@ public struct KeyAdministration: Sendable {
                     try tx.appendAudit(
                         AuditEvent(action: "keys.rewrap.batch", subject: "v\(active.version):\(done)", outcome: .success, actor: actor), chain: chain, at: now)
                 }
-                return done
+                return (batch.count, tokens.count, references.count)
             }
-            if done == 0 { break }
+            let total = done.cards + done.tokens + done.references
+            if total == 0 { break }
             // Leave the write lock to a running server between batches.
             if pause > .zero { try await Task.sleep(for: pause) }
-            result.rewrapped += done
-            result.remaining = max(0, result.remaining - done)
+            result.rewrapped += total
+            result.cards += done.cards
+            result.providerTokens += done.tokens
+            result.providerReferences += done.references
+            result.remaining = max(0, result.remaining - total)
             result.batches += 1
             result.seconds = Date().timeIntervalSince(started)
             progress(result)

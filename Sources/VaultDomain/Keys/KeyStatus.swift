@@ -53,15 +53,21 @@ public struct KeyStatus: Sendable, Codable, Equatable {
 
 /// Progress and result of `keys rewrap`.
 public struct RewrapProgress: Sendable, Codable, Equatable {
+    /// Records re-encrypted: cards, provider tokens and provider references together.
     public var rewrapped: Int
+    public var cards = 0
+    public var providerTokens = 0
+    public var providerReferences = 0
     public var remaining: Int
     public var batches: Int
     public var targetVersion: Int
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case rewrapped, remaining, batches, seconds
+        case rewrapped, remaining, batches, seconds, cards
         case targetVersion = "target_version"
+        case providerTokens = "provider_tokens"
+        case providerReferences = "provider_references"
     }
 
     public var rowsPerSecond: Double { seconds > 0 ? Double(rewrapped) / seconds : 0 }

@@ -49,7 +49,7 @@ public struct ProviderReferences: VaultService {
                 operation: operation, canonical: blind + Array((target?.rawValue ?? "").utf8) + VaultJSON.encode(details),
                 key: derived.idempotency)
         }
-        let (client, keys, actor, chain) = (caller.client.id, self.keys, caller.actor, AuditChain(key: derived.audit))
+        let (keys, actor, chain) = (self.keys, caller.actor, AuditChain(key: derived.audit))
         let codes = self.codes
         let action = target == nil ? "\(reference.kind.rawValue).register" : "\(reference.kind.rawValue).attach"
         try await refreshKeys()

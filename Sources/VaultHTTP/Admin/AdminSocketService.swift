@@ -71,7 +71,10 @@ public final class AdminSocketService: Service, @unchecked Sendable {
             guard !Self.answers(path) else {
                 throw VaultError(
                     .failedPrecondition, code: .socketPathTaken,
-                    message: "another cardvault server answers on the admin socket \(path); give this one its own --admin-socket")
+                    message:
+                        "another cardvault server already answers on the admin socket \(path): if it serves this vault, stop it first "
+                        + "(Ctrl-C in its terminal, or systemctl stop cardvault); to run a second instance on one PostgreSQL database, "
+                        + "give this one its own --admin-socket")
             }
             unlink(path)
         }
@@ -296,7 +299,7 @@ public final class AdminSocketService: Service, @unchecked Sendable {
         guard runtime.keys.isLoaded else { return }
         let chain = AuditChain(key: try runtime.keys.derivedKeys().audit)
         let now = Date()
-        try await runtime.store.write { tx in
+        _ = try await runtime.store.write { tx in
             try tx.appendAudit(AuditEvent(action: "server.seal", subject: "pid=\(getpid())", outcome: .success, actor: peer.actor), chain: chain, at: now)
         }
         runtime.keys.seal()

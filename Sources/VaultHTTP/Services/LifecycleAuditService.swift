@@ -57,7 +57,7 @@ struct LifecycleAuditService: Service {
     private func record(_ action: String) async throws {
         let chain = AuditChain(key: try runtime.keys.derivedKeys().audit)
         let (now, subject) = (Date(), "pid=\(getpid())|listen=\(listen)")
-        try await runtime.store.write { tx in
+        _ = try await runtime.store.write { tx in
             try tx.appendAudit(AuditEvent(action: action, subject: subject, outcome: .success, actor: Self.actor), chain: chain, at: now)
         }
     }

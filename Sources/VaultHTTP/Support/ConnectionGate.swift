@@ -34,7 +34,7 @@ public final class ConnectionGate: Sendable {
         // Back to a quarter of the busiest moment since the last trim: give memory back.
         let high = peak.load(ordering: .relaxed)
         if high >= 64, now <= high / 4, peak.compareExchange(expected: high, desired: now, ordering: .relaxed).exchanged {
-            Self.trimHeap?(0)
+            _ = Self.trimHeap?(0)
         }
     }
 

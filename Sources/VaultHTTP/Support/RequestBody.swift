@@ -23,8 +23,11 @@ extension Request {
     /// answers that name the field, never the value.
     mutating func decodeJSON<T: RequestBody>(_ type: T.Type) async throws -> T {
         try await withBodyBytes { bytes in
-            guard case .object(let fields)? = JSONValue.parse(bytes, sensitive: Set(T.sensitive.map(\.rawValue))) else {
-                throw VaultError.malformed(nil, "the request body must be one JSON object (RFC 8259; no duplicate keys)")
+            guard let document = JSONValue.parse(bytes, sensitive: Set(T.sensitive.map(\.rawValue))) else {
+                throw VaultError.malformed(nil, JSONValue.syntaxError(in: bytes)?.description ?? "the request body must be one JSON object")
+            }
+            guard case .object(let fields) = document else {
+                throw VaultError.malformed(nil, "the request body must be one JSON object, not another JSON value")
             }
             return try T(StrictObject<T.Keys>(fields))
         }
