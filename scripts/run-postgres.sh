@@ -3,8 +3,9 @@
 # Installs postgresql-15 if missing, starts a local cluster in ./data/pg (loopback port 55432,
 # as the postgres user when run as root), creates the database, dev keys in ./keys-pg and a
 # `dev` client (secret in data/pg-dev-client-secret, 0600), then runs two instances on
-# 127.0.0.1:8787 and 127.0.0.1:8788 sharing it. Ctrl-C stops both instances; the cluster keeps
-# running (stop it with: scripts/run-postgres.sh stop).
+# 127.0.0.1:8787 and 127.0.0.1:8788 (PORT_A, PORT_B) sharing it. Ctrl-C stops both instances;
+# the cluster keeps running (stop it with: scripts/run-postgres.sh stop). Admin commands name the
+# vault: --database postgres://cardvault@127.0.0.1:55432/cardvault --keys-dir ./keys-pg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=/usr/lib/postgresql/15/bin
@@ -12,7 +13,7 @@ PGPORT=${PGPORT:-55432}
 DATA="$PWD/data/pg"
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if [ "${1:-}" = stop ]; then
-  as_postgres "$PG/pg_ctl" -D "$DATA" -m fast stop
+  as_postgres "$PG/pg_ctl" -D "$DATA" -m fast stop || true
   exit 0
 fi
 scripts/ensure-deps.sh
@@ -51,10 +52,12 @@ if [ ! -s data/pg-dev-client-secret ]; then
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])' > data/pg-dev-client-secret)
   echo "created client 'dev'; its secret is in data/pg-dev-client-secret"
 fi
-"$BIN" serve --listen 127.0.0.1:8787 --admin-socket data/admin-a.sock "${FLAGS[@]}" &
+PORT_A=${PORT_A:-8787}; PORT_B=${PORT_B:-8788}
+"$BIN" serve --listen "127.0.0.1:$PORT_A" "${FLAGS[@]}" &   # admin socket: keys-pg/admin.sock, the default
 A=$!
-"$BIN" serve --listen 127.0.0.1:8788 --admin-socket data/admin-b.sock "${FLAGS[@]}" &
+"$BIN" serve --listen "127.0.0.1:$PORT_B" --admin-socket keys-pg/admin-b.sock "${FLAGS[@]}" &
 B=$!
 trap 'kill $A $B 2>/dev/null; wait' INT TERM EXIT
-echo "two instances on $URL: http://127.0.0.1:8787 and http://127.0.0.1:8788 (Ctrl-C stops them)"
+echo "two instances on $URL: http://127.0.0.1:$PORT_A and http://127.0.0.1:$PORT_B (Ctrl-C stops them)"
+echo "admin commands reach the first instance: cardvault COMMAND --database $URL --keys-dir ./keys-pg"
 wait

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: every test target, against real SQLite files and a real HTTP server on
-# 127.0.0.1, then schemathesis against the running vault's OpenAPI document (scripts/fuzz-api.sh,
+# 127.0.0.1, then the docs' walk-throughs (scripts/docs-test.py), then schemathesis against the running vault's OpenAPI document (scripts/fuzz-api.sh,
 # FUZZ_SECONDS, default 120; FUZZ_SECONDS=0 skips it), after the short crash evidence
 # (scripts/evidence.sh; EVIDENCE=0 skips it). Formatting is checked first (scripts/format.sh).
 # Usage: scripts/test.sh [extra swift test arguments]
@@ -42,6 +42,11 @@ PY
   exit "$status"
 fi
 rm -f "$LOG"
+# The walk-throughs of the README and docs/, run as written in a fresh folder, twice
+# (scripts/docs-test.py; DOCS=0 skips it). It uses the debug binaries built above.
+if [ "${DOCS:-1}" != 0 ]; then
+  python3 scripts/docs-test.py
+fi
 if [ "${EVIDENCE:-1}" != 0 ]; then
   scripts/evidence.sh
 fi
