@@ -21,6 +21,7 @@ public final class PostgresCluster: Sendable {
     }()
 
     private init() throws {
+        TestLogging.configure()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-pg-\(getpid())").path
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -19,6 +19,7 @@ public final class TemporaryVault: @unchecked Sendable {
         initialise: Bool = true, securityCodeTTL: TimeInterval = 900, maxPendingCodes: Int = 10_000, seal: SealRequest = .file,
         hardwareKeys: (@Sendable () throws(VaultError) -> any HardwareKeyStore)? = nil, database: String? = nil
     ) async throws {
+        TestLogging.configure()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("cardvault-test-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         databasePath = database ?? folder.appendingPathComponent("vault.sqlite").path
