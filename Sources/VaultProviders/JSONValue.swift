@@ -55,10 +55,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// Where and why `bytes` is not one JSON document; nil when it is one. Parses again, so it
-    /// costs nothing on the path of valid documents.
-    public static func syntaxError(in bytes: [UInt8]) -> JSONSyntaxError? {
+    /// costs nothing on the path of valid documents; `sensitive` as for `parse`, so card data
+    /// read on the way never becomes a Swift string here either.
+    public static func syntaxError(in bytes: [UInt8], sensitive: Set<String> = []) -> JSONSyntaxError? {
         bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer, sensitive: [])
+            var parser = JSONParser(bytes: buffer, sensitive: sensitive)
             if parser.value(depth: 0, key: nil) == nil {
                 return JSONSyntaxError(offset: min(parser.index, buffer.count), reason: parser.stop, in: buffer)
             }

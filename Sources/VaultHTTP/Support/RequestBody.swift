@@ -23,8 +23,10 @@ extension Request {
     /// answers that name the field, never the value.
     mutating func decodeJSON<T: RequestBody>(_ type: T.Type) async throws -> T {
         try await withBodyBytes { bytes in
-            guard let document = JSONValue.parse(bytes, sensitive: Set(T.sensitive.map(\.rawValue))) else {
-                throw VaultError.malformed(nil, JSONValue.syntaxError(in: bytes)?.description ?? "the request body must be one JSON object")
+            let sensitive = Set(T.sensitive.map(\.rawValue))
+            guard let document = JSONValue.parse(bytes, sensitive: sensitive) else {
+                throw VaultError.malformed(
+                    nil, JSONValue.syntaxError(in: bytes, sensitive: sensitive)?.description ?? "the request body must be one JSON object")
             }
             guard case .object(let fields) = document else {
                 throw VaultError.malformed(nil, "the request body must be one JSON object, not another JSON value")
