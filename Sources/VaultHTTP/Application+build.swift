@@ -110,6 +110,9 @@ func buildRouter(
         KeyRingRefresher(runtime: runtime, interval: configuration.keyRefreshInterval, logger: logger),
         MaintenanceService(runtime: runtime, idempotencyRetention: configuration.idempotencyRetention, logger: logger, metrics: metrics),
     ]
+    if runtime.store.sequencesAuditAfterCommit {
+        services.append(AuditSequencerService(runtime: runtime, interval: .milliseconds(200), logger: logger))
+    }
     // One provider client (one connection pool per provider host) for every provider.
     let providerClient = configuration.horizonpay == nil && configuration.ioka == nil ? nil : ProviderHTTPClient()
     if let providerClient { services.append(ProviderClientService(client: providerClient)) }

@@ -252,5 +252,51 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            // The audit log sequenced after commit (issue 21): writers no longer share the log's
+            // head (nor a lock for it). Each connection appends to its own lane in
+            // `audit_queue` (position from a sequence, its lane's number and chain hash); the
+            // sequencer moves committed rows into `audit_log`, giving them their `seq` and
+            // chain hash and keeping their lane columns, so the lane chain still covers them.
+            // And the key-version check, made safe for writers that run in parallel.
+            "v5-audit-lanes-and-parallel-writers",
+            [
+                """
+                CREATE TABLE audit_queue (
+                    pos BIGSERIAL PRIMARY KEY,
+                    lane BYTEA NOT NULL,
+                    lane_seq BIGINT NOT NULL,
+                    at TEXT NOT NULL,
+                    client TEXT,
+                    action TEXT NOT NULL,
+                    subject TEXT,
+                    outcome TEXT NOT NULL,
+                    request_id TEXT,
+                    source TEXT,
+                    tenant TEXT,
+                    lane_hash BYTEA NOT NULL,
+                    UNIQUE (lane, lane_seq)
+                )
+                """,
+                """
+                ALTER TABLE audit_log ADD COLUMN lane BYTEA, ADD COLUMN lane_seq BIGINT, ADD COLUMN lane_hash BYTEA
+                """,
+                """
+                CREATE UNIQUE INDEX audit_log_by_lane ON audit_log(lane, lane_seq) WHERE lane IS NOT NULL
+                """,
+                """
+                -- Writers no longer run one at a time: the version's row is locked (shared)
+                -- while a record under it commits, so a retire waits for it, or it sees the
+                -- retire.
+                CREATE OR REPLACE FUNCTION cardvault_key_usable() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF COALESCE((SELECT state FROM data_keys WHERE version = NEW.key_version FOR SHARE), 'retired') = 'retired' THEN
+                        RAISE EXCEPTION 'key_version_not_usable' USING ERRCODE = 'P0001';
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """,
+            ]
+        ),
     ]
 }

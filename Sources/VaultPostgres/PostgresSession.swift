@@ -10,6 +10,8 @@ import VaultDomain
 final class PostgresSession: @unchecked Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    /// This connection's audit lane: the rows its write transactions append.
+    let lane = AuditLaneCursor()
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -23,11 +25,10 @@ final class PostgresSession: @unchecked Sendable {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
-    /// With `deferring` (the group-commit writer's session), `send` does not wait: the statement
+    /// With `deferring` (set for write transactions), `send` does not wait: the statement
     /// is queued on the connection behind the previous ones, and its outcome is checked at the
     /// next statement that waits, or at `settle()`. Statements run in order either way, so a
-    /// transaction body reads its own writes; it only saves a round trip per write, which
-    /// is where a serial writer's time goes.
+    /// transaction body reads its own writes; it only saves a round trip per write.
     var deferring = false
     private var deferred: [EventLoopFuture<PostgresQueryResult>] = []
     /// How long a statement may take before the connection counts as gone (closed, its

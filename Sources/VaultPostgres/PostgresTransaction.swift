@@ -8,8 +8,14 @@ import VaultDomain
 /// SQLite: times in milliseconds, bytes as `bytea`, JSON as text.
 struct PostgresTransaction: VaultTransaction {
     let session: PostgresSession
-    /// What the jobs of one group-commit batch share (nil outside a batch).
-    var batch: PostgresBatch? = nil
+    /// In a write (READ COMMITTED): a row the body reads in order to rewrite it is locked as
+    /// it is read (`FOR UPDATE`), so a concurrent writer of the same row waits for this one and
+    /// then reads what it wrote, and no update is lost. Rows read only to check them (the
+    /// caller's credential) are never locked: requests of one client do not queue.
+    var forWrite = false
+
+    /// The locking clause of a write's read-to-rewrite.
+    private var lock: String { forWrite ? " FOR UPDATE" : "" }
 
     private func millis(_ date: Date) -> Int64 { StoredDate.millis(date) }
     private func date(_ millis: Int64) -> Date { StoredDate.date(millis) }
@@ -35,12 +41,15 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func card(token: CardToken, tenant: Tenant) throws -> SealedCard? {
-        try session.rows("SELECT \(unescaped: Self.cardColumns) FROM cards WHERE token = \(token.rawValue) AND tenant = \(tenant.rawValue)").first.map(card)
+        try session.rows("SELECT \(unescaped: Self.cardColumns) FROM cards WHERE token = \(token.rawValue) AND tenant = \(tenant.rawValue)\(unescaped: lock)")
+            .first.map(card)
     }
 
     func card(fingerprint: CardFingerprint, tenant: Tenant) throws -> SealedCard? {
-        try session.rows("SELECT \(unescaped: Self.cardColumns) FROM cards WHERE fingerprint = \(fingerprint.rawValue) AND tenant = \(tenant.rawValue)")
-            .first.map(card)
+        try session.rows(
+            "SELECT \(unescaped: Self.cardColumns) FROM cards WHERE fingerprint = \(fingerprint.rawValue) AND tenant = \(tenant.rawValue)\(unescaped: lock)"
+        )
+        .first.map(card)
     }
 
     private func counts(_ table: String) throws -> [Int: Int] {
@@ -89,7 +98,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func cards(notUnderVersion version: Int, limit: Int) throws -> [SealedCard] {
-        try session.rows("SELECT \(unescaped: Self.cardColumns) FROM cards WHERE key_version <> \(version) LIMIT \(limit)").map(card)
+        try session.rows("SELECT \(unescaped: Self.cardColumns) FROM cards WHERE key_version <> \(version) LIMIT \(limit)\(unescaped: lock)").map(card)
     }
 
     // MARK: provider tokens
@@ -109,7 +118,7 @@ struct PostgresTransaction: VaultTransaction {
             """
             SELECT p.card_token, p.provider, p.key_version, p.nonce, p.ciphertext, p.created_at
             FROM provider_tokens p JOIN cards c ON c.token = p.card_token
-            WHERE p.card_token = \(card.rawValue) AND p.provider = \(provider) AND c.tenant = \(tenant.rawValue)
+            WHERE p.card_token = \(card.rawValue) AND p.provider = \(provider) AND c.tenant = \(tenant.rawValue)\(unescaped: forWrite ? " FOR UPDATE OF p" : "")
             """
         ).first.map(providerToken)
     }
@@ -126,7 +135,7 @@ struct PostgresTransaction: VaultTransaction {
 
     func providerTokens(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderToken] {
         try session.rows(
-            "SELECT card_token, provider, key_version, nonce, ciphertext, created_at FROM provider_tokens WHERE key_version <> \(version) LIMIT \(limit)"
+            "SELECT card_token, provider, key_version, nonce, ciphertext, created_at FROM provider_tokens WHERE key_version <> \(version) LIMIT \(limit)\(unescaped: lock)"
         ).map(providerToken)
     }
 
@@ -147,7 +156,7 @@ struct PostgresTransaction: VaultTransaction {
 
     func references(token: CardToken, tenant: Tenant) throws -> [SealedProviderReference] {
         try session.rows(
-            "SELECT \(unescaped: Self.referenceColumns) FROM provider_references WHERE token = \(token.rawValue) AND tenant = \(tenant.rawValue) ORDER BY kind"
+            "SELECT \(unescaped: Self.referenceColumns) FROM provider_references WHERE token = \(token.rawValue) AND tenant = \(tenant.rawValue) ORDER BY kind\(unescaped: lock)"
         ).map(reference)
     }
 
@@ -155,7 +164,7 @@ struct PostgresTransaction: VaultTransaction {
         try session.rows(
             """
             SELECT \(unescaped: Self.referenceColumns) FROM provider_references
-            WHERE blind_index = \(bytes(blindIndex)) AND kind = \(kind.rawValue) AND tenant = \(tenant.rawValue)
+            WHERE blind_index = \(bytes(blindIndex)) AND kind = \(kind.rawValue) AND tenant = \(tenant.rawValue)\(unescaped: lock)
             """
         ).first.map(reference)
     }
@@ -178,7 +187,7 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func providerReferences(notUnderVersion version: Int, limit: Int) throws -> [SealedProviderReference] {
-        try session.rows("SELECT \(unescaped: Self.referenceColumns) FROM provider_references WHERE key_version <> \(version) LIMIT \(limit)")
+        try session.rows("SELECT \(unescaped: Self.referenceColumns) FROM provider_references WHERE key_version <> \(version) LIMIT \(limit)\(unescaped: lock)")
             .map(reference)
     }
 
@@ -288,15 +297,11 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func client(name: String) throws -> StoredClient? {
-        try session.rows("SELECT \(unescaped: Self.clientColumns) FROM clients WHERE name = \(name)").first.map(client)
+        try session.rows("SELECT \(unescaped: Self.clientColumns) FROM clients WHERE name = \(name)\(unescaped: lock)").first.map(client)
     }
 
     func clientIsCurrent(id: String, secretHash: [UInt8]) throws -> Bool {
-        let key = Array(id.utf8) + [0] + secretHash
-        if batch?.currentClients.contains(key) == true { return true }
-        let current = try !session.rows("SELECT 1 FROM clients WHERE id = \(id) AND secret_hash = \(bytes(secretHash)) AND revoked_at IS NULL").isEmpty
-        if current { batch?.currentClients.insert(key) }
-        return current
+        try !session.rows("SELECT 1 FROM clients WHERE id = \(id) AND secret_hash = \(bytes(secretHash)) AND revoked_at IS NULL").isEmpty
     }
 
     func clients() throws -> [StoredClient] {
@@ -322,7 +327,6 @@ struct PostgresTransaction: VaultTransaction {
     }
 
     func update(_ row: StoredClient) throws {
-        batch?.currentClients.removeAll()
         let client = row.client
         try session.send(
             """
@@ -344,12 +348,9 @@ struct PostgresTransaction: VaultTransaction {
             hash: array(hash), tenant: tenant)
     }
 
+    /// The log's last sequenced row.
     func lastAuditEntry() throws -> AuditEntry? {
-        // In a batch the writers' advisory lock is held: no other instance appends meanwhile.
-        if let cached = batch?.lastAudit { return cached }
-        let last = try session.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1").first.map(auditEntry)
-        batch?.lastAudit = .some(last)
-        return last
+        try session.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT 1").first.map(auditEntry)
     }
 
     func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry] {
@@ -360,24 +361,91 @@ struct PostgresTransaction: VaultTransaction {
         try session.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY seq DESC LIMIT \(limit)").map(auditEntry).reversed()
     }
 
+    /// A row as it was (`migrate-storage` copies sequenced rows, which have no lane).
     func insert(_ e: AuditEntry) throws {
-        batch?.lastAudit = nil
         try session.send(
             """
             INSERT INTO audit_log (\(unescaped: Self.auditColumns)) VALUES (\(e.seq), \(e.at), \(e.client), \(e.action), \(e.subject), \(e.outcome), \
             \(e.requestID), \(e.source), \(bytes(e.hash)), \(e.tenant))
             """)
-        batch?.lastAudit = .some(e)
+    }
+
+    /// Queues the row in this connection's lane: one insert, nothing read, nothing shared with
+    /// other writers. The sequencer gives it its place after commit.
+    func appendAudit(_ event: AuditEvent, chain: AuditChain, at date: Date) throws -> AuditEntry {
+        let row = session.lane.append(event, chain: chain, at: date)
+        let e = row.entry
+        try session.send(
+            """
+            INSERT INTO audit_queue (\(unescaped: Self.queueColumns)) VALUES (\(bytes(row.lane)), \(row.laneSeq), \(e.at), \(e.client), \
+            \(e.action), \(e.subject), \(e.outcome), \(e.requestID), \(e.source), \(e.tenant), \(bytes(row.laneHash)))
+            """)
+        return e
+    }
+
+    static let queueColumns = "lane, lane_seq, at, client, action, subject, outcome, request_id, source, tenant, lane_hash"
+
+    /// A lane row of `audit_queue` (then `seq` 0) or of `audit_log`.
+    private func laneEntry(_ row: PostgresRow) throws -> AuditLaneEntry {
+        let (lane, laneSeq, at, client, action, subject, outcome, requestID, source, tenant, laneHash, seq, hash) = try row.decode(
+            (ByteBuffer, Int64, String, String?, String, String?, String, String?, String?, String?, ByteBuffer, Int64, ByteBuffer).self)
+        return AuditLaneEntry(
+            entry: AuditEntry(
+                seq: seq, at: at, client: client, action: action, subject: subject, outcome: outcome, requestID: requestID, source: source,
+                hash: array(hash), tenant: tenant),
+            lane: array(lane), laneSeq: laneSeq, laneHash: array(laneHash))
+    }
+
+    func auditLaneEntries(after position: (lane: [UInt8], laneSeq: Int64)?, limit: Int) throws -> [AuditLaneEntry] {
+        let (lane, laneSeq) = (position?.lane ?? [], position?.laneSeq ?? 0)
+        return try session.rows(
+            """
+            SELECT * FROM (
+                SELECT \(unescaped: Self.queueColumns), seq, hash FROM audit_log WHERE lane IS NOT NULL
+                UNION ALL
+                SELECT \(unescaped: Self.queueColumns), 0::bigint, ''::bytea FROM audit_queue
+            ) lanes WHERE (lane, lane_seq) > (\(bytes(lane)), \(laneSeq)) ORDER BY lane, lane_seq LIMIT \(limit)
+            """
+        ).map(laneEntry)
+    }
+
+    /// The oldest committed rows of the queue, with their queue positions, for the sequencer.
+    func queuedForSequencing(limit: Int) throws -> [(pos: Int64, row: AuditLaneEntry)] {
+        try session.rows("SELECT \(unescaped: Self.queueColumns), 0::bigint, ''::bytea, pos FROM audit_queue ORDER BY pos LIMIT \(limit)").map { row in
+            (try row.makeRandomAccess()[13].decode(Int64.self), try laneEntry(row))
+        }
+    }
+
+    /// A queued row with its place in the log, keeping its lane columns.
+    func insertSequenced(_ row: AuditLaneEntry) throws {
+        let e = row.entry
+        try session.send(
+            """
+            INSERT INTO audit_log (\(unescaped: Self.auditColumns), lane, lane_seq, lane_hash) VALUES (\(e.seq), \(e.at), \(e.client), \(e.action), \
+            \(e.subject), \(e.outcome), \(e.requestID), \(e.source), \(bytes(e.hash)), \(e.tenant), \(bytes(row.lane)), \(row.laneSeq), \
+            \(bytes(row.laneHash)))
+            """)
+    }
+
+    func queuedAuditEntries(limit: Int) throws -> (count: Int, oldest: [AuditLaneEntry]) {
+        let count = try session.rows("SELECT COUNT(*) FROM audit_queue").first.map { try $0.decode(Int.self) } ?? 0
+        guard count > 0, limit > 0 else { return (count, []) }
+        let oldest = try session.rows(
+            "SELECT \(unescaped: Self.queueColumns), 0::bigint, ''::bytea FROM audit_queue ORDER BY pos LIMIT \(limit)"
+        ).map(laneEntry)
+        return (count, oldest)
     }
 
     // MARK: idempotency
 
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse? {
-        try session.rows("SELECT request_hash, status, body, created_at, mac FROM idempotency_keys WHERE client = \(client) AND key = \(key.rawValue)")
-            .first.map { row in
-                let (hash, status, body, created, mac) = try row.decode((ByteBuffer, Int, ByteBuffer, Int64, ByteBuffer?).self)
-                return StoredResponse(requestHash: array(hash), status: status, body: array(body), createdAt: date(created), mac: array(mac))
-            }
+        try session.rows(
+            "SELECT request_hash, status, body, created_at, mac FROM idempotency_keys WHERE client = \(client) AND key = \(key.rawValue)\(unescaped: lock)"
+        )
+        .first.map { row in
+            let (hash, status, body, created, mac) = try row.decode((ByteBuffer, Int, ByteBuffer, Int64, ByteBuffer?).self)
+            return StoredResponse(requestHash: array(hash), status: status, body: array(body), createdAt: date(created), mac: array(mac))
+        }
     }
 
     func save(_ r: StoredResponse, client: String, key: IdempotencyKey) throws {

@@ -8,34 +8,42 @@ import Synchronization
 import VaultDomain
 
 /// `VaultStore` over PostgreSQL (PostgresNIO). Transaction bodies stay synchronous, as the
-/// domain writes them, and wait for their queries on worker threads (never on an event loop):
-/// reads with a pooled connection each, writes group-committed on the writer's connection
-/// (`PostgresGroupCommit`). No body awaits anything but the database, so no transaction holds
-/// its locks across a provider call.
+/// domain writes them, and wait for their queries on worker threads (never on an event loop),
+/// with a pooled connection each. No body awaits anything but the database, so no transaction
+/// holds its locks across a provider call.
 ///
-/// Every write batch first takes one transaction-scoped advisory lock, so writes are
-/// serial across every instance on the database, as SQLite's single writer is within one
-/// host: the audit chain's head read in a write is the last committed row, fingerprints and
-/// idempotency keys are checked and inserted without a race, and PostgreSQL's unique
-/// constraints remain the backstop. Reads run in REPEATABLE READ, read-only snapshots.
+/// Writes take no lock of the vault's own: each runs in its own READ COMMITTED transaction on
+/// its own connection, in parallel with every other instance's, and conflicts are the
+/// database's to find. A row read to be rewritten is locked as it is read (`FOR UPDATE`), so
+/// two writers of one row take turns and the second works on what the first wrote; a unique
+/// key (one card per fingerprint, one row per token, one idempotency record per client and
+/// key) makes the second inserter fail, and it runs again from the start (as after a
+/// deadlock), then finds the winner's row. The key-version trigger locks the version's row
+/// (`FOR SHARE`), so a card cannot commit under a version being retired. The audit log's
+/// order is made after commit (`sequenceAudit`), so writers share no head to wait for. Reads
+/// run in REPEATABLE READ, /// read-only snapshots.
 public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     public let url: PostgresDatabaseURL
     let logger: Logger
     private let tls: PostgresConnection.Configuration.TLS
-    /// Every `write` goes through it: many callers' bodies share one transaction and commit.
-    private let writer: PostgresGroupCommit
     private let idle = Mutex<[PostgresSession]>([])
     private let available: DispatchSemaphore
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
-    /// PostgreSQL's connections run on an event loop of their own, so the serial writer's
-    /// answers never wait behind HTTP request work on the server's loops.
+    /// PostgreSQL's connections run on an event loop of their own, so their answers never wait
+    /// behind HTTP request work on the server's loops.
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    /// The advisory lock every write takes (an arbitrary constant: "cardvault" in ASCII).
+    /// The advisory lock a bulk copy into an empty database takes (`migrate-storage`; an
+    /// arbitrary constant: "cardvault" in ASCII). Requests never take it.
     static let writeLock: Int64 = 0x63_61_72_64_76_61_75
+    /// Taken by the audit sequencer for one batch, so one instance at a time gives rows their
+    /// place; a writer never waits for it.
+    static let sequencerLock: Int64 = writeLock + 2
+    /// How often a write that lost a conflict runs again before the request fails.
+    static let writeAttempts = 8
 
     /// Connects, applies the migrations this build knows, and keeps up to `connections`
     /// connections.
-    public init(url: PostgresDatabaseURL, connections: Int = 8, logger: Logger = Logger(label: "cardvault.postgres")) throws {
+    public init(url: PostgresDatabaseURL, connections: Int = 16, logger: Logger = Logger(label: "cardvault.postgres")) throws {
         self.url = url
         // PostgresNIO logs whole backend messages at trace level, data rows included (wrapped
         // keys, ciphertext): its logger never goes below info, whatever CARDVAULT_LOG_LEVEL says.
@@ -45,8 +53,6 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         self.available = DispatchSemaphore(value: connections)
         let tls = try Self.tls(for: url)
         self.tls = tls
-        let writerLogger = driverLogger
-        writer = PostgresGroupCommit(lock: Self.writeLock) { try Self.connect(url: url, tls: tls, logger: writerLogger) }
         let session = try connect()
         try Self.migrate(session)
         idle.withLock { $0.append(session) }
@@ -56,7 +62,6 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// connection must be closed before it is released).
     deinit {
         for session in idle.withLock({ $0 }) { session.close() }
-        writer.close()
     }
 
     /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
@@ -159,11 +164,89 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
     }
 
-    /// Group-committed (`PostgresGroupCommit`): the body runs in its own savepoint of a batch
-    /// transaction that holds the writers' advisory lock; `write` returns after the batch's
-    /// COMMIT.
+    /// The body in its own transaction on a pooled connection; run again (up to
+    /// `writeAttempts` times, after a short random pause) when it lost a conflict with a
+    /// concurrent writer. Statements that return nothing are pipelined: sent without waiting,
+    /// their outcome checked at the next statement that waits, at the latest at COMMIT.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
-        try await writer.submit(body)
+        try await onWorker { session in
+            session.deferring = true
+            defer { session.deferring = false }
+            var attempt = 1
+            while true {
+                do {
+                    return try Self.writing(session, body)
+                } catch  where session.isUsable && Self.isConflict(error) {
+                    guard attempt < Self.writeAttempts else {
+                        self.logger.warning(
+                            "a write lost every attempt to concurrent writers",
+                            metadata: ["attempts": "\(attempt)", "sqlstate": "\((error as? PSQLError)?.serverInfo?[.sqlState] ?? "-")"])
+                        throw error
+                    }
+                    usleep(UInt32.random(in: 200...(500 << min(attempt, 6))))
+                    attempt += 1
+                }
+            }
+        }
+    }
+
+    /// One attempt: BEGIN, the body, COMMIT; the connection's audit lane moves on only when
+    /// the COMMIT is confirmed, and is abandoned when its outcome is unknown.
+    private static func writing<T>(_ session: PostgresSession, _ body: (any VaultTransaction) throws -> T) throws -> T {
+        session.lane.begin()
+        try session.send("BEGIN")
+        let value: T
+        do {
+            value = try body(PostgresTransaction(session: session, forWrite: true))
+        } catch {
+            try? session.settle()  // the queued statements' outcome no longer matters
+            if session.isUsable { _ = try? session.run("ROLLBACK") }
+            throw error
+        }
+        do {
+            try session.run("COMMIT")
+        } catch {
+            // An answer (a statement of the body failed): rolled back. No answer: unknown.
+            if !session.isUsable { session.lane.abandon() } else { _ = try? session.run("ROLLBACK") }
+            throw error
+        }
+        session.lane.commit()
+        return value
+    }
+
+    /// A conflict with a concurrent writer that running again resolves: a unique key another
+    /// transaction inserted first, a row it changed first, a deadlock.
+    static func isConflict(_ error: any Error) -> Bool {
+        guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return state == PostgresError.Code.uniqueViolation.raw || state == PostgresError.Code.serializationFailure.raw
+            || state == PostgresError.Code.deadlockDetected.raw
+    }
+
+    public var sequencesAuditAfterCommit: Bool { true }
+
+    /// One sequencing batch, under the sequencer's advisory lock (tried, never waited for): the
+    /// oldest committed queued rows get the next positions of the log and its chain hash, move
+    /// into `audit_log` with their lane columns, and leave the queue, in one transaction. A row
+    /// committed later than one with a higher queue position simply joins a later batch.
+    public func sequenceAudit(chain: AuditChain, limit: Int) async throws -> Int? {
+        try await onWorker { session in
+            session.deferring = true
+            defer { session.deferring = false }
+            return try Self.transaction(session, begin: "BEGIN") { () -> Int? in
+                guard try session.rows("SELECT pg_try_advisory_xact_lock(\(Self.sequencerLock))").first?.decode(Bool.self) == true else { return nil }
+                let tx = PostgresTransaction(session: session)
+                let queued = try tx.queuedForSequencing(limit: limit)
+                guard !queued.isEmpty else { return 0 }
+                var previous = try tx.lastAuditEntry()
+                for (_, row) in queued {
+                    let placed = chain.sequence(row, after: previous)
+                    try tx.insertSequenced(placed)
+                    previous = placed.entry
+                }
+                try session.send("DELETE FROM audit_queue WHERE pos = ANY(\(queued.map(\.pos)))")
+                return queued.count
+            }
+        }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T {

@@ -28,8 +28,10 @@ struct Cardvault: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            await OfflineRuntimes.settle()
             exit(withError: error)
         }
+        await OfflineRuntimes.settle()
     }
 
     /// Under the shamir and pkcs11 seals the keys live in the running server: a command that

@@ -74,6 +74,7 @@ struct VaultOptions: ParsableArguments {
     func openRuntime(unseal: Bool = true) async throws -> VaultRuntime {
         if let session = AdminSession.current { return session.runtime }
         let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory, hardwareKeys: Self.hardwareKeys())
+        OfflineRuntimes.opened.withLock { $0.append(runtime) }
         if unseal { try await unsealOffline(runtime) }
         return runtime
     }
@@ -119,6 +120,24 @@ struct VaultOptions: ParsableArguments {
 /// shares, read once).
 enum OfflineShares {
     static let read = Mutex<[String]>([])
+}
+
+/// The runtimes this process opened itself (no server): before it exits, the audit rows its
+/// command committed are sequenced (PostgreSQL), so an offline command leaves nothing waiting
+/// for a server that may never run.
+enum OfflineRuntimes {
+    static let opened = Mutex<[VaultRuntime]>([])
+
+    static func settle() async {
+        for runtime in opened.withLock({ $0 }) where runtime.store.sequencesAuditAfterCommit && runtime.keys.isLoaded && !runtime.keys.isSealed {
+            do {
+                let waiting = try await runtime.audit.settle()
+                if waiting > 0 { Output.status("note: \(waiting) audit row(s) still wait to be sequenced; a running server sequences them\n") }
+            } catch {
+                Output.status("note: the audit rows of this command are committed but not yet sequenced; a running server sequences them\n")
+            }
+        }
+    }
 }
 
 /// `--json` for scripts.

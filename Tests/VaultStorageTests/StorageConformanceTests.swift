@@ -110,6 +110,8 @@ struct StorageConformanceTests {
             for i in 0..<24 { group.addTask { _ = try await cards.tokenize(self.card(100 + i), caller: caller, idempotencyKey: nil) } }
             try await group.waitForAll()
         }
+        // PostgreSQL sequences rows after commit: what is committed gets its place first.
+        #expect(try await vault.runtime.audit.settle() == 0)
         let rows = try await vault.runtime.store.read { try $0.auditEntries(after: 0, limit: 10_000) }
         #expect(rows.map(\.seq) == Array(1...Int64(rows.count)))
         #expect(rows.filter { $0.action == "card.create" }.count == 24)

@@ -11,7 +11,9 @@ public struct AuditAdministration: Sendable {
         self.keys = keys
     }
 
-    /// Checks the whole chain in pages; reports the first break.
+    /// Checks the whole chain in pages, then (where rows are sequenced after commit) every
+    /// lane, sequenced rows and queued ones; reports the first break. `rows` counts the log's
+    /// sequenced rows; `queued()` says what still waits.
     public func verify(actor: AuditActor) async throws -> AuditVerification {
         let chain = AuditChain(key: try keys.derivedKeys().audit)
         var previous: AuditEntry? = nil
@@ -26,7 +28,47 @@ public struct AuditAdministration: Sendable {
             }
             previous = page.last
         }
+        guard store.sequencesAuditAfterCommit else { return .intact(rows: rows) }
+        var last: AuditLaneEntry? = nil
+        while true {
+            let after = last.map { (lane: $0.lane, laneSeq: $0.laneSeq) }
+            let page = try await store.read { try $0.auditLaneEntries(after: after, limit: 5_000) }
+            if page.isEmpty { break }
+            if case .broken(let row, let reason) = chain.verifyLanes(page, after: last) {
+                return .broken(seq: row.entry.seq, reason: row.isSequenced ? reason : "\(row.position) (not yet sequenced): \(reason)")
+            }
+            last = page.last
+        }
         return .intact(rows: rows)
+    }
+
+    /// Rows committed but not yet given their place in the log: how many, and the oldest few.
+    public func queued(limit: Int = 10) async throws -> (count: Int, oldest: [AuditLaneEntry]) {
+        guard store.sequencesAuditAfterCommit else { return (0, []) }
+        return try await store.read { try $0.queuedAuditEntries(limit: limit) }
+    }
+
+    /// Sequences one batch of committed rows (see `VaultStore.sequenceAudit`); nil while another
+    /// instance does.
+    public func sequence(limit: Int = 1_000) async throws -> Int? {
+        guard store.sequencesAuditAfterCommit else { return 0 }
+        return try await store.sequenceAudit(chain: AuditChain(key: try keys.derivedKeys().audit), limit: limit)
+    }
+
+    /// Sequences until nothing committed waits (another instance sequencing counts too), for at
+    /// most `timeout`: before a command shows or anchors the log, and before an offline
+    /// command exits. Answers how many rows still wait.
+    @discardableResult
+    public func settle(timeout: Duration = .seconds(10)) async throws -> Int {
+        guard store.sequencesAuditAfterCommit else { return 0 }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let moved = try await sequence()
+            if let moved, moved > 0, ContinuousClock.now < deadline { continue }
+            let waiting = try await queued(limit: 0).count
+            if waiting == 0 || ContinuousClock.now >= deadline { return waiting }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Holds the database to each checkpoint, in order: the signature must be the vault's, and
@@ -59,8 +101,10 @@ public struct AuditAdministration: Sendable {
         return AuditCheckpoint(entry: newest, at: date, key: key)
     }
 
+    /// The newest rows of the log, after sequencing what is committed.
     public func tail(limit: Int) async throws -> [AuditEntry] {
-        try await store.read { try $0.latestAuditEntries(limit: max(1, min(limit, 10_000))) }
+        try await settle()
+        return try await store.read { try $0.latestAuditEntries(limit: max(1, min(limit, 10_000))) }
     }
 
     /// Audits an admin action that has no transaction of its own (verify, tail).

@@ -18,22 +18,67 @@ public struct AuditChain: Sendable {
     }
 
     func hash(_ entry: AuditEntry, previousHash: [UInt8]) -> [UInt8] {
-        var message = [UInt8]()
-        message.reserveCapacity(256)
-        func field(_ text: String?) {
-            guard let text else { message.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]); return }
-            let bytes = Array(text.utf8)
-            let n = UInt32(bytes.count)
-            message.append(contentsOf: [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)])
-            message.append(contentsOf: bytes)
+        var message = AuditMessage()
+        message.bytes.append(UInt8(previousHash.count))
+        message.bytes.append(contentsOf: previousHash)
+        message.field(String(entry.seq))
+        message.fields(of: entry)
+        return KeyedHash.hash(message.bytes, key: key, length: 32)
+    }
+
+    /// The row a writer appends at `laneSeq` of its lane, after the lane's row `previous` (nil
+    /// for the lane's first row): not yet in the log's order (`seq` 0), chained in its lane.
+    public func seal(_ event: AuditEvent, lane: [UInt8], laneSeq: Int64, after previous: [UInt8]?, at date: Date) -> AuditLaneEntry {
+        let entry = AuditEntry(
+            seq: 0, at: Self.timestamp(date), client: event.actor.client, action: event.action, subject: event.subject,
+            outcome: event.outcome.rawValue, requestID: event.actor.requestID, source: event.actor.source, hash: [], tenant: event.actor.tenant)
+        return AuditLaneEntry(
+            entry: entry, lane: lane, laneSeq: laneSeq, laneHash: laneHash(entry, lane: lane, laneSeq: laneSeq, previous: previous ?? []))
+    }
+
+    /// A lane row's hash: its own domain ("lane"), so it is never mistaken for a log row's.
+    func laneHash(_ entry: AuditEntry, lane: [UInt8], laneSeq: Int64, previous: [UInt8]) -> [UInt8] {
+        var message = AuditMessage()
+        message.bytes.append(contentsOf: Array("cardvault.audit.lane.v1".utf8))
+        message.bytes.append(UInt8(lane.count))
+        message.bytes.append(contentsOf: lane)
+        message.bytes.append(UInt8(previous.count))
+        message.bytes.append(contentsOf: previous)
+        message.field(String(laneSeq))
+        message.fields(of: entry)
+        return KeyedHash.hash(message.bytes, key: key, length: 32)
+    }
+
+    /// Gives a queued lane row its place in the log, after the log's row `previous`.
+    public func sequence(_ row: AuditLaneEntry, after previous: AuditEntry?) -> AuditLaneEntry {
+        var row = row
+        row.entry.seq = (previous?.seq ?? 0) + 1
+        row.entry.hash = hash(row.entry, previousHash: previous?.hash ?? [])
+        return row
+    }
+
+    /// Walks lane rows ordered by (lane, position), each lane from its first row, and reports
+    /// the first break: a lane that does not start at row 1, a gap, or a row whose lane hash is
+    /// not the one its fields and predecessor give (changed before or after sequencing).
+    public func verifyLanes(_ rows: some Sequence<AuditLaneEntry>, after previous: AuditLaneEntry?) -> AuditLaneVerification {
+        var (lane, expected, previousHash) = (previous?.lane, (previous?.laneSeq ?? 0) + 1, previous?.laneHash ?? [])
+        var checked = 0
+        for row in rows {
+            if row.lane != lane { (lane, expected, previousHash) = (row.lane, 1, []) }
+            guard row.laneSeq == expected else {
+                return .broken(
+                    row,
+                    reason: row.laneSeq > expected
+                        ? "rows \(expected)...\(row.laneSeq - 1) of its lane are missing" : "row is out of order in its lane")
+            }
+            guard KeyedHash.equal(laneHash(row.entry, lane: row.lane, laneSeq: row.laneSeq, previous: previousHash), row.laneHash) else {
+                return .broken(row, reason: "row was changed, or a row before it in its lane was changed or removed")
+            }
+            previousHash = row.laneHash
+            expected += 1
+            checked += 1
         }
-        message.append(UInt8(previousHash.count))
-        message.append(contentsOf: previousHash)
-        field(String(entry.seq)); field(entry.at); field(entry.client); field(entry.action)
-        field(entry.subject); field(entry.outcome); field(entry.requestID); field(entry.source)
-        // Rows without a tenant (all rows written before tenants existed) hash as they did.
-        if let tenant = entry.tenant { field(tenant) }
-        return KeyedHash.hash(message, key: key, length: 32)
+        return .intact(rows: checked)
     }
 
     /// Walks rows in order and reports the first break.
@@ -61,6 +106,36 @@ public struct AuditChain: Sendable {
     static func timestamp(_ date: Date) -> String {
         Timestamp.format(date)
     }
+}
+
+/// The fields of an audit row as the chain hashes them: each length-prefixed, a missing one
+/// as four 0xFF bytes.
+struct AuditMessage {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func field(_ text: String?) {
+        guard let text else { bytes.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]); return }
+        let utf8 = Array(text.utf8)
+        let n = UInt32(utf8.count)
+        bytes.append(contentsOf: [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)])
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Every field after the position, as the log's chain has always hashed them. Rows
+    /// without a tenant (all rows written before tenants existed) hash as they did.
+    mutating func fields(of entry: AuditEntry) {
+        field(entry.at); field(entry.client); field(entry.action)
+        field(entry.subject); field(entry.outcome); field(entry.requestID); field(entry.source)
+        if let tenant = entry.tenant { field(tenant) }
+    }
+}
+
+/// The result of checking lanes: the first broken row, or how many were checked.
+public enum AuditLaneVerification: Sendable, Equatable {
+    case intact(rows: Int)
+    case broken(AuditLaneEntry, reason: String)
 }
 
 /// The result of checking (part of) the chain.

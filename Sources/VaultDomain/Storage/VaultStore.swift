@@ -11,16 +11,19 @@ import Foundation
 ///    one idempotency record per (client, key), so one key sent concurrently stores one answer.
 /// 3. No card, provider token or provider reference row is inserted or updated under a key
 ///    version that is retired or unknown: that write fails (SQLite: triggers).
-/// 4. Audit rows get consecutive sequence numbers in commit order, and the last row a write
-///    body reads is the chain's head, so the hash chain is one gapless order however many
-///    writers there are.
+/// 4. The audit log is one gapless, hash-chained order however many writers there are. SQLite:
+///    rows get consecutive sequence numbers in commit order (the last row a write body reads is
+///    the chain's head). PostgreSQL: writers share no head; each connection appends to its own
+///    lane (`AuditLaneEntry`), and `sequenceAudit` later gives committed rows their place.
 /// 5. Every look-up by what a caller sent is scoped to a tenant (see `VaultReader`).
 /// 6. A deleted row's bytes do not outlive the deletion in the database files once
 ///    `checkpoint()` ran (SQLite: `secure_delete` and a truncated WAL).
 /// 7. `read` sees one consistent snapshot.
 public protocol VaultStore: Sendable {
     /// Runs `body` in a write transaction (its own savepoint when batched) and returns once the
-    /// enclosing commit is durable. If `body` throws, none of its writes remain.
+    /// enclosing commit is durable. If `body` throws, none of its writes remain. A body may run
+    /// more than once (PostgreSQL runs it again after losing a conflict with a concurrent
+    /// writer): it acts only through its transaction.
     func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T
     /// Runs `body` against a consistent snapshot.
     func read<T: Sendable>(_ body: @escaping @Sendable (any VaultReader) throws -> T) async throws -> T
@@ -36,11 +39,20 @@ public protocol VaultStore: Sendable {
     /// Runs `body` unless another instance on this database is running the job `name` right
     /// now (then answers false without running it): the retention sweep and purges run once.
     func runAlone(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
+    /// Whether writers queue audit rows that `sequenceAudit` orders after commit (PostgreSQL);
+    /// false when every row gets its place as it is written (SQLite).
+    var sequencesAuditAfterCommit: Bool { get }
+    /// Gives up to `limit` committed, queued audit rows their place in the log, chained with
+    /// `chain`, in one transaction; answers how many, or nil while another instance is
+    /// sequencing.
+    func sequenceAudit(chain: AuditChain, limit: Int) async throws -> Int?
 }
 
 extension VaultStore {
     public var sharedCodes: (any SharedCodeStore)? { nil }
     public var servesSeveralInstances: Bool { false }
+    public var sequencesAuditAfterCommit: Bool { false }
+    public func sequenceAudit(chain: AuditChain, limit: Int) async throws -> Int? { 0 }
     /// One host: nothing else runs the job.
     public func runAlone(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         try await body()
@@ -91,6 +103,12 @@ public protocol VaultReader {
     /// The newest `limit` rows, oldest first.
     func latestAuditEntries(limit: Int) throws -> [AuditEntry]
 
+    /// Rows appended in lanes (sequenced or not), ordered by lane and position, after `lane`'s
+    /// row `laneSeq` (from the start when nil), at most `limit` ([] where there are no lanes).
+    func auditLaneEntries(after position: (lane: [UInt8], laneSeq: Int64)?, limit: Int) throws -> [AuditLaneEntry]
+    /// How many committed rows wait to be sequenced, and the oldest `limit` of them.
+    func queuedAuditEntries(limit: Int) throws -> (count: Int, oldest: [AuditLaneEntry])
+
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse?
 
     /// How many distinct cards of one bucket (keyed hash of BIN and last four) `client` has
@@ -104,6 +122,8 @@ public protocol VaultReader {
 
 extension VaultReader {
     public func pendingCodeExpiry(token: CardToken, tenant: Tenant, at date: Date) throws -> Date? { nil }
+    public func auditLaneEntries(after position: (lane: [UInt8], laneSeq: Int64)?, limit: Int) throws -> [AuditLaneEntry] { [] }
+    public func queuedAuditEntries(limit: Int) throws -> (count: Int, oldest: [AuditLaneEntry]) { (0, []) }
 }
 
 /// Write access within a transaction.
@@ -143,6 +163,10 @@ public protocol VaultTransaction: VaultReader {
     func setMarker(_ name: String, at date: Date) throws
 
     func insert(_ entry: AuditEntry) throws
+    /// Appends `event` to the audit log (see `VaultTransaction+Audit` for the chained default;
+    /// PostgreSQL queues it in the connection's lane).
+    @discardableResult
+    func appendAudit(_ event: AuditEvent, chain: AuditChain, at date: Date) throws -> AuditEntry
 
     func save(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
     /// Inserts or overwrites (completing a pending claim).

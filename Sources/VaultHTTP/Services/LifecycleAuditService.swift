@@ -8,7 +8,7 @@ import VaultStorage
 /// - `server.start` when the services start (a failed write stops the start, as every audit
 ///   failure fails its operation) and `server.stop` on a graceful shutdown; a process killed
 ///   without one leaves a start with no stop.
-/// - A signed checkpoint of the chain's head (`AuditCheckpoint`) after the start row, every
+/// - A signed checkpoint of the chain's (sequenced) head (`AuditCheckpoint`) after the start row, every
 ///   `auditCheckpointRows` rows or `auditCheckpointSeconds` seconds, and after the stop row:
 ///   one JSON line appended to the anchor file (when set) and written to the log, so journald
 ///   or a log shipper carries it off the host. `cardvault audit verify --anchor FILE` holds the
@@ -62,8 +62,11 @@ struct LifecycleAuditService: Service {
         }
     }
 
-    /// Signs the newest row, writes the checkpoint out, and answers its sequence number.
+    /// Signs the newest row, writes the checkpoint out, and answers its sequence number. Where
+    /// rows are sequenced after commit, what is committed is sequenced first (bounded), so the
+    /// checkpoint covers it.
     private func anchor() async throws -> Int64 {
+        try await runtime.audit.settle(timeout: .seconds(2))
         guard let checkpoint = try await runtime.audit.checkpoint(at: Date()) else { return 0 }
         let line = checkpoint.line
         logger.notice("audit checkpoint", metadata: ["checkpoint": "\(line)"])
