@@ -13,9 +13,11 @@ final class PostgresSession: @unchecked Sendable {
     /// This connection's audit lane: the rows its write transactions append.
     let lane = AuditLaneCursor()
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, logger: Logger, timeout: DispatchTimeInterval = .seconds(15)) {
         self.connection = connection
         self.logger = logger
+        self.standardTimeout = timeout
+        self.timeout = timeout
     }
 
     /// Closes the connection; it stays referenced until the close completes (a connection must
@@ -34,7 +36,23 @@ final class PostgresSession: @unchecked Sendable {
     /// How long a statement may take before the connection counts as gone (closed, its
     /// statements failed): a server that stops answering without closing the socket must not
     /// hold the writer forever. Maintenance (VACUUM, migrations) raises it.
-    var timeout: DispatchTimeInterval = .seconds(15)
+    var timeout: DispatchTimeInterval
+    /// The bound outside maintenance.
+    let standardTimeout: DispatchTimeInterval
+
+    /// Runs `body` with the client's bound raised to `timeout` and the server's statement and
+    /// lock bounds lifted (migrations, VACUUM), then puts them back.
+    func maintaining<T>(for timeout: DispatchTimeInterval, _ body: () throws -> T) throws -> T {
+        self.timeout = timeout
+        try run("SET statement_timeout = 0")
+        try run("SET lock_timeout = 0")
+        defer {
+            self.timeout = standardTimeout
+            _ = try? run("RESET statement_timeout")
+            _ = try? run("RESET lock_timeout")
+        }
+        return try body()
+    }
 
     /// Set when a statement went unanswered: the connection is being closed.
     private(set) var broken = false

@@ -38,13 +38,32 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Taken by the audit sequencer for one batch, so one instance at a time gives rows their
     /// place; a writer never waits for it.
     static let sequencerLock: Int64 = writeLock + 2
+    /// Every connection's bounds, set at its start, so the server gives up on its own: a
+    /// statement is cancelled by PostgreSQL before the vault stops waiting for it (15 s), a
+    /// lock is waited for at most 10 s, a transaction left open by a vault that went silent
+    /// (frozen, partitioned) is ended after 30 s and its locks released, and a peer that
+    /// vanished is found by TCP keepalives and by checking the client socket during long
+    /// queries. Maintenance (migrations, VACUUM) lifts the statement bound for itself.
+    static let sessionSettings: [(String, String)] = [
+        ("statement_timeout", "14s"), ("lock_timeout", "10s"), ("idle_in_transaction_session_timeout", "30s"),
+        ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+        ("client_connection_check_interval", "5s"),
+    ]
     /// How often a write that lost a conflict runs again before the request fails.
     static let writeAttempts = 8
 
+    /// How long the vault waits for one statement's answer before it gives the connection up
+    /// (15 s; the server's own bound, `statement_timeout`, is a second shorter).
+    let statementTimeout: DispatchTimeInterval
+
     /// Connects, applies the migrations this build knows, and keeps up to `connections`
     /// connections.
-    public init(url: PostgresDatabaseURL, connections: Int = 16, logger: Logger = Logger(label: "cardvault.postgres")) throws {
+    public init(
+        url: PostgresDatabaseURL, connections: Int = 16, statementTimeout: DispatchTimeInterval = .seconds(15),
+        logger: Logger = Logger(label: "cardvault.postgres")
+    ) throws {
         self.url = url
+        self.statementTimeout = statementTimeout
         // PostgresNIO logs whole backend messages at trace level, data rows included (wrapped
         // keys, ciphertext): its logger never goes below info, whatever CARDVAULT_LOG_LEVEL says.
         var driverLogger = logger
@@ -66,14 +85,17 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
 
     /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
     /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
-    private func connect() throws -> PostgresSession { try Self.connect(url: url, tls: tls, logger: logger) }
+    private func connect() throws -> PostgresSession { try Self.connect(url: url, tls: tls, logger: logger, timeout: statementTimeout) }
 
-    static func connect(url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger) throws -> PostgresSession {
+    static func connect(
+        url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: DispatchTimeInterval = .seconds(15)
+    ) throws -> PostgresSession {
         var refusals: [String] = []
         for endpoint in url.endpoints {
             var configuration = PostgresConnection.Configuration(
                 host: endpoint.host, port: endpoint.port, username: url.user, password: url.password, database: url.database, tls: tls)
             configuration.options.connectTimeout = .seconds(5)
+            configuration.options.additionalStartupParameters = sessionSettings
             let connection: PostgresConnection
             do {
                 connection = try PostgresConnection.connect(
@@ -83,7 +105,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                 refusals.append("\(endpoint.host):\(endpoint.port) did not answer")
                 continue
             }
-            let session = PostgresSession(connection: connection, logger: logger)
+            let session = PostgresSession(connection: connection, logger: logger, timeout: timeout)
             if url.target == .readWrite {
                 let standby = try? session.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)
                 guard standby == false else {
@@ -101,8 +123,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Applies the schema's migrations not yet recorded, each in its own transaction, under a
     /// session advisory lock so two instances starting together do not race.
     static func migrate(_ session: PostgresSession) throws {
-        session.timeout = .seconds(600)
-        defer { session.timeout = .seconds(15) }
+        try session.maintaining(for: .seconds(600)) { try applyMigrations(session) }
+    }
+
+    private static func applyMigrations(_ session: PostgresSession) throws {
         try session.run("CREATE TABLE IF NOT EXISTS cardvault_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         try session.run("SELECT pg_advisory_lock(\(writeLock + 1))")
         defer { _ = try? session.run("SELECT pg_advisory_unlock(\(writeLock + 1))") }
@@ -207,7 +231,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             try session.run("COMMIT")
         } catch {
             // An answer (a statement of the body failed): rolled back. No answer: unknown.
-            if !session.isUsable { session.lane.abandon() } else { _ = try? session.run("ROLLBACK") }
+            guard session.isUsable else {
+                session.lane.abandon()
+                throw VaultError.storageUnconfirmed
+            }
+            _ = try? session.run("ROLLBACK")
             throw error
         }
         session.lane.commit()
@@ -287,10 +315,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// docs/storage.md.)
     public func checkpoint() async throws {
         try await onWorker { session in
-            session.timeout = .seconds(3600)
-            defer { session.timeout = .seconds(15) }
-            for table in ["cards", "provider_tokens", "provider_references", "data_keys", "index_key"] {
-                try session.run(PostgresQuery(unsafeSQL: "VACUUM \(table)"))
+            try session.maintaining(for: .seconds(3600)) {
+                for table in ["cards", "provider_tokens", "provider_references", "data_keys", "index_key"] {
+                    try session.run(PostgresQuery(unsafeSQL: "VACUUM \(table)"))
+                }
             }
         }
     }

@@ -89,4 +89,42 @@ struct PostgresConnectionTests {
         // The pool drops it; the next statement gets a fresh connection.
         #expect(try await store.connectionReport().isPrimary)
     }
+
+    /// A COMMIT the database does not confirm in time (here a deferred trigger makes it slow;
+    /// in production, a stalled disk or a partition) answers `storage_unconfirmed`, which says
+    /// "retry with the same Idempotency-Key": the commit may have happened, and here it did.
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func aCommitNotConfirmedInTimeIsReportedAsUnconfirmed() async throws {
+        let database = try PostgresCluster.shared.get().makeDatabase()
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(database), statementTimeout: .seconds(1))
+        try PostgresCluster.shared.get().query(
+            database,
+            """
+            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON vault_markers DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION slow_commit();
+            """)
+        let error = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.setMarker("slow", at: Date()) } }
+        #expect(error?.code == .storageUnconfirmed)
+        #expect(error?.retryAfter == 1)
+        // The server finished the COMMIT on its own.
+        try await Task.sleep(for: .seconds(4))
+        #expect(try await store.read { try $0.hasMarker("slow") })
+    }
+
+    /// Every connection carries the server-side bounds, so PostgreSQL itself ends what a silent
+    /// vault left behind.
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func connectionsCarryServerSideBounds() async throws {
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(try PostgresCluster.shared.get().makeDatabase()))
+        let settings = try await store.onWorker { session in
+            try session.rows(
+                """
+                SELECT current_setting('statement_timeout'), current_setting('lock_timeout'),
+                    current_setting('idle_in_transaction_session_timeout'), current_setting('client_connection_check_interval')
+                """
+            ).first?.decode((String, String, String, String).self)
+        }
+        #expect(settings?.0 == "14s" && settings?.1 == "10s" && settings?.2 == "30s" && settings?.3 == "5s", "\(String(describing: settings))")
+    }
 }

@@ -156,6 +156,9 @@ extension VaultError.Code {
     // MARK: Storage and keys
     /// The vault's storage is not available.
     public static let storageUnavailable = Self("storage_unavailable")
+    /// The database did not confirm the commit in time: it may or may not have happened; retry
+    /// with the same Idempotency-Key (see Retry-After).
+    public static let storageUnconfirmed = Self("storage_unconfirmed")
     /// The vault is not ready (readiness probe).
     public static let notReady = Self("not_ready")
     /// The key a record needs is not available.
@@ -369,6 +372,10 @@ extension VaultError.Code {
         Entry(group: "Providers", code: .upstreamInvalidResponse, meaning: "The provider's answer was not strict JSON."),
         Entry(group: "Providers", code: .upstreamError, meaning: "The provider answered with a server error."),
         Entry(group: "Storage and keys", code: .storageUnavailable, meaning: "The vault's storage is not available."),
+        Entry(
+            group: "Storage and keys", code: .storageUnconfirmed,
+            meaning: "The database did not confirm the commit in time: it may or may not have happened; retry with the same Idempotency-Key (see Retry-After)."
+        ),
         Entry(group: "Storage and keys", code: .notReady, meaning: "The vault is not ready (readiness probe)."),
         Entry(group: "Storage and keys", code: .keyUnavailable, meaning: "The key a record needs is not available."),
         Entry(group: "Storage and keys", code: .keyUnwrapFailed, meaning: "A stored key does not unwrap under the master key."),

@@ -38,6 +38,16 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `integrity.failure` audit row only, never for the answer.
     public internal(set) var failedRow: String?
 
+    /// A commit sent that the database never confirmed (its connection went silent or broke):
+    /// 503 with `Retry-After`; a retry with the same Idempotency-Key replays the answer if the
+    /// commit happened, and runs once if it did not.
+    public static var storageUnconfirmed: VaultError {
+        var error = VaultError(
+            .unavailable, code: .storageUnconfirmed, message: "the database did not confirm the write in time; retry with the same Idempotency-Key")
+        error.retryAfter = 1
+        return error
+    }
+
     public init(_ kind: Kind, code: Code, message: String, field: String? = nil) {
         self.kind = kind
         self.code = code
