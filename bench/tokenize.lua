@@ -1,6 +1,8 @@
 -- wrk script: POST /v1/cards with a new Luhn-valid Visa number on every request.
 -- Numbers are unique per thread and run (thread id, counter, random salt), so each is a new card.
 local secret = os.getenv("CARDVAULT_BENCH_SECRET")
+-- Several wrk processes at once (INSTANCES=2) each get their own stream of numbers.
+local stream = tonumber(os.getenv("CARDVAULT_BENCH_STREAM") or "0")
 local counter = 0
 local salt = 0
 
@@ -12,8 +14,8 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(os.time() + (tid or 0) * 7919)
-  tid = tid or 0
+  math.randomseed(os.time() + (tid or 0) * 7919 + stream * 104729)
+  tid = (tid or 0) + stream * 5
   salt = math.random(0, 99999)
 end
 

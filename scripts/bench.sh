@@ -12,7 +12,11 @@
 # BACKEND=postgres runs the vault on a throwaway PostgreSQL 15 cluster in the work folder
 # (initdb, loopback port, fsync and synchronous_commit on); its tokenize baseline is pgbench
 # with one INSERT of a card-sized row per transaction at the same concurrency (CONNS clients).
-# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS, SEAL, BACKEND)
+# INSTANCES=2 (with BACKEND=postgres) also starts a second server on the same database and
+# measures tokenize and metadata twice per round: against one instance with every connection,
+# and with the connections split across both (two wrk processes at once; req/s summed, p50 and
+# p99 the worse of the two); it prints two-instance / one-instance.
+# Usage: scripts/bench.sh   (env: ROUNDS, DURATION seconds per wrk run, CONNS, THREADS, SEAL, BACKEND, INSTANCES, BIN_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -22,6 +26,8 @@ THREADS=${THREADS:-2}
 PORT=${PORT:-18787}
 SEAL=${SEAL:-file}
 BACKEND=${BACKEND:-sqlite}
+INSTANCES=${INSTANCES:-1}
+[ "$INSTANCES" = 1 ] || [ "$BACKEND" = postgres ] || { echo "INSTANCES=2 needs BACKEND=postgres (several instances share one database)" >&2; exit 1; }
 PG=/usr/lib/postgresql/15/bin
 
 scripts/ensure-deps.sh
@@ -29,17 +35,23 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk
 fi
-swift build -c release --product cardvault >&2
-swift build -c release --product cardvault-bench >&2
-BIN_DIR="$(swift build -c release --show-bin-path)"
+# BIN_DIR=folder benchmarks the cardvault and cardvault-bench binaries there instead (an older
+# build, for same-hour before/after pairs).
+if [ -z "${BIN_DIR:-}" ]; then
+  swift build -c release --product cardvault >&2
+  swift build -c release --product cardvault-bench >&2
+  BIN_DIR="$(swift build -c release --show-bin-path)"
+fi
 CV="$BIN_DIR/cardvault"
 BENCH="$BIN_DIR/cardvault-bench"
 
 WORK="$(mktemp -d /tmp/cardvault-bench.XXXXXX)"
 SERVER_PID=""
+SECOND_PID=""
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -n "$SECOND_PID" ] && kill "$SECOND_PID" 2>/dev/null
   wait 2>/dev/null
   [ -f "$WORK/pg/postmaster.pid" ] && as_postgres "$PG/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1
   rm -rf "$WORK"
@@ -81,14 +93,49 @@ export CARDVAULT_BENCH_TOKENS="$WORK/tokens.txt"
 CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+if [ "$INSTANCES" = 2 ]; then
+  CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$((PORT + 1))" \
+    --admin-socket "$WORK/admin-2.sock" "${FLAGS[@]}" 2>"$WORK/server-2.log" &
+  SECOND_PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null && break; sleep 0.1; done
+fi
 
 cat bench/report.lua > "$WORK/healthz.lua"
 cat bench/tokenize.lua bench/report.lua > "$WORK/tokenize.lua"
 cat bench/metadata.lua bench/report.lua > "$WORK/metadata.lua"
 
+# CPU time (ms) the vault servers and, for postgres, the database's processes have used so far:
+# per-request CPU is the difference over a run divided by its requests (the capacity model in
+# docs/performance.md is built from it).
+cpu_ms() { # pid...
+  local total=0 p
+  for p in "$@"; do [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+vault_pids() { echo "$SERVER_PID" $SECOND_PID; }
+db_pids() { [ "$BACKEND" = postgres ] && pgrep -u postgres -d ' ' postgres || true; }
 run_wrk() { # name path script
-  local out
+  local out v0 d0
+  v0=$(cpu_ms $(vault_pids)); d0=$(cpu_ms $(db_pids))
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$3" "http://127.0.0.1:$PORT$2" | grep '^RESULT')
+  echo "$1 $out vault_cpu_ms=$(( $(cpu_ms $(vault_pids)) - v0 )) db_cpu_ms=$(( $(cpu_ms $(db_pids)) - d0 ))" | tee -a "$WORK/results.txt" >&2
+}
+run_wrk_split() { # name path script: half the connections on each instance, at the same time
+  local half=$((CONNS / 2)) threads=$(( THREADS > 1 ? THREADS / 2 : 1 ))
+  CARDVAULT_BENCH_STREAM=1 wrk -t"$threads" -c"$half" -d"${DURATION}s" --latency -s "$3" "http://127.0.0.1:$PORT$2" | grep '^RESULT' > "$WORK/split-1" &
+  local first=$!
+  CARDVAULT_BENCH_STREAM=2 wrk -t"$threads" -c"$half" -d"${DURATION}s" --latency -s "$3" "http://127.0.0.1:$((PORT + 1))$2" | grep '^RESULT' > "$WORK/split-2" &
+  local second=$!
+  wait "$first" "$second"
+  local out
+  out=$(python3 - "$WORK/split-1" "$WORK/split-2" <<'PY'
+import re, sys
+runs = [{k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", open(p).read())} for p in sys.argv[1:]]
+print("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f non2xx=%d socket_errors=%d" % (
+    sum(r["rps"] for r in runs), max(r["p50_ms"] for r in runs), max(r["p99_ms"] for r in runs),
+    sum(r["non2xx"] for r in runs), sum(r["socket_errors"] for r in runs)))
+PY
+)
   echo "$1 $out" | tee -a "$WORK/results.txt" >&2
 }
 
@@ -104,6 +151,10 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk healthz /healthz "$WORK/healthz.lua"
   run_wrk tokenize /v1/cards "$WORK/tokenize.lua"
   run_wrk metadata /v1/cards "$WORK/metadata.lua"
+  if [ "$INSTANCES" = 2 ]; then
+    run_wrk_split tokenize2 /v1/cards "$WORK/tokenize.lua"
+    run_wrk_split metadata2 /v1/cards "$WORK/metadata.lua"
+  fi
 done
 
 SEAL="$SEAL" BACKEND="$BACKEND" python3 - "$WORK/results.txt" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
@@ -125,9 +176,22 @@ label = f"baseline: pgbench 1 INSERT/txn, {conns} clients" if backend == "postgr
 print(f"{label:<40}{med('baseline','rps'):>10.0f}{'':>9}{'':>9}")
 for name, label in [("healthz", "GET /healthz (framework ceiling)"), ("tokenize", "POST /v1/cards (new card each)"), ("metadata", "GET /v1/cards/{token} (audited)")]:
     print(f"{label:<40}{med(name,'rps'):>10.0f}{med(name,'p50_ms'):>9.2f}{med(name,'p99_ms'):>9.2f}")
+def per_request(name, key):
+    values = [r[key] / r["requests"] for r in runs.get(name, []) if key in r and r.get("requests")]
+    return statistics.median(values) if values else float("nan")
+for name in ["tokenize", "metadata"]:
+    line = f"CPU per {name} request: vault {per_request(name, 'vault_cpu_ms'):.3f} ms"
+    if backend == "postgres":
+        line += f", PostgreSQL {per_request(name, 'db_cpu_ms'):.3f} ms"
+    print(line)
 t = med("tokenize", "rps") / med("baseline", "rps")
 m = med("metadata", "rps") / med("healthz", "rps")
-print(f"tokenize / baseline  = {t:.2f}  (target >= 1.5)  p99 {med('tokenize','p99_ms'):.1f} ms (target < 20)")
-print(f"metadata / healthz   = {m:.2f}  (target >= 0.4)")
+targets = ((0.5, 50, 0.25) if backend == "postgres" else (1.5, 20, 0.4))
+print(f"tokenize / baseline  = {t:.2f}  (target >= {targets[0]})  p99 {med('tokenize','p99_ms'):.1f} ms (target < {targets[1]})")
+print(f"metadata / healthz   = {m:.2f}  (target >= {targets[2]})")
+if "tokenize2" in runs:
+    for name, label in [("tokenize2", "POST /v1/cards, 2 instances"), ("metadata2", "GET /v1/cards/{token}, 2 instances")]:
+        print(f"{label:<40}{med(name,'rps'):>10.0f}{med(name,'p50_ms'):>9.2f}{med(name,'p99_ms'):>9.2f}")
+    print(f"2 instances / 1: tokenize {med('tokenize2','rps') / med('tokenize','rps'):.2f}, metadata {med('metadata2','rps') / med('metadata','rps'):.2f}  (target >= 1.0)")
 print(f"non-2xx answers and socket errors: {int(errors)}")
 PY

@@ -42,7 +42,13 @@ public struct VaultRuntime: Sendable {
         if PostgresDatabaseURL.isPostgres(databasePath) {
             let url = try PostgresDatabaseURL(databasePath, passwordFile: ProcessInfo.processInfo.environment["CARDVAULT_DATABASE_PASSWORD_FILE"])
             database = nil
-            store = try PostgresVaultStore(url: url, logger: logger)
+            // Connections per instance: size it to the server's max_connections / instances.
+            let pool = ProcessInfo.processInfo.environment["CARDVAULT_DATABASE_CONNECTIONS"]
+            let connections = pool == nil ? 16 : (Int(pool ?? "") ?? 0)
+            guard (1...500).contains(connections) else {
+                throw VaultError.invalid("CARDVAULT_DATABASE_CONNECTIONS", code: .invalidSetting, "must be a whole number from 1 to 500")
+            }
+            store = try PostgresVaultStore(url: url, connections: connections, logger: logger)
         } else {
             let sqlite = try AppDatabase(path: databasePath)
             database = sqlite

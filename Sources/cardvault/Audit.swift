@@ -43,8 +43,10 @@ struct Audit: AsyncParsableCommand {
             let rows: Int?
             let brokenAt: Int64?
             let reason: String?
+            /// Rows committed and not yet sequenced (PostgreSQL).
+            let queued: Int
             enum CodingKeys: String, CodingKey {
-                case intact, rows, reason
+                case intact, rows, reason, queued
                 case brokenAt = "broken_at"
             }
         }
@@ -61,17 +63,24 @@ struct Audit: AsyncParsableCommand {
                         result = .intact(rows: rows)
                     }
                 }
+                // PostgreSQL: rows committed but not yet given their place (checked in their lanes).
+                let queued = try await runtime.audit.queued(limit: 5)
                 switch result {
                 case .intact(let rows):
                     try await runtime.audit.record("audit.verify", subject: "intact:\(rows)", outcome: .success, actor: Output.actor)
                     if output.json {
-                        Output.json(Report(intact: true, rows: rows, brokenAt: nil, reason: nil))
+                        Output.json(Report(intact: true, rows: rows, brokenAt: nil, reason: nil, queued: queued.count))
                     } else {
                         Output.line("audit log intact: \(rows) row(s) verified")
+                        if queued.count > 0 {
+                            Output.line(
+                                "\(queued.count) row(s) committed and not yet sequenced (verified in their lanes; a running server sequences them within a second):")
+                            for row in queued.oldest { Output.line("  \(row.position)  \(row.entry.at)  \(row.entry.action)") }
+                        }
                     }
                 case .broken(let seq, let reason):
                     if output.json {
-                        Output.json(Report(intact: false, rows: nil, brokenAt: seq, reason: reason))
+                        Output.json(Report(intact: false, rows: nil, brokenAt: seq, reason: reason, queued: queued.count))
                     } else {
                         FileHandle.standardError.write(Data("audit log BROKEN at row \(seq): \(reason)\n".utf8))
                     }

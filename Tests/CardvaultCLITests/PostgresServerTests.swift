@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import VaultDomain
+import VaultStorage
 import VaultTestSupport
 
 /// `--database postgres://...` through the real binary: keys, a client, two servers on the same
@@ -63,5 +65,35 @@ struct PostgresServerTests {
         }
         let verified = try cli.run(["audit", "verify"] + flags, vaultFlags: false)
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+    }
+
+    /// Offline commands leave nothing waiting to be sequenced; rows another process committed
+    /// and nobody sequenced yet are named by `audit verify` and shown (sequenced) by `audit tail`.
+    @Test func auditVerifyNamesRowsNotYetSequencedAndTailSequencesThem() async throws {
+        let url = try PostgresCluster.shared.get().makeDatabase()
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let flags = ["--database", url, "--keys-dir", cli.keysDirectory]
+        #expect(try cli.run(["keys", "init"] + flags, vaultFlags: false).status == 0)
+        #expect(try cli.run(["clients", "add", "svc", "--scopes", "cards:write", "--json"] + flags, vaultFlags: false).status == 0)
+        let clean = try cli.run(["audit", "verify", "--json"] + flags, vaultFlags: false)
+        #expect(clean.object["intact"] as? Bool == true && clean.object["queued"] as? Int == 0, "\(clean.stdout)\(clean.stderr)")
+        // Another writer commits three rows and goes away before any sequencing.
+        do {
+            let writer = try VaultRuntime(databasePath: url, keysDirectory: cli.keysDirectory)
+            try await writer.keyAdmin.load()
+            for i in 0..<3 {
+                try await writer.audit.record("test.write", subject: "row-\(i)", outcome: .success, actor: AuditActor.operatorCLI(user: "test"))
+            }
+        }
+        let waiting = try cli.run(["audit", "verify"] + flags, vaultFlags: false)
+        #expect(waiting.status == 0)
+        #expect(waiting.stdout.contains("3 row(s) committed and not yet sequenced"), "\(waiting.stdout)")
+        #expect(waiting.stdout.contains("test.write"), "\(waiting.stdout)")
+        let tail = try cli.run(["audit", "tail", "-n", "10", "--json"] + flags, vaultFlags: false)
+        let actions = (tail.json as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+        #expect(actions.filter { $0 == "test.write" }.count == 3, "\(tail.stdout)")
+        let after = try cli.run(["audit", "verify", "--json"] + flags, vaultFlags: false)
+        #expect(after.object["intact"] as? Bool == true && after.object["queued"] as? Int == 0, "\(after.stdout)")
     }
 }

@@ -134,8 +134,9 @@ public struct CardVault: VaultService {
                         outcome: .success, actor: actor), chain: chain, at: now)
                 let metadata = CardMetadata(
                     card: card, data: data,
+                    // A token made just now has no code pending anywhere: no query for it.
                     codeExpiresAt: try codeExpiry ?? codes.expiry(for: card.token, now: now)
-                        ?? tx.pendingCodeExpiry(token: card.token, tenant: tenant, at: now),
+                        ?? (created ? nil : tx.pendingCodeExpiry(token: card.token, tenant: tenant, at: now)),
                     references: created ? [] : try tx.references(token: card.token, tenant: tenant))
                 return (CardAnswer(created ? .created : .existing, body: metadata.jsonBytes), card.token)
             }
