@@ -74,7 +74,8 @@ struct Audit: AsyncParsableCommand {
                         Output.line("audit log intact: \(rows) row(s) verified")
                         if queued.count > 0 {
                             Output.line(
-                                "\(queued.count) row(s) committed and not yet sequenced (verified in their lanes; a running server sequences them within a second):")
+                                "\(queued.count) row(s) committed and not yet sequenced (verified in their lanes; a running server sequences them within a second):"
+                            )
                             for row in queued.oldest { Output.line("  \(row.position)  \(row.entry.at)  \(row.entry.action)") }
                         }
                     }
