@@ -21,7 +21,7 @@ import VaultDomain
 /// deadlock), then finds the winner's row. The key-version trigger locks the version's row
 /// (`FOR SHARE`), so a card cannot commit under a version being retired. The audit log's
 /// order is made after commit (`sequenceAudit`), so writers share no head to wait for. Reads
-/// run in REPEATABLE READ, /// read-only snapshots.
+/// run in REPEATABLE READ, read-only snapshots.
 public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     public let url: PostgresDatabaseURL
     let logger: Logger
