@@ -28,10 +28,10 @@ struct Cardvault: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            await OfflineRuntimes.settle()
+            await OfflineRuntimes.finish()
             exit(withError: error)
         }
-        await OfflineRuntimes.settle()
+        await OfflineRuntimes.finish()
     }
 
     /// Under the shamir and pkcs11 seals the keys live in the running server: a command that

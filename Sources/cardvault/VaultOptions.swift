@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import VaultDomain
 import VaultHSM
+import VaultHTTP
 import VaultPostgres
 import VaultStorage
 
@@ -74,7 +75,7 @@ struct VaultOptions: ParsableArguments {
     func openRuntime(unseal: Bool = true) async throws -> VaultRuntime {
         if let session = AdminSession.current { return session.runtime }
         let runtime = try VaultRuntime(databasePath: databasePath, keysDirectory: keysDirectory, hardwareKeys: Self.hardwareKeys())
-        OfflineRuntimes.opened.withLock { $0.append(runtime) }
+        await OfflineRuntimes.register(runtime)
         if unseal { try await unsealOffline(runtime) }
         return runtime
     }
@@ -122,19 +123,32 @@ enum OfflineShares {
     static let read = Mutex<[String]>([])
 }
 
-/// The runtimes this process opened itself (no server): before it exits, the audit rows its
-/// command committed are sequenced (PostgreSQL), so an offline command leaves nothing waiting
-/// for a server that may never run.
+/// The runtimes this process opened itself (no server), with the newest audit row when each was
+/// opened. Before the process exits, what its command appended to the audit log is sequenced
+/// (PostgreSQL: nothing is left waiting for a server that may never run) and covered by a
+/// signed checkpoint, appended to `CARDVAULT_AUDIT_ANCHOR_FILE` when set and printed to
+/// standard error otherwise: rows an offline command appended cannot be cut undetected either.
 enum OfflineRuntimes {
-    static let opened = Mutex<[VaultRuntime]>([])
+    static let opened = Mutex<[(runtime: VaultRuntime, newestAtOpen: Int64)]>([])
 
-    static func settle() async {
-        for runtime in opened.withLock({ $0 }) where runtime.store.sequencesAuditAfterCommit && runtime.keys.isLoaded && !runtime.keys.isSealed {
+    static func register(_ runtime: VaultRuntime) async {
+        let newest = (try? await runtime.store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq) ?? 0
+        opened.withLock { $0.append((runtime, newest ?? 0)) }
+    }
+
+    static func finish() async {
+        for (runtime, newestAtOpen) in opened.withLock({ $0 }) where runtime.keys.isLoaded && !runtime.keys.isSealed {
             do {
                 let waiting = try await runtime.audit.settle()
                 if waiting > 0 { Output.status("note: \(waiting) audit row(s) still wait to be sequenced; a running server sequences them\n") }
+                guard let checkpoint = try await runtime.audit.checkpoint(at: Date()), checkpoint.seq > newestAtOpen else { continue }
+                if let anchor = ProcessInfo.processInfo.environment["CARDVAULT_AUDIT_ANCHOR_FILE"], !anchor.isEmpty {
+                    try AuditAnchorFile.append(checkpoint.line + "\n", to: anchor)
+                } else {
+                    Output.status("audit checkpoint: \(checkpoint.line)\n")
+                }
             } catch {
-                Output.status("note: the audit rows of this command are committed but not yet sequenced; a running server sequences them\n")
+                Output.status("note: the audit rows of this command are committed but no checkpoint covers them yet; a running server signs one\n")
             }
         }
     }

@@ -81,4 +81,31 @@ struct AuditAnchorTests {
         #expect(forged.status == 2)
         #expect((forged.object["reason"] as? String)?.contains("not signed") == true, "\(forged.stdout)")
     }
+
+    /// Admin commands run without a server sign a checkpoint over the rows they appended: to
+    /// the anchor file when one is set (printed to standard error otherwise), so cutting an
+    /// offline command's rows (here `clients add`'s) is caught by `audit verify --anchor`.
+    @Test func offlineCommandsAnchorTheRowsTheyAppend() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let anchor = cli.folder.appendingPathComponent("anchor.jsonl").path
+        let environment = ["CARDVAULT_AUDIT_ANCHOR_FILE": anchor]
+        let initialised = try cli.run(["keys", "init"])
+        #expect(initialised.stderr.contains("audit checkpoint: {"), "\(initialised.stderr)")
+        #expect(try cli.run(["clients", "add", "payments", "--scopes", "cards:write"], environment: environment).status == 0)
+        let lines = (try String(contentsOfFile: anchor, encoding: .utf8)).split(separator: "\n")
+        #expect(lines.count == 1)
+        let newest = try cli.run(["audit", "tail", "-n", "1", "--json"])
+        let seq = try #require((newest.json as? [[String: Any]])?.first?["seq"] as? Int)
+        let checkpointed = try #require((try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])?["seq"] as? Int)
+        #expect(checkpointed == seq)  // tail shows the rows before its own
+        #expect(try cli.run(["audit", "verify", "--anchor", anchor]).status == 0)
+        // Cut the client's rows: the chain alone still verifies, the anchor does not.
+        let queue = try DatabaseQueue(path: cli.databasePath)
+        try queue.write { db in try db.execute(sql: "DELETE FROM audit_log WHERE seq >= ?", arguments: [checkpointed]) }
+        try queue.close()
+        #expect(try cli.run(["audit", "verify"]).status == 0)
+        let cut = try cli.run(["audit", "verify", "--anchor", anchor])
+        #expect(cut.status != 0 && cut.stderr.contains("row \(checkpointed)"), "\(cut.stderr)")
+    }
 }
