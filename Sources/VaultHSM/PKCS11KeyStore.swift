@@ -68,30 +68,7 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
 
     /// The PIN file must be a regular file of the service user, unreadable by group and others.
     static func readPIN(_ path: String) throws(VaultError) -> SecureBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw VaultError.invalid("CARDVAULT_PKCS11_PIN_FILE", code: .hsmUnavailable, "cannot read the PIN file \(path)") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o077 == 0,
-            (1...256).contains(info.st_size)
-        else {
-            throw VaultError.invalid(
-                "CARDVAULT_PKCS11_PIN_FILE", code: .hsmUnavailable, "the PIN file \(path) must be a regular file of the service user with mode 0600")
-        }
-        var length = 0
-        let raw = try? SecureBytes(count: Int(info.st_size)) { buffer in
-            while length < buffer.count {
-                let n = read(fd, buffer.baseAddress! + length, buffer.count - length)
-                if n <= 0 { break }
-                length += n
-            }
-            // A trailing newline (an editor's, `echo`'s) is not part of the PIN.
-            while length > 0, buffer[length - 1] == 0x0A || buffer[length - 1] == 0x0D { length -= 1 }
-        }
-        guard let raw, length > 0, let pin = raw.withUnsafeBytes({ try? SecureBytes(copying: $0.prefix(length)) }) else {
-            throw VaultError.invalid("CARDVAULT_PKCS11_PIN_FILE", code: .hsmUnavailable, "the PIN file \(path) is empty")
-        }
-        return pin
+        try SecretFile.read(path, setting: "CARDVAULT_PKCS11_PIN_FILE", code: .hsmUnavailable, maxBytes: 256)
     }
 
     // MARK: keys

@@ -119,10 +119,9 @@ public struct PostgresDatabaseURL: Sendable, Equatable, CustomStringConvertible 
             throw Self.invalid("sslrootcert needs sslmode=verify-ca or verify-full")
         }
         if let passwordFile {
-            guard let data = FileManager.default.contents(atPath: passwordFile) else {
-                throw VaultError.invalid("CARDVAULT_DATABASE_PASSWORD_FILE", code: .invalidSetting, "cannot read \(passwordFile)")
-            }
-            password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+            // The master key file's rules (`SecretFile`); PostgresNIO takes the password as a String.
+            let secret = try SecretFile.read(passwordFile, setting: "CARDVAULT_DATABASE_PASSWORD_FILE", code: .invalidSetting)
+            password = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         }
     }
 

@@ -127,4 +127,25 @@ struct PostgresConnectionTests {
         }
         #expect(settings?.0 == "14s" && settings?.1 == "10s" && settings?.2 == "30s" && settings?.3 == "5s", "\(String(describing: settings))")
     }
+
+    /// The password file is held to the master key file's rules.
+    @Test func thePasswordFileIsHeldToTheMasterKeysRules() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cv-pw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("pg-password").path
+        try Data("s3cret-pw\n".utf8).write(to: URL(fileURLWithPath: file))
+        let url = "postgres://vault@127.0.0.1:5432/vault"
+        chmod(file, 0o644)
+        let open = #expect(throws: VaultError.self) { _ = try PostgresDatabaseURL(url, passwordFile: file) }
+        #expect(open?.message.contains("accessible by group or others") == true, "\(String(describing: open?.message))")
+        chmod(file, 0o600)
+        #expect(try PostgresDatabaseURL(url, passwordFile: file).password == "s3cret-pw")
+        let link = folder.appendingPathComponent("link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: file)
+        let linked = #expect(throws: VaultError.self) { _ = try PostgresDatabaseURL(url, passwordFile: link) }
+        #expect(linked?.message.contains("symbolic link") == true)
+        try Data().write(to: URL(fileURLWithPath: file))
+        #expect(throws: VaultError.self) { _ = try PostgresDatabaseURL(url, passwordFile: file) }
+    }
 }
