@@ -110,6 +110,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Its parser's error type: malformed framing answers 400, not 500.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             // The API contract, compiled into the binary (no resource bundle to ship beside it).
             resources: [.embedInCode("OpenAPI/openapi.json")],

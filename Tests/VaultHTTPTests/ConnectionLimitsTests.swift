@@ -84,4 +84,24 @@ struct ConnectionLimitsTests {
         #expect(throws: VaultError.self) { try VaultServerConfiguration(environment: ["CARDVAULT_MAX_CONNECTIONS": "0"]) }
         #expect(try VaultServerConfiguration(environment: ["CARDVAULT_HEADER_TIMEOUT_SECONDS": "5"]).connections.headerTimeout == .seconds(5))
     }
+
+    /// Malformed framing (an unknown Transfer-Encoding, a chunk size that overflows) is the
+    /// caller's fault: 400 `malformed_request`, and the connection is closed.
+    @Test func malformedFramingIs400AndClosesTheConnection() async throws {
+        let h = try await VaultServerHarness()
+        let secret = try await h.vault.addClient(scopes: [.cardsWrite])
+        try await h.run { c in
+            for framing in [
+                "Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n",
+            ] {
+                let raw = try RawConnection(port: c.port)
+                raw.send("POST /v1/cards HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(secret)\r\nContent-Type: application/json\r\n\(framing)")
+                let answer = await raw.read(for: 5)
+                let text = String(decoding: answer.bytes, as: UTF8.self)
+                #expect(text.hasPrefix("HTTP/1.1 400") && text.contains("malformed_request"), "\(text)")
+                #expect(answer.closed)
+            }
+            #expect(try await c.send(.get, "/healthz").status == 200)
+        }
+    }
 }

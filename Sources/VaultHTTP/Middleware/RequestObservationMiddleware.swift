@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOHTTP1
 import VaultDomain
 import VaultCrypto
 
@@ -38,6 +39,15 @@ struct RequestObservationMiddleware: RouterMiddleware {
                 case .methodNotAllowed: APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "this route does not take that method")
                 default: APIError(status: e.status, code: .httpError, message: e.status.reasonPhrase)
                 }
+        case is HTTPParserError:
+            // Malformed framing met while the body was read (an unknown Transfer-Encoding, a chunk
+            // size that overflows): the caller's fault, and the connection is not reused.
+            apiError = APIError(
+                status: .badRequest, code: .malformedRequest, message: "the request's framing is malformed (Transfer-Encoding or chunk sizes)")
+            var response = (try? apiError.response(from: request, context: context)) ?? Response(status: .badRequest)
+            response.headers[.connection] = "close"
+            metrics.refused(code: apiError.code)
+            return response
         default:
             // Only the type is logged: an error's description might carry data.
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
