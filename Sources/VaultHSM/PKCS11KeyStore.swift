@@ -92,6 +92,14 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
         template.add(CKA_DECRYPT, bool: true)
         template.add(CKA_WRAP, bool: false)
         template.add(CKA_UNWRAP, bool: false)
+        // The one mechanism the vault uses, and nothing else the key could be turned to: no
+        // AES-ECB or CBC, no MACs, no derivation; and its attributes frozen, no copy to relax.
+        template.add(CKA_ALLOWED_MECHANISMS, ulong: CKM_AES_GCM)
+        template.add(CKA_SIGN, bool: false)
+        template.add(CKA_VERIFY, bool: false)
+        template.add(CKA_DERIVE, bool: false)
+        template.add(CKA_MODIFIABLE, bool: false)
+        template.add(CKA_COPYABLE, bool: false)
         template.add(CKA_LABEL, bytes: Array(label.utf8))
         template.add(CKA_ID, bytes: id)
         var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_AES_KEY_GEN), pParameter: nil, ulParameterLen: 0)
@@ -132,6 +140,20 @@ public final class PKCS11KeyStore: HardwareKeyStore, @unchecked Sendable {
             try bytesAttribute(CKA_EXTRACTABLE, of: handle) != [0], try bytesAttribute(CKA_SENSITIVE, of: handle) != [0],
             try bytesAttribute(CKA_NEVER_EXTRACTABLE, of: handle) != [0]
         )
+    }
+
+    /// What the key under `label` may be used for, as the token reports it.
+    public func usage(label: String) throws(VaultError) -> PKCS11KeyUsage {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let handle = try find(label: label) else {
+            throw VaultError(.unavailable, code: .hsmUnavailable, message: "token \(tokenLabel) holds no key labelled \(label)")
+        }
+        let mechanisms = try bytesAttribute(CKA_ALLOWED_MECHANISMS, of: handle).withUnsafeBytes { Array($0.bindMemory(to: CK_ULONG.self)) }
+        return PKCS11KeyUsage(
+            allowedMechanisms: mechanisms.map { UInt($0) }, sign: try bytesAttribute(CKA_SIGN, of: handle) != [0],
+            verify: try bytesAttribute(CKA_VERIFY, of: handle) != [0], derive: try bytesAttribute(CKA_DERIVE, of: handle) != [0],
+            modifiable: try bytesAttribute(CKA_MODIFIABLE, of: handle) != [0], copyable: try bytesAttribute(CKA_COPYABLE, of: handle) != [0])
     }
 
     /// The one secret key under `label`; refuses two (an ambiguous label is a setup error).

@@ -42,6 +42,11 @@ struct PKCS11SealTests {
         #expect(attributes.extractable == false)
         #expect(attributes.sensitive == true)
         #expect(attributes.neverExtractable == true)
+        // And it does one thing: AES-GCM, no signing, no derivation, attributes frozen.
+        let usage = try store.usage(label: "cardvault-master")
+        #expect(usage.allowedMechanisms == [PKCS11KeyUsage.aesGCM], "\(usage)")
+        #expect(!usage.sign && !usage.verify && !usage.derive)
+        #expect(!usage.modifiable && !usage.copyable)
         // Wrapped keys are AES-GCM boxes from the token (12-byte IV, 16-byte tag).
         let wrapped = try await other.store.read { try $0.keySnapshot() }
         #expect(wrapped.dataKeys.allSatisfy { $0.box?.nonce.count == 12 && $0.box?.ciphertext.count == 48 })
