@@ -24,6 +24,8 @@ public struct VaultServerConfiguration: Sendable {
     public var tokenizeBurst = 2000
     /// Distinct cards sharing first six and last four digits one client may tokenize in 24 h.
     public var enumerationLimit = 10
+    /// The same for all clients of one tenant together.
+    public var enumerationTenantLimit = 50
     public var idempotencyRetention: TimeInterval = 24 * 60 * 60
     /// Retention of cards created without `retain_until`; nil keeps them until deleted.
     public var defaultRetention: TimeInterval?
@@ -84,6 +86,7 @@ public struct VaultServerConfiguration: Sendable {
         }
         if let n = try Self.integer(environment, "CARDVAULT_TOKENIZE_BURST", in: 1...10_000_000) { tokenizeBurst = n }
         if let n = try Self.integer(environment, "CARDVAULT_ENUMERATION_LIMIT", in: 1...1_000_000) { enumerationLimit = n }
+        if let n = try Self.integer(environment, "CARDVAULT_ENUMERATION_TENANT_LIMIT", in: 1...1_000_000) { enumerationTenantLimit = n }
         if let days = try Self.integer(environment, "CARDVAULT_RETENTION_DAYS", in: 1...3660, unit: " days") {
             defaultRetention = TimeInterval(days) * 86_400
         }
@@ -131,7 +134,9 @@ public struct VaultServerConfiguration: Sendable {
 
     /// The tokenize limits these settings describe (one rate limiter for the server).
     func tokenizeLimits() -> TokenizeLimits {
-        TokenizeLimits(rate: tokenizeRate > 0 ? RateLimiter(rate: tokenizeRate, burst: tokenizeBurst) : nil, enumerationLimit: enumerationLimit)
+        TokenizeLimits(
+            rate: tokenizeRate > 0 ? RateLimiter(rate: tokenizeRate, burst: tokenizeBurst) : nil, enumerationLimit: enumerationLimit,
+            enumerationTenantLimit: enumerationTenantLimit)
     }
 
     /// Every address to serve: the first is `listen`, the others `additionalListen`.

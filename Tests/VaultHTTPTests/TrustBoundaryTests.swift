@@ -108,6 +108,30 @@ struct TrustBoundaryTests {
         #expect(h.leaks(of: guesses + guesses.map { String($0.prefix(6) + $0.suffix(4)) }).isEmpty)
     }
 
+    /// Many clients of one tenant do not multiply the allowance: the tenant's clients together
+    /// stop at `CARDVAULT_ENUMERATION_TENANT_LIMIT`; another tenant's count is its own.
+    @Test func aTenantsClientsTogetherAreStoppedToo() async throws {
+        let h = try await VaultServerHarness()
+        var added: [String] = []
+        for _ in 0..<4 { added.append(try await h.vault.addClient(scopes: [.cardsWrite])) }
+        let clients = added
+        let outsider = try await h.vault.addClient(scopes: [.cardsWrite], tenant: "other-tenant")
+        let guesses = Self.sameBucket(9)
+        try await h.run(configure: {
+            $0.enumerationLimit = 3; $0.enumerationTenantLimit = 7
+        }) { c in
+            // 4 clients x 2 cards: each is under its own limit of 3, the tenant reaches 7 at the 7th.
+            var statuses: [Int] = []
+            for (i, pan) in guesses.prefix(8).enumerated() {
+                statuses.append(Int(try await c.send(.post, "/v1/cards", secret: clients[i % 4], json: VaultServerHarness.cardJSON(pan)).status))
+            }
+            #expect(statuses == [201, 201, 201, 201, 201, 201, 201, 429], "\(statuses)")
+            #expect(try await c.send(.post, "/v1/cards", secret: outsider, json: VaultServerHarness.cardJSON(guesses[8])).status == 201)
+            let audit = try await h.runtime.audit.tail(limit: 30)
+            #expect(audit.contains { $0.action == "card.enumeration_suspected" && $0.subject == "tenant_distinct=7" })
+        }
+    }
+
     @Test func tokenizeIsRateLimitedPerClient() async throws {
         let h = try await VaultServerHarness()
         let secret = try await h.vault.addClient(scopes: [.cardsWrite])

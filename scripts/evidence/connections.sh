@@ -20,7 +20,7 @@ FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 "$CV" keys init "${FLAGS[@]}" >/dev/null
 export CARDVAULT_BENCH_SECRET="$("$CV" clients add load --scopes cards:write,cards:read --json "${FLAGS[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 ulimit -n 65536 2>/dev/null || ulimit -n 16384
-CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!
+CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_ENUMERATION_TENANT_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 cat bench/tokenize.lua bench/report.lua > "$WORK/post.lua"
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status"; }

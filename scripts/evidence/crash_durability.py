@@ -26,7 +26,7 @@ def start():
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", *flags], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, "CARDVAULT_LOG_LEVEL": "error",
                                                                  # one client loads thousands of cards a second: limits raised
-                                                                 "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000"})
+                                                                 "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000", "CARDVAULT_ENUMERATION_TENANT_LIMIT": "1000000"})
     for _ in range(200):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

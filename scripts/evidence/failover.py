@@ -89,7 +89,7 @@ try:
     run("keys", "init")
     secret = json.loads(run("clients", "add", "failover", "--scopes", "cards:write,cards:read", "--json"))["secret"]
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    env = {**os.environ, "CARDVAULT_LOG_LEVEL": os.environ.get("FAILOVER_LOG_LEVEL", "error"), "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000"}
+    env = {**os.environ, "CARDVAULT_LOG_LEVEL": os.environ.get("FAILOVER_LOG_LEVEL", "error"), "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000", "CARDVAULT_ENUMERATION_TENANT_LIMIT": "1000000"}
     ports = [free_port(), free_port()]
     for i, port in enumerate(ports):
         procs.append(subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--admin-socket", f"{work}/admin{i}.sock",

@@ -23,7 +23,7 @@ started=$(date +%s.%N)
 echo "seeded $CARDS cards in $(python3 -c "print(round($(date +%s.%N) - $started, 1))") s" >&2
 export CARDVAULT_BENCH_TOKENS="$WORK/tokens.txt"
 ulimit -n 65536 2>/dev/null || ulimit -n 8192
-CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!
+CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_ENUMERATION_TENANT_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" & SERVER=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 cat bench/metadata.lua bench/report.lua > "$WORK/get.lua"; cat bench/tokenize.lua bench/report.lua > "$WORK/post.lua"
 V="http://127.0.0.1:$PORT"

@@ -23,7 +23,7 @@ secret = json.loads(cli("clients", "add", "rewrap", "--scopes", "cards:write,car
 headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
 # One client vaults thousands of cards as fast as it can: its tokenize limits are raised.
 server = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", *flags], stderr=subprocess.DEVNULL,
-                          env={**os.environ, "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000"})
+                          env={**os.environ, "CARDVAULT_TOKENIZE_RATE": "0", "CARDVAULT_ENUMERATION_LIMIT": "1000000", "CARDVAULT_ENUMERATION_TENANT_LIMIT": "1000000"})
 for _ in range(200):
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/healthz")

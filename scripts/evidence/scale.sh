@@ -16,7 +16,7 @@ FLAGS=(--database "$WORK/vault.sqlite" --keys-dir "$WORK/keys")
 "$CV" keys init "${FLAGS[@]}" >/dev/null
 export CARDVAULT_BENCH_SECRET="$("$CV" clients add scale --scopes cards:write,cards:read --json "${FLAGS[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
 cat bench/metadata.lua bench/report.lua > "$WORK/get.lua"; cat bench/tokenize.lua bench/report.lua > "$WORK/post.lua"
-serve() { CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>>"$WORK/server.log" & SERVER=$!
+serve() { CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_ENUMERATION_TENANT_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>>"$WORK/server.log" & SERVER=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done; }
 stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; }
 measure() { # label

@@ -76,31 +76,33 @@ public struct CardVault: VaultService {
         let codes = self.codes
         let keys = self.keys
         let chain = AuditChain(key: derived.audit)
-        let enumeration = limits.enumerationLimit.map { limit in
-            (
-                limit: limit, since: now.addingTimeInterval(-limits.enumerationWindow),
-                hashes: EnumerationGuard.hashes(of: pan, client: client, key: derived.enumerationGuard)
-            )
-        }
+        // The guard's counters: this client's, and its tenant's (all its clients together).
+        let since = now.addingTimeInterval(-limits.enumerationWindow)
+        let guards = [(limits.enumerationLimit, client, "distinct"), (limits.enumerationTenantLimit, EnumerationGuard.tenantKey(tenant), "tenant_distinct")]
+            .compactMap { limit, key, label in
+                limit.map { (limit: $0, key: key, label: label, hashes: EnumerationGuard.hashes(of: pan, client: key, key: derived.enumerationGuard)) }
+            }
 
         let outcome = try await withKeyRetry {
             try await idempotentWrite(caller, action: "card.create", chain: chain, at: now, key: idempotencyKey, requestHash: requestHash) {
                 tx -> (CardAnswer?, CardToken?) in
-                if let enumeration {
-                    let (bucket, cardHash) = enumeration.hashes
-                    let past = try tx.enumerationGuard(client: client, bucket: bucket, card: cardHash, since: enumeration.since)
-                    if !past.seen {
-                        guard past.distinct < enumeration.limit else {
-                            // Returned, not thrown: the refusal's audit row commits, nothing else.
-                            try tx.appendAudit(
-                                AuditEvent(
-                                    action: "card.enumeration_suspected", subject: "distinct=\(past.distinct)",
-                                    outcome: .denied, actor: actor), chain: chain, at: now)
-                            return (nil, nil)
-                        }
-                        try tx.recordEnumeration(client: client, bucket: bucket, card: cardHash, at: now)
+                // Every counter is checked before any is recorded: a refusal records nothing.
+                var unseen: [(key: String, bucket: [UInt8], card: [UInt8])] = []
+                for counter in guards {
+                    let (bucket, cardHash) = counter.hashes
+                    let past = try tx.enumerationGuard(client: counter.key, bucket: bucket, card: cardHash, since: since)
+                    if past.seen { continue }
+                    guard past.distinct < counter.limit else {
+                        // Returned, not thrown: the refusal's audit row commits, nothing else.
+                        try tx.appendAudit(
+                            AuditEvent(
+                                action: "card.enumeration_suspected", subject: "\(counter.label)=\(past.distinct)",
+                                outcome: .denied, actor: actor), chain: chain, at: now)
+                        return (nil, nil)
                     }
+                    unseen.append((counter.key, bucket, cardHash))
                 }
+                for row in unseen { try tx.recordEnumeration(client: row.key, bucket: row.bucket, card: row.card, at: now) }
                 let key = try keys.activeKey()
                 let card: SealedCard
                 let created: Bool

@@ -4,6 +4,10 @@ import VaultCrypto
 /// keyed with the guard's purpose key over the client id too, so rows of two clients (or two
 /// tenants) holding the same card cannot be linked, even by a reader of the database.
 enum EnumerationGuard {
+    /// The guard's rows for a whole tenant sit beside its clients' under this pseudo-client
+    /// (no client id has a `|`), keyed over it like a client's.
+    static func tenantKey(_ tenant: Tenant) -> String { "tenant|" + tenant.rawValue }
+
     /// (bucket: first six and last four digits, card: the whole PAN), 16 bytes each.
     static func hashes(of pan: PrimaryAccountNumber, client: String, key: SymmetricKey) -> (bucket: [UInt8], card: [UInt8]) {
         pan.withDigits { digits in
