@@ -90,11 +90,11 @@ export CARDVAULT_BENCH_SECRET="$("$CV" clients add bench --scopes cards:write,ca
 "$BENCH" seed --count 2000 --database "$DATABASE" --keys-dir "$WORK/keys" > "$WORK/tokens.txt"
 export CARDVAULT_BENCH_TOKENS="$WORK/tokens.txt"
 
-CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_ENUMERATION_TENANT_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" &
+CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$PORT" "${FLAGS[@]}" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 if [ "$INSTANCES" = 2 ]; then
-  CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_ENUMERATION_TENANT_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$((PORT + 1))" \
+  CARDVAULT_TOKENIZE_RATE=0 CARDVAULT_ENUMERATION_LIMIT=1000000 CARDVAULT_LOG_LEVEL=warning "$CV" serve --listen "127.0.0.1:$((PORT + 1))" \
     --admin-socket "$WORK/admin-2.sock" "${FLAGS[@]}" 2>"$WORK/server-2.log" &
   SECOND_PID=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null && break; sleep 0.1; done

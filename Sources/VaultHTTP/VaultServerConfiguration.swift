@@ -24,8 +24,9 @@ public struct VaultServerConfiguration: Sendable {
     public var tokenizeBurst = 2000
     /// Distinct cards sharing first six and last four digits one client may tokenize in 24 h.
     public var enumerationLimit = 10
-    /// The same for all clients of one tenant together.
-    public var enumerationTenantLimit = 50
+    /// The same for all clients of one tenant together; off unless set (it costs one more
+    /// durable row per new card: docs/performance.md). The reference deployment sets 50.
+    public var enumerationTenantLimit: Int?
     public var idempotencyRetention: TimeInterval = 24 * 60 * 60
     /// Retention of cards created without `retain_until`; nil keeps them until deleted.
     public var defaultRetention: TimeInterval?
