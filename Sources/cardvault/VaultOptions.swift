@@ -133,7 +133,7 @@ enum OfflineRuntimes {
 
     static func register(_ runtime: VaultRuntime) async {
         let newest = (try? await runtime.store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq) ?? 0
-        opened.withLock { $0.append((runtime, newest ?? 0)) }
+        opened.withLock { $0.append((runtime, newest)) }
     }
 
     static func finish() async {
