@@ -178,9 +178,10 @@ let package = Package(
         .testTarget(
             name: "VaultProvidersTests",
             dependencies: [
-                "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport",
+                "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport", "VaultCrypto", "VaultDomain",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

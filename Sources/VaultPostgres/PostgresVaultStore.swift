@@ -193,7 +193,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// concurrent writer. Statements that return nothing are pipelined: sent without waiting,
     /// their outcome checked at the next statement that waits, at the latest at COMMIT.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
-        try await onWorker { session in
+        StorageCommits.record()
+        return try await onWorker { session in
             session.deferring = true
             defer { session.deferring = false }
             var attempt = 1

@@ -36,7 +36,7 @@ struct ProviderIdempotency: Sendable {
 
     /// `operation` and `canonical` identify the request (keyed hash, never stored in clear).
     init(
-        operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: CardVault, inFlight: InFlightClaims,
+        operation: IdempotentOperation, canonical: [UInt8], given: IdempotencyKey?, caller: Caller, cards: some VaultService, inFlight: InFlightClaims,
         movesMoney: Bool = false, reference: [String: String] = [:], providerTimeout: Duration = .seconds(30)
     ) throws {
         if movesMoney && given == nil { throw StoredResponse.keyRequired }
@@ -112,33 +112,32 @@ struct ProviderIdempotency: Sendable {
         }
     }
 
-    /// Frees the key when the call certainly sent nothing, so it may be retried.
-    func release() async throws {
+    /// Frees the key when the call certainly sent nothing, so it may be retried (in the call's
+    /// second commit).
+    func releasing(in tx: any VaultTransaction) throws {
         guard let key else { return }
-        let client = self.client
-        try await store.write { tx in try tx.deleteIdempotency(client: client, key: key) }
+        try tx.deleteIdempotency(client: client, key: key)
     }
 
-    /// After a failure once the request may have been sent. A money move whose answer was lost
-    /// keeps its pending claim (a retry gets `outcome_unknown`); anything else records the
-    /// failure, so a retry gets the same 502/504 and the provider is not called again.
-    func fail(_ error: ProviderFailure) async throws {
+    /// After a failure once the request may have been sent, in the call's second commit. A
+    /// money move whose answer was lost keeps its pending claim (a retry gets
+    /// `outcome_unknown`); anything else records the failure, so a retry gets the same 502/504
+    /// and the provider is not called again.
+    func failing(_ error: ProviderFailure, in tx: any VaultTransaction) throws {
         guard let key, let requestHash else { return }
         if movesMoney && error.outcomeUnknown { return }
         let failure = error.vaultError
         let body = VaultJSON.encode(["error": ["code": failure.code.rawValue, "message": failure.message]])
-        let client = self.client
         let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
             .sealed(client: client, key: key, macKey: macKey)
-        try await store.write { tx in try tx.replace(stored, client: client, key: key) }
+        try tx.replace(stored, client: client, key: key)
     }
 
-    /// Records the answer, to run in the commit of the call's audit row.
-    func record(_ answer: ProviderAnswer) -> (@Sendable (any VaultTransaction) throws -> Void)? {
-        guard let key, let requestHash else { return nil }
-        let client = self.client
+    /// Records the answer, in the commit of the call's outcome audit row.
+    func recording(_ answer: ProviderAnswer, in tx: any VaultTransaction) throws {
+        guard let key, let requestHash else { return }
         let stored = StoredResponse(requestHash: requestHash, status: answer.status, body: answer.body, createdAt: now)
             .sealed(client: client, key: key, macKey: macKey)
-        return { tx in try tx.replace(stored, client: client, key: key) }
+        try tx.replace(stored, client: client, key: key)
     }
 }

@@ -18,6 +18,7 @@ public final class SQLiteVaultStore: VaultStore {
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
+        StorageCommits.record()
         do {
             return try await writer.submit { db, batch in try body(SQLiteTransaction(db: db, batch: batch)) }
         } catch {

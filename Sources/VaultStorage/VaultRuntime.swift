@@ -21,7 +21,7 @@ public struct VaultRuntime: Sendable {
     public var context: VaultContext { VaultContext(store: store, keys: keys, codes: codes) }
     public var cards: CardVault { CardVault(context: context, defaultRetention: defaultRetention) }
     public var references: ProviderReferences { ProviderReferences(context: context) }
-    public var providerTokens: ProviderTokens { ProviderTokens(context: context) }
+    public var providerCalls: ProviderCallLedger { ProviderCallLedger(context: context) }
     public var retention: RetentionSweeper { RetentionSweeper(context: context) }
     /// Retention for cards created without `retain_until` (`CARDVAULT_RETENTION_DAYS`).
     public let defaultRetention: TimeInterval?

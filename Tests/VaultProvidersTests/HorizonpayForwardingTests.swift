@@ -107,8 +107,10 @@ struct HorizonpayForwardingTests {
             #expect(sim.calls("/transactions/p2ps") == 1)
 
             let audit = try await h.runtime.audit.tail(limit: 20)
-            let forward = try #require(audit.last { $0.action == "horizonpay.p2ps" })
+            let forward = try #require(audit.last { $0.action == "horizonpay.p2ps" && $0.outcome == "success" })
             #expect(forward.subject?.contains("status=200") == true && forward.subject?.contains("uid=") == true)
+            // The refusal for want of a code is on record too, in the commit that freed its key.
+            #expect(audit.last?.action == "horizonpay.p2ps" && audit.last?.subject?.hasSuffix("|status=none|no_code") == true)
             #expect(forward.subject?.contains(from) == true)
 
             // Neither number nor code reached an answer, a log line, the database or its WAL.

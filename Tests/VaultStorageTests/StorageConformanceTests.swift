@@ -127,8 +127,9 @@ struct StorageConformanceTests {
             tokens[try token(try await vault.runtime.cards.tokenize(card(200 + i), caller: caller, idempotencyKey: nil))] = SentinelCards.visa(200 + i)
         }
         let first = try #require(tokens.keys.sorted().first)
-        try await ProviderTokens(context: vault.runtime.context).captureProviderToken(
-            "hp-card-token-1", provider: "horizonpay", for: CardToken(first)!, caller: caller)
+        let ledger = ProviderCallLedger(context: vault.runtime.context)
+        let card = try #require(CardToken(first))
+        try await ledger.settle(caller: caller) { try $0.captureProviderToken("hp-card-token-1", provider: "horizonpay", for: card) }
         _ = try await ProviderReferences(context: vault.runtime.context).attach(
             ReferenceInput(value: "crd_CONFORM01"), kind: .iokaCard, to: first, caller: caller, idempotencyKey: nil)
         let admin = vault.runtime.keyAdmin
@@ -137,9 +138,10 @@ struct StorageConformanceTests {
         #expect(result.remaining == 0 && result.rewrapped == 7)
         try await admin.retire(version: 1, actor: TemporaryVault.testOperator)
         for (token, number) in tokens { #expect(try await pan(vault, token) == number) }
-        #expect(
-            try await ProviderTokens(context: vault.runtime.context).providerToken(provider: "horizonpay", for: CardToken(first)!, caller: caller)
-                == "hp-card-token-1")
+        var release = ProviderCallRelease(action: "conformance.read")
+        release.cards = [card]
+        release.providerTokens = [.init(card: card, provider: "horizonpay", missing: .cardNotFound)]
+        #expect(try await ledger.release(release, caller: caller).providerTokens[card] == "hp-card-token-1")
         #expect(try await vault.runtime.store.read { try $0.references(token: CardToken(first)!, tenant: .default) }.map(\.keyVersion) == [2])
         #expect(try await admin.status().versions.first { $0.version == 1 }?.state == .retired)
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What every service of the vault shares: storage, the key ring, the pending security codes
-/// and the clock. Services (`CardVault`, `ProviderReferences`, `ProviderTokens`,
+/// and the clock. Services (`CardVault`, `ProviderReferences`, `ProviderCallLedger`,
 /// `RetentionSweeper`) are cheap values over one context, composed where the process starts.
 public struct VaultContext: Sendable {
     public let store: any VaultStore

@@ -14,8 +14,8 @@ public struct HorizonpayForwarder: Sendable {
     public let configuration: HorizonpayConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
-    /// Horizonpay's saved card tokens, over the same context as `cards`.
-    let tokens: ProviderTokens
+    /// The two commits of every call, over the same context as `cards`.
+    let ledger: ProviderCallLedger
     let logger: Logger
     let inFlight: InFlightClaims
 
@@ -26,7 +26,7 @@ public struct HorizonpayForwarder: Sendable {
         self.configuration = configuration
         self.client = client
         self.cards = cards
-        tokens = ProviderTokens(context: cards.context)
+        ledger = ProviderCallLedger(context: cards.context)
         self.logger = logger
         self.inFlight = inFlight
     }
@@ -49,42 +49,7 @@ public struct HorizonpayForwarder: Sendable {
             throw VaultError.malformed("request", "request must be an object")
         }
         // 1. The caller names cards by vault token only.
-        var named: [String: CardToken] = [:]
-        var holders: [String: String] = [:]
-        var useSaved: Set<String> = []
-        for key in Self.cardKeys {
-            guard let card = request[key] else { continue }
-            guard case .object(let fields) = card else {
-                throw VaultError.invalid("request.\(key)", code: .invalidCardReference, "\(key) must be an object with a vault token")
-            }
-            for (field, _) in fields where Self.forbiddenCardFields.contains(field) {
-                throw VaultError.invalid(
-                    "request.\(key).\(field)", code: .cardDataNotAllowed,
-                    "card data comes only from the vault; send {\"token\": \"tok_...\"}")
-            }
-            for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
-                // The key is the caller's text: named only when it looks like a field name.
-                throw VaultError.invalid(
-                    "request.\(key).\(VaultError.printableField(field))", code: .unknownField, "\(key) takes only token, holder and use_saved_token")
-            }
-            switch card["use_saved_token"] {
-            case nil, .bool(false)?: break
-            case .bool(true)?: useSaved.insert(key)
-            default: throw VaultError.malformed("request.\(key).use_saved_token", "use_saved_token must be a boolean")
-            }
-            guard let text = card["token"]?.stringValue, let token = CardToken(text) else {
-                throw VaultError.invalid("request.\(key).token", code: .invalidToken, "\(key).token must be a vault token (tok_...)")
-            }
-            if let holder = card["holder"] {
-                guard let text = holder.stringValue else { throw VaultError.malformed("request.\(key).holder", "holder must be a string") }
-                do {
-                    holders[key] = try CardHolder(validating: text).name
-                } catch {
-                    throw VaultError.invalid("request.\(key).holder", code: error.code, error.message)
-                }
-            }
-            named[key] = token
-        }
+        let (named, holders, useSaved) = try Self.namedCards(in: request)
         guard !named.isEmpty else {
             throw VaultError.invalid("request.credit_card", code: .missingField, "name at least one card by its vault token")
         }
@@ -95,85 +60,110 @@ public struct HorizonpayForwarder: Sendable {
                 throw VaultError.invalid("request.\(key)", code: .missingField, "a transfer needs both credit_card and recipient_card, each with a vault token")
             }
         }
-        // 2. A retry replays the first answer; a duplicate still in flight is refused.
+        // 2. The call, on the pipeline every provider call takes (`ProviderCall`).
         let tracking = request["tracking_id"]?.stringValue.map { ["tracking_id": $0] } ?? [:]
         let idempotency = try ProviderIdempotency(
             operation: .horizonpay(route.rawValue), canonical: body, given: given, caller: caller,
             cards: cards, inFlight: inFlight, movesMoney: route.isTransfer, reference: tracking,
             providerTimeout: configuration.timeout)
-        if let replayed = try await idempotency.replay() { return replayed }
-        return try await idempotency.holding {
-            try await send(
-                route, document: document, request: request, named: named, holders: holders, useSaved: useSaved,
-                idempotency: idempotency, caller: caller)
+        var release = ProviderCallRelease(action: route.auditAction)
+        release.cards = Array(Set(named.values))
+        for key in Self.cardKeys where useSaved.contains(key) {
+            guard let token = named[key] else { continue }
+            release.providerTokens.append(
+                .init(
+                    card: token, provider: Self.provider,
+                    missing: .invalid("request.\(key).use_saved_token", code: .noSavedToken, "no Horizonpay token is stored for this card")))
         }
+        var call = ProviderCall(
+            ledger: ledger, client: client, caller: caller, release: release, idempotency: idempotency, timeout: configuration.timeout)
+        if route.isTransfer { call.codeFor = named["credit_card"] }
+        let subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
+        let configuration = configuration
+        return try await call.run(
+            build: { released, code in
+                // 3. The real card objects (or the saved Horizonpay token standing in for one).
+                var (document, request) = (document, request)
+                for (key, token) in named {
+                    guard let card = released.cards[token] else { continue }
+                    let code = key == "credit_card" ? code : nil
+                    if useSaved.contains(key), let saved = released.providerTokens[token] {
+                        var fields: [(String, JSONValue)] = [("token", .string(saved))]
+                        if let name = holders[key] ?? card.data.holder?.name { fields.append(("holder", .string(name))) }
+                        if let code { fields.append(("verification_value", .sensitive(code.bytes.withUnsafeBytes { SensitiveBytes(copying: $0) }))) }
+                        request.set(key, .object(fields))
+                    } else {
+                        request.set(key, Self.cardObject(card.data, holder: holders[key], code: code))
+                    }
+                }
+                document.set("request", request)
+                return Self.outgoing(route, document: document, configuration: configuration)
+            },
+            failureSubject: { status in subject + "|status=\(status.map(String.init) ?? "none")" },
+            settle: { status, answer, released, settlement in
+                // 4. Provider tokens captured, the answer redacted, the transaction or job
+                //    remembered with its cards (for its later result and notifications).
+                let labels = named.compactMapValues { released.cards[$0].map(CardLabel.init) }
+                let captured = try Self.capture(answer, cards: labels, in: settlement)
+                let pans = released.cards.values.map { card in (card.data.pan.withDigits { SensitiveBytes(copying: $0) }, card.data.pan.masked) }
+                let saved = Array(released.providerTokens.values)
+                let redacted = Self.redact(answer, cards: labels, scrub: pans + (captured + saved).map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
+                let uid = redacted["transaction"]?["uid"]?.stringValue
+                for id in [uid, redacted["job_id"]?.stringValue].compactMap({ $0 }).filter(Self.isCallReference) {
+                    try settlement.remember(id, cards: labels, provider: Self.provider)
+                }
+                var text = subject + "|status=\(status)"
+                if let uid { text += "|uid=\(Self.auditable(uid))" }
+                return ProviderCall.Settled(answer: Answer(status: status, body: redacted.bytes), subject: text)
+            })
     }
 
-    /// Steps 3 to 7 of `forward`, while this call holds the idempotency claim.
-    private func send(
-        _ route: HorizonpayRoute, document: JSONValue, request: JSONValue, named: [String: CardToken], holders: [String: String],
-        useSaved: Set<String>, idempotency: ProviderIdempotency, caller: Caller
-    ) async throws -> Answer {
-        var document = document
-        var request = request
-
-        // 3. The cards, read and audited, and the idempotency key claimed in the same commit,
-        //    before anything leaves the vault.
-        let now = idempotency.now
-        let loaded = try await cards.cardsForProvider(
-            Array(Set(named.values)), action: route.auditAction + ".card", caller: caller, alongside: idempotency.claim)
-        // Saved Horizonpay tokens asked for, looked up before the code is taken; a failure here
-        // frees the key again.
-        var saved: [String: String] = [:]
-        do {
-            for key in useSaved {
-                guard let token = named[key], let value = try await tokens.providerToken(provider: Self.provider, for: token, caller: caller) else {
-                    throw VaultError.invalid("request.\(key).use_saved_token", code: .noSavedToken, "no Horizonpay token is stored for this card")
+    /// The cards a request names: the vault token of each card object, the holder it sets,
+    /// and whether it asks for the saved Horizonpay token. Card data or other fields in a card
+    /// object are refused, naming the field.
+    static func namedCards(in request: JSONValue) throws(VaultError) -> (named: [String: CardToken], holders: [String: String], useSaved: Set<String>) {
+        var named: [String: CardToken] = [:]
+        var holders: [String: String] = [:]
+        var useSaved: Set<String> = []
+        for key in Self.cardKeys {
+            guard let card = request[key] else { continue }
+            guard case .object(let fields) = card else {
+                throw .invalid("request.\(key)", code: .invalidCardReference, "\(key) must be an object with a vault token")
+            }
+            for (field, _) in fields where Self.forbiddenCardFields.contains(field) {
+                throw .invalid(
+                    "request.\(key).\(field)", code: .cardDataNotAllowed,
+                    "card data comes only from the vault; send {\"token\": \"tok_...\"}")
+            }
+            for (field, _) in fields where !["token", "holder", "use_saved_token"].contains(field) {
+                // The key is the caller's text: named only when it looks like a field name.
+                throw .invalid(
+                    "request.\(key).\(VaultError.printableField(field))", code: .unknownField, "\(key) takes only token, holder and use_saved_token")
+            }
+            switch card["use_saved_token"] {
+            case nil, .bool(false)?: break
+            case .bool(true)?: useSaved.insert(key)
+            default: throw .malformed("request.\(key).use_saved_token", "use_saved_token must be a boolean")
+            }
+            guard let text = card["token"]?.stringValue, let token = CardToken(text) else {
+                throw .invalid("request.\(key).token", code: .invalidToken, "\(key).token must be a vault token (tok_...)")
+            }
+            if let holder = card["holder"] {
+                guard let text = holder.stringValue else { throw .malformed("request.\(key).holder", "holder must be a string") }
+                do {
+                    holders[key] = try CardHolder(validating: text).name
+                } catch {
+                    throw .invalid("request.\(key).holder", code: error.code, error.message)
                 }
-                saved[key] = value
             }
-        } catch {
-            try await idempotency.release()
-            throw error
+            named[key] = token
         }
+        return (named, holders, useSaved)
+    }
 
-        // 5. Take the code (at most one call uses it) and build the real card objects. Checked
-        //    after the claim, so that a concurrent duplicate is told "in flight", not "no code".
-        var taken: SecurityCode?
-        var codeExpiry: Date?
-        if route.isTransfer, let source = named["credit_card"] {
-            do {
-                if let pending = try await cards.codes.take(for: source, tenant: caller.tenant, now: now) {
-                    (taken, codeExpiry) = (pending.code, pending.expiresAt)
-                }
-            } catch {
-                try await idempotency.release()
-                throw error
-            }
-            if taken == nil {
-                try await idempotency.release()
-                throw VaultError.invalid(
-                    "request.credit_card", code: .verificationValueRequired,
-                    "no pending security code for the source card; PATCH /v1/cards/{token} with verification_value first")
-            }
-        }
-        let savedTokens = Array(saved.values)
-        for (key, token) in named {
-            guard let card = loaded[token] else { continue }
-            let code = key == "credit_card" ? taken : nil
-            if let saved = saved[key] {
-                // The Horizonpay token captured from an earlier answer stands in for the card data.
-                var fields: [(String, JSONValue)] = [("token", .string(saved))]
-                if let name = holders[key] ?? card.data.holder?.name { fields.append(("holder", .string(name))) }
-                if let code { fields.append(("verification_value", .sensitive(code.bytes.withUnsafeBytes { SensitiveBytes(copying: $0) }))) }
-                request.set(key, .object(fields))
-            } else {
-                request.set(key, Self.cardObject(card.data, holder: holders[key], code: code))
-            }
-        }
-        document.set("request", request)
-
-        // 6. Call Horizonpay.
+    /// The request to Horizonpay: the gateway with basic authorization, or checkout with the
+    /// bearer key and API version 2.
+    static func outgoing(_ route: HorizonpayRoute, document: JSONValue, configuration: HorizonpayConfiguration) -> ProviderCall.Outgoing {
         let base = route.usesGateway ? configuration.gatewayURL : configuration.checkoutURL
         var headers: [(String, String)] = [("Accept", "application/json")]
         if route.usesGateway {
@@ -182,132 +172,77 @@ public struct HorizonpayForwarder: Sendable {
             headers.append(("Authorization", configuration.bearerAuthorization))
             headers.append(("X-Api-Version", "2"))
         }
-        let reply: ProviderHTTPClient.Reply
-        do {
-            reply = try await self.client.send(.POST, url: base.appending(route.upstreamPath), headers: headers, json: document, timeout: configuration.timeout)
-        } catch {
-            if error.nothingSent {
-                // Nothing left the vault: the code stays pending and the key may be retried.
-                if let taken, let source = named["credit_card"] {
-                    await cards.codes.giveBack(
-                        taken, for: source, tenant: caller.tenant, expiresAt: codeExpiry ?? now.addingTimeInterval(cards.codes.timeToLive), now: now)
-                }
-                try await idempotency.release()
-            } else {
-                taken?.bytes.wipe()
-                try await idempotency.fail(error)
-            }
-            try await audit(route, named, status: nil, uid: nil, outcome: .failure, caller: caller)
-            throw error.vaultError
-        }
-        taken?.bytes.wipe()
-
-        // 7. Redact and answer.
-        var answer: JSONValue
-        do {
-            answer = try reply.document()
-        } catch {
-            try await idempotency.fail(error)
-            try await audit(route, named, status: reply.status, uid: nil, outcome: .failure, caller: caller)
-            throw error.vaultError
-        }
-        let labels = named.compactMapValues { loaded[$0].map(CardLabel.init) }
-        let captured = try await capture(answer, cards: labels, caller: caller)
-        let pans = loaded.values.map { card in (card.data.pan.withDigits { SensitiveBytes(copying: $0) }, card.data.pan.masked) }
-        answer = Self.redact(answer, cards: labels, scrub: pans + (captured + savedTokens).map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
-        let redacted = Answer(status: reply.status, body: answer.bytes)
-        let uid = answer["transaction"]?["uid"]?.stringValue
-        // The answer recorded for retries, the cards of the transaction or job (for its later
-        // result and notifications) and the audit row, in one commit.
-        let objects = ProviderObjects(keys: try cards.keys.derivedKeys())
-        let ids = [uid, answer["job_id"]?.stringValue].compactMap { $0 }.filter(Self.isCallReference)
-        let record = idempotency.record(redacted)
-        try await audit(route, named, status: reply.status, uid: uid, outcome: reply.status < 400 ? .success : .failure, caller: caller) { tx in
-            try record?(tx)
-            for id in ids { try objects.remember(id, cards: labels, provider: Self.provider, tenant: caller.tenant, at: now, in: tx) }
-        }
-        return redacted
+        return ProviderCall.Outgoing(method: .POST, url: base.appending(route.upstreamPath), headers: headers, json: document)
     }
 
     /// `GET /ctp/api/async/jobs/{job_id}`, redacted like every answer, for a job the caller's
     /// tenant started through the vault. Any other id (unknown, or another tenant's) is
     /// `job_not_found` before Horizonpay is called.
     public func job(_ id: String, caller: Caller) async throws -> Answer {
-        guard (1...64).contains(id.utf8.count), Base64URL.isAlphabet(Substring(id)) else {
+        guard Self.isCallReference(id) else {
             throw VaultError.invalid("job_id", code: .invalidJobId, "job_id is not valid")
         }
-        try await cards.confirm(caller, action: "horizonpay.job")
-        guard let labels = try await ownedCall(id, caller: caller) else {
-            try await cards.auditProviderCall(action: "horizonpay.job", subject: "\(Self.auditable(id))|not_found", outcome: .failure, caller: caller)
-            throw Self.jobNotFound
-        }
+        var release = ProviderCallRelease(action: "horizonpay.job")
+        release.object = .init(id: id, provider: Self.provider, notFound: Self.jobNotFound, auditedAs: Self.auditable(id))
+        let call = ProviderCall(ledger: ledger, client: client, caller: caller, release: release, idempotency: nil, timeout: configuration.timeout)
         let headers = [("Accept", "application/json"), ("Authorization", configuration.bearerAuthorization), ("X-Api-Version", "2")]
-        let reply: ProviderHTTPClient.Reply
-        do {
-            reply = try await client.send(
-                .GET, url: configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id), headers: headers, json: nil, timeout: configuration.timeout)
-        } catch {
-            throw error.vaultError
-        }
-        let answer: JSONValue
-        do {
-            answer = try reply.document()
-        } catch {
-            throw error.vaultError
-        }
-        let captured = try await capture(answer, cards: labels, caller: caller)
-        let redacted = Self.redact(answer, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
-        try await cards.auditProviderCall(
-            action: "horizonpay.job", subject: "\(Self.auditable(id))|status=\(reply.status)", outcome: reply.status < 400 ? .success : .failure, caller: caller
-        )
-        return Answer(status: reply.status, body: redacted.bytes)
+        let url = configuration.checkoutURL.appending("/ctp/api/async/jobs/" + id)
+        let subject = Self.auditable(id)
+        return try await call.run(
+            build: { _, _ in ProviderCall.Outgoing(method: .GET, url: url, headers: headers, json: nil) },
+            failureSubject: { status in subject + "|status=\(status.map(String.init) ?? "none")" },
+            settle: { status, answer, released, settlement in
+                let captured = try Self.capture(answer, cards: released.objectCards, in: settlement)
+                let redacted = Self.redact(answer, cards: released.objectCards, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") })
+                return ProviderCall.Settled(answer: Answer(status: status, body: redacted.bytes), subject: subject + "|status=\(status)")
+            })
     }
 
     /// A notification passed on by the edge service: signature checked (when a webhook key is
     /// configured), Horizonpay card tokens captured for the transaction's cards, and the body
-    /// returned redacted.
+    /// returned redacted. One commit: the credential confirmed, a replay recognised, the tokens
+    /// captured, the answer kept for replays and the audit row.
     public func notification(body: [UInt8], signature: String?, caller: Caller) async throws -> Answer {
-        try await cards.confirm(caller, action: "horizonpay.notification")
-        guard configuration.webhookKey != nil || configuration.allowUnsignedNotifications else { throw Self.notificationsNotConfigured }
+        let action = "horizonpay.notification"
+        guard configuration.webhookKey != nil || configuration.allowUnsignedNotifications else {
+            try await ledger.confirm(caller, action: action)
+            throw Self.notificationsNotConfigured
+        }
         if let verifier = configuration.webhookKey {
             do {
                 try verifier.verify(body: body, signature: signature)
             } catch {
-                try await cards.auditProviderCall(action: "horizonpay.notification", subject: error.code.rawValue, outcome: .denied, caller: caller)
+                try await ledger.settle(caller: caller, confirming: action) { try $0.audit(action: action, subject: error.code.rawValue, outcome: .denied) }
                 throw error
             }
         }
         guard let document = JSONValue.parse(body), document.isObject else {
+            try await ledger.confirm(caller, action: action)
             throw VaultError.malformed(nil, "the notification body must be a JSON object")
         }
         let uid = document["transaction"]?["uid"]?.stringValue
         let status = document["transaction"]?["status"]?.stringValue ?? ""
-        // A notification already processed (same transaction and status, same tenant) is
-        // answered as before and changes nothing: a replayed webhook cannot store a token again.
         let objects = ProviderObjects(keys: try cards.keys.derivedKeys())
         let replayKey = uid.map { objects.notificationKey(tenant: caller.tenant, uid: $0, status: status) }
-        if let replayKey, let stored = try await cards.store.read({ try $0.providerNotification(key: replayKey) }),
-            let earlier = objects.openNotification(stored, key: replayKey)
-        {
-            try await cards.auditProviderCall(
-                action: "horizonpay.notification", subject: "replay|uid=\(uid.map(Self.auditable) ?? "none")",
-                outcome: .success, caller: caller)
-            return Answer(status: 200, body: earlier)
-        }
-        // Cards are named only for a transaction this tenant started through the vault.
-        var labels: [String: CardLabel] = [:]
-        if let uid { labels = try await ownedCall(uid, caller: caller) ?? [:] }
-        let captured = try await capture(document, cards: labels, caller: caller)
-        let redacted = Answer(
-            status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
         let now = cards.clock()
-        try await cards.auditProviderCall(
-            action: "horizonpay.notification", subject: "uid=\(uid.map(Self.auditable) ?? "none")",
-            outcome: .success, caller: caller
-        ) { tx in
+        let subject = "uid=\(uid.map(Self.auditable) ?? "none")"
+        return try await ledger.settle(caller: caller, confirming: action) { settlement in
+            let tx = settlement.transaction
+            // A notification already processed (same transaction and status, same tenant) is
+            // answered as before and changes nothing: a replayed webhook cannot store a token again.
+            if let replayKey, let stored = try tx.providerNotification(key: replayKey), let earlier = objects.openNotification(stored, key: replayKey) {
+                try settlement.audit(action: action, subject: "replay|" + subject, outcome: .success)
+                return Answer(status: 200, body: earlier)
+            }
+            // Cards are named only for a transaction this tenant started through the vault.
+            let labels = try uid.flatMap { uid in Self.isCallReference(uid) ? try settlement.owned(uid, provider: Self.provider) : nil } ?? [:]
+            let captured = try Self.capture(document, cards: labels, in: settlement)
+            let redacted = Answer(
+                status: 200, body: Self.redact(document, cards: labels, scrub: captured.map { (SensitiveBytes(copying: $0.utf8), "<redacted>") }).bytes)
             if let replayKey { try tx.saveProviderNotification(key: replayKey, answer: objects.sealNotification(redacted.body, key: replayKey), at: now) }
+            try settlement.audit(action: action, subject: subject, outcome: .success)
+            return redacted
         }
-        return redacted
     }
 
     static let notificationsNotConfigured = VaultError(
@@ -324,14 +259,6 @@ public struct HorizonpayForwarder: Sendable {
         (1...64).contains(text.utf8.count) && Base64URL.isAlphabet(Substring(text))
     }
 
-    /// The vault cards a transaction or job of the caller's tenant was started with (empty for
-    /// one started without cards); nil when the tenant did not start it through the vault.
-    func ownedCall(_ id: String, caller: Caller) async throws -> [String: CardLabel]? {
-        guard Self.isCallReference(id) else { return nil }
-        let (objects, tenant) = (ProviderObjects(keys: try cards.keys.derivedKeys()), caller.tenant)
-        return try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) }
-    }
-
     public static let jobNotFound = VaultError(
         .notFound, code: .jobNotFound, message: "no async job with this id was started through the vault for this tenant", field: "job_id")
 
@@ -341,9 +268,10 @@ public struct HorizonpayForwarder: Sendable {
         PANScrubber.scrub(String(text.prefix(64)))
     }
 
-    /// Stores every Horizonpay card token in `answer` against the vault card it belongs to;
-    /// returns the token values (to be scrubbed from the answer wherever else they appear).
-    func capture(_ answer: JSONValue, cards labels: [String: CardLabel], caller: Caller) async throws -> [String] {
+    /// Stores every Horizonpay card token in `answer` against the vault card it belongs to (in
+    /// the call's second commit); returns the token values (to be scrubbed from the answer
+    /// wherever else they appear).
+    static func capture(_ answer: JSONValue, cards labels: [String: CardLabel], in settlement: ProviderCallSettlement) throws -> [String] {
         var found: [(String, String)] = []
         func walk(_ value: JSONValue) {
             switch value {
@@ -359,7 +287,7 @@ public struct HorizonpayForwarder: Sendable {
         walk(answer)
         for (key, value) in found {
             guard let label = labels[key], let card = CardToken(label.token) else { continue }
-            try await tokens.captureProviderToken(value, provider: Self.provider, for: card, caller: caller)
+            try settlement.captureProviderToken(value, provider: Self.provider, for: card)
         }
         return found.map(\.1)
     }
@@ -430,15 +358,5 @@ public struct HorizonpayForwarder: Sendable {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private func audit(
-        _ route: HorizonpayRoute, _ named: [String: CardToken], status: Int?, uid: String?, outcome: AuditOutcome, caller: Caller,
-        alongside: (@Sendable (any VaultTransaction) throws -> Void)? = nil
-    ) async throws {
-        var subject = Self.cardKeys.compactMap { named[$0]?.rawValue }.joined(separator: ",")
-        subject += "|status=\(status.map(String.init) ?? "none")"
-        if let uid { subject += "|uid=\(Self.auditable(uid))" }
-        try await cards.auditProviderCall(action: route.auditAction, subject: subject, outcome: outcome, caller: caller, alongside: alongside)
     }
 }

@@ -12,15 +12,15 @@ public struct IokaForwarder: Sendable {
     public let configuration: IokaConfiguration
     let client: ProviderHTTPClient
     let cards: CardVault
-    /// The ioka references, over the same context as `cards`.
-    let references: ProviderReferences
+    /// The two commits of every call, over the same context as `cards`.
+    let ledger: ProviderCallLedger
     let inFlight: InFlightClaims
 
     public init(configuration: IokaConfiguration, client: ProviderHTTPClient, cards: CardVault, inFlight: InFlightClaims = InFlightClaims()) {
         self.configuration = configuration
         self.client = client
         self.cards = cards
-        references = ProviderReferences(context: cards.context)
+        ledger = ProviderCallLedger(context: cards.context)
         self.inFlight = inFlight
     }
 
@@ -37,7 +37,7 @@ public struct IokaForwarder: Sendable {
             operation: .iokaCreateOrder, canonical: body, given: idempotencyKey, caller: caller,
             cards: cards, inFlight: inFlight, movesMoney: true, reference: external, providerTimeout: configuration.timeout)
         return try await call(
-            .POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create",
+            .POST, path: "/v2/transfer-orders", action: "ioka.transfer_order.create", order: nil,
             needs: [.init(token: receiver, kind: .iokaCard, field: "receiver_id")], idempotency: idempotency, caller: caller
         ) { values in
             var upstream = document
@@ -49,11 +49,9 @@ public struct IokaForwarder: Sendable {
     /// `GET /v2/transfer-orders/{id}`, for an order the caller's tenant created through the vault.
     public func order(_ id: String, caller: Caller) async throws -> ProviderAnswer {
         let id = try Self.orderID(id)
-        try await cards.confirm(caller, action: "ioka.transfer_order.read")
-        try await requireOwnedOrder(id, action: "ioka.transfer_order.read", caller: caller)
-        return try await call(.GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", needs: [], idempotency: nil, caller: caller) { _ in
-            nil
-        }
+        return try await call(
+            .GET, path: "/v2/transfer-orders/" + id, action: "ioka.transfer_order.read", order: id, needs: [], idempotency: nil, caller: caller
+        ) { _ in nil }
     }
 
     /// `POST /v2/transfer-orders/{id}/topup` with `{"sender_id": "tok_..."}`.
@@ -67,13 +65,12 @@ public struct IokaForwarder: Sendable {
         }
         let sender = try Self.token(in: document, field: "sender_id")
         if idempotencyKey == nil { throw StoredResponse.keyRequired }
-        try await requireOwnedOrder(id, action: "ioka.transfer_order.topup", caller: caller)
         let idempotency = try ProviderIdempotency(
             operation: .iokaTopup, canonical: Array(id.utf8) + [0] + body,
             given: idempotencyKey, caller: caller, cards: cards, inFlight: inFlight,
             movesMoney: true, reference: ["order_id": id], providerTimeout: configuration.timeout)
         return try await call(
-            .POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup",
+            .POST, path: "/v2/transfer-orders/\(id)/topup", action: "ioka.transfer_order.topup", order: id,
             needs: [.init(token: sender, kind: .iokaSender, field: "sender_id")], idempotency: idempotency, caller: caller
         ) { values in
             JSONValue.object([("sender_id", .string(values["sender_id"] ?? ""))])
@@ -81,48 +78,32 @@ public struct IokaForwarder: Sendable {
     }
 
     /// An ioka notification passed on by the edge service: new sender ids registered, and the
-    /// same body returned with every ioka card reference replaced by its vault token.
+    /// same body returned with every ioka card reference replaced by its vault token. One
+    /// commit: the credential confirmed, the references registered and the audit row.
     public func event(body: [UInt8], caller: Caller) async throws -> ProviderAnswer {
-        try await cards.confirm(caller, action: "ioka.event")
+        let action = "ioka.event"
         guard let document = JSONValue.parse(body), document.isObject else {
+            try await ledger.confirm(caller, action: action)
             throw VaultError.malformed(nil, "the event body must be a JSON object")
         }
-        // References are registered only from events about an order this vault created or read
-        // for the caller's tenant: anyone else's event cannot plant a card or sender.
-        var known = false
-        if let id = Self.orderID(of: document) {
-            let (objects, tenant) = (try objects(), caller.tenant)
-            known = try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) } != nil
-        }
-        let (redacted, tokens) = try await redact(document, known: [:], source: "ioka.event", caller: caller, register: known)
+        let order = Self.orderID(of: document)
         let name = document["event"]?.stringValue.map(Self.eventName) ?? "none"
-        try await cards.auditProviderCall(
-            action: "ioka.event",
-            subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)" + (known ? "" : "|order_unknown")),
-            outcome: known ? .success : .failure, caller: caller)
-        return ProviderAnswer(status: 200, body: redacted.bytes)
+        return try await ledger.settle(caller: caller, confirming: action) { settlement in
+            // References are registered only from events about an order this vault created or
+            // read for the caller's tenant: anyone else's event cannot plant a card or sender.
+            let known = try order.map { try settlement.owned($0, provider: Self.provider) != nil } ?? false
+            let (redacted, tokens) = try Self.redact(document, known: [:], source: action, register: known, in: settlement)
+            try settlement.audit(
+                action: action, subject: Self.subject(tokens, status: nil, answer: document, extra: "event=\(name)" + (known ? "" : "|order_unknown")),
+                outcome: known ? .success : .failure)
+            return ProviderAnswer(status: 200, body: redacted.bytes)
+        }
     }
 
     static let provider = "ioka"
 
-    /// The orders each tenant created through the vault.
-    func objects() throws -> ProviderObjects {
-        ProviderObjects(keys: try cards.keys.derivedKeys())
-    }
-
     public static let orderNotFound = VaultError(
         .notFound, code: .orderNotFound, message: "no transfer order with this id was created through the vault for this tenant", field: "order_id")
-
-    /// Refuses, as unknown and before ioka is called, an order the caller's tenant did not
-    /// create through the vault: another tenant's order id gets exactly what an unknown one gets.
-    private func requireOwnedOrder(_ id: String, action: String, caller: Caller) async throws {
-        let (objects, tenant) = (try objects(), caller.tenant)
-        let owned = try await cards.store.read { try objects.owned(id, provider: Self.provider, tenant: tenant, in: $0) } != nil
-        guard owned else {
-            try await cards.auditProviderCall(action: action, subject: "order=\(id)|not_found", outcome: .failure, caller: caller)
-            throw Self.orderNotFound
-        }
-    }
 
     /// The ioka order a document is about: an event's `order.id` or `transfer.order_id`, a
     /// transfer's `order_id`, or an order object's own top-level `id`.
@@ -133,89 +114,53 @@ public struct IokaForwarder: Sendable {
 
     // MARK: the call
 
+    /// One call on the pipeline every provider call takes (`ProviderCall`): the references
+    /// `needs` names and the `order` (which the caller's tenant must own) read in the first
+    /// commit; the references ioka's answer carries registered and the order remembered in the
+    /// second.
     private func call(
-        _ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
-        caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?
+        _ method: HTTPMethod, path: String, action: String, order: String?, needs: [ProviderReferences.ReferenceNeed],
+        idempotency: ProviderIdempotency?, caller: Caller, body build: @escaping @Sendable ([String: String]) -> JSONValue?
     ) async throws -> ProviderAnswer {
-        // 1. A retry replays the first answer; a duplicate still in flight is refused.
-        if let replayed = try await idempotency?.replay() { return replayed }
-        guard let idempotency else {
-            return try await send(method, path: path, action: action, needs: needs, idempotency: nil, caller: caller, body: build)
-        }
-        return try await idempotency.holding {
-            try await send(method, path: path, action: action, needs: needs, idempotency: idempotency, caller: caller, body: build)
-        }
-    }
-
-    /// Steps 2 to 4 of `call`, while this call holds the idempotency claim (if any).
-    private func send(
-        _ method: HTTPMethod, path: String, action: String, needs: [ProviderReferences.ReferenceNeed], idempotency: ProviderIdempotency?,
-        caller: Caller, body build: @Sendable ([String: String]) -> JSONValue?
-    ) async throws -> ProviderAnswer {
-        // 2. The references, read and audited, and the key claimed in the same commit.
-        var values: [String: String] = [:]
-        if !needs.isEmpty {
-            values = try await references.referencesForProvider(needs, action: action + ".reference", caller: caller, alongside: idempotency?.claim)
-        }
-        var known: [ProviderReference: CardToken] = [:]
-        for need in needs {
-            if let value = values[need.field], let reference = try? ProviderReference(validating: value, kind: need.kind) { known[reference] = need.token }
-        }
-        let upstream = build(values)
-        let named = needs.map(\.token)
-
-        // 3. Call ioka.
+        var release = ProviderCallRelease(action: action)
+        release.references = needs
+        release.object = order.map { .init(id: $0, provider: Self.provider, notFound: Self.orderNotFound, auditedAs: "order=\($0)") }
+        let call = ProviderCall(ledger: ledger, client: client, caller: caller, release: release, idempotency: idempotency, timeout: configuration.timeout)
         let headers = [("Accept", "application/json"), ("API-KEY", configuration.apiKey.value)]
-        let reply: ProviderHTTPClient.Reply
-        do {
-            reply = try await client.send(method, url: configuration.apiURL.appending(path), headers: headers, json: upstream, timeout: configuration.timeout)
-        } catch {
-            // Nothing sent: the key is free again. Otherwise the failure is the answer a retry gets.
-            if error.nothingSent { try await idempotency?.release() } else { try await idempotency?.fail(error) }
-            try await cards.auditProviderCall(action: action, subject: Self.subject(named, status: nil, answer: nil), outcome: .failure, caller: caller)
-            throw error.vaultError
-        }
-
-        // 4. Redact (registering references seen for the first time) and answer.
-        let answer: JSONValue
-        do {
-            answer = try reply.document()
-        } catch {
-            try await idempotency?.fail(error)
-            try await cards.auditProviderCall(
-                action: action, subject: Self.subject(named, status: reply.status, answer: nil), outcome: .failure, caller: caller)
-            throw error.vaultError
-        }
-        let (redacted, seen) = try await redact(answer, known: known, source: action, caller: caller)
-        let result = ProviderAnswer(status: reply.status, body: redacted.bytes)
-        // The order this call created or read is remembered, so that its events may register the
-        // sender and card references they carry.
-        let order = Self.orderID(of: answer)
-        let (record, tenant, now, objects) = (idempotency?.record(result), caller.tenant, cards.clock(), try objects())
-        try await cards.auditProviderCall(
-            action: action, subject: Self.subject(named + seen, status: reply.status, answer: answer),
-            outcome: reply.status < 400 ? .success : .failure, caller: caller
-        ) { tx in
-            try record?(tx)
-            if reply.status < 400, let order {
-                try objects.remember(order, cards: [:], provider: Self.provider, tenant: tenant, at: now, in: tx)
-            }
-        }
-        return result
+        let url = configuration.apiURL.appending(path)
+        let named = needs.map(\.token)
+        return try await call.run(
+            build: { released, _ in ProviderCall.Outgoing(method: method, url: url, headers: headers, json: build(released.references)) },
+            failureSubject: { status in Self.subject(named, status: status, answer: nil) },
+            settle: { status, answer, released, settlement in
+                var known: [ProviderReference: CardToken] = [:]
+                for need in needs {
+                    if let value = released.references[need.field], let reference = try? ProviderReference(validating: value, kind: need.kind) {
+                        known[reference] = need.token
+                    }
+                }
+                let (redacted, seen) = try Self.redact(answer, known: known, source: action, register: true, in: settlement)
+                // The order this call created or read is remembered, so that its events may
+                // register the sender and card references they carry.
+                if status < 400, let order = Self.orderID(of: answer) {
+                    try settlement.remember(order, cards: [:], provider: Self.provider)
+                }
+                return ProviderCall.Settled(
+                    answer: ProviderAnswer(status: status, body: redacted.bytes), subject: Self.subject(named + seen, status: status, answer: answer))
+            })
     }
 
     // MARK: redaction
 
     /// Replaces every ioka card reference in `document` by its vault token: `known` ones from
-    /// the request, others looked up or registered. Returns the redacted document and the
-    /// tokens it now names.
-    func redact(
-        _ document: JSONValue, known: [ProviderReference: CardToken], source: String, caller: Caller,
-        register: Bool = true
-    ) async throws -> (JSONValue, [CardToken]) {
+    /// the request, others looked up or registered (in the call's second commit). Returns the
+    /// redacted document and the tokens it now names.
+    static func redact(
+        _ document: JSONValue, known: [ProviderReference: CardToken], source: String, register: Bool, in settlement: ProviderCallSettlement
+    ) throws -> (JSONValue, [CardToken]) {
         let sightings = IokaReferences.find(in: document)
         let unknown = sightings.filter { known[$0.reference] == nil }
-        let tokens = known.merging(try await references.tokens(for: unknown, source: source, caller: caller, register: register)) { a, _ in a }
+        let tokens = known.merging(try settlement.tokens(for: unknown, source: source, register: register)) { a, _ in a }
         let redacted = IokaReferences.replace(in: document, tokens: tokens)
         return (redacted, sightings.compactMap { tokens[$0.reference] })
     }
