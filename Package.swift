@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Already in the graph: an event loop of PostgreSQL's own, apart from the HTTP server's.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // Already in the graph through hummingbird: the HTTP types channel handlers the request
+        // deadline handler sits among.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // The only place the C library is visible.
@@ -75,6 +78,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -89,6 +93,9 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -96,8 +103,9 @@ let package = Package(
         .target(
             name: "ProviderSimulators",
             dependencies: [
-                "VaultDomain", "VaultProviders",
+                "VaultProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -112,6 +120,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // Its parser's error type: malformed framing answers 400, not 500.
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             // The API contract, compiled into the binary (no resource bundle to ship beside it).
             resources: [.embedInCode("OpenAPI/openapi.json")],
@@ -121,9 +132,10 @@ let package = Package(
         .executableTarget(
             name: "cardvault",
             dependencies: [
-                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "VaultPostgres",
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "VaultPostgres", "VaultHSM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -148,6 +160,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -155,7 +168,7 @@ let package = Package(
         .target(
             name: "VaultTestSupport",
             dependencies: [
-                "VaultDomain", "VaultStorage", "VaultCrypto",
+                "VaultDomain", "VaultStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -168,18 +181,30 @@ let package = Package(
                 "VaultTestSupport", "VaultDomain", "VaultStorage", "VaultHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "VaultCryptoTests", dependencies: ["VaultCrypto"], swiftSettings: strict),
-        .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport"], swiftSettings: strict),
-        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "VaultTestSupport", "VaultPostgres"], swiftSettings: strict),
-        .testTarget(name: "VaultHSMTests", dependencies: ["VaultHSM", "VaultStorage", "VaultTestSupport"], swiftSettings: strict),
+        .testTarget(name: "VaultDomainTests", dependencies: ["VaultDomain", "VaultTestSupport", "VaultCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "VaultStorageTests",
+            dependencies: [
+                "VaultStorage", "VaultTestSupport", "VaultPostgres", "VaultDomain", "VaultCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VaultHSMTests", dependencies: ["VaultHSM", "VaultStorage", "VaultTestSupport", "VaultDomain", "VaultCrypto"], swiftSettings: strict),
         .testTarget(
             name: "VaultProvidersTests",
             dependencies: [
                 "VaultProviders", "ProviderSimulators", "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport", "VaultCrypto", "VaultDomain",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -188,8 +213,9 @@ let package = Package(
         .testTarget(
             name: "VaultHTTPTests",
             dependencies: [
-                "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "VaultHTTP", "VaultTestSupport", "VaultHTTPTestSupport", "VaultDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

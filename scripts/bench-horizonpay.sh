@@ -18,7 +18,9 @@ swift build -c release --product cardvault >&2
 swift build -c release --product cardvault-bench >&2
 swift build -c release --product cardvault-simulator >&2
 BIN="$(swift build -c release --show-bin-path)"
-CV="$BIN/cardvault"
+# BIN_DIR=folder forwards through the cardvault binary there instead (an older build, for a
+# before/after pair in the same hour); the simulators and the proxy stay this build's.
+CV="${BIN_DIR:-$BIN}/cardvault"
 SIM="$BIN/cardvault-simulator"
 WORK="$(mktemp -d /tmp/cardvault-hpbench.XXXXXX)"
 PIDS=()

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 # Formatting first: it takes seconds (scripts/format.sh fixes what it finds).
 swift format lint --strict --recursive --parallel Sources Tests Package.swift
+# Every module declares exactly what it imports (Package.swift against the import lines).
+scripts/check-imports.py
 # The project's own code builds without a warning (dependencies' warnings are theirs). A fresh
 # build (CI's) compiles every file; an incremental one only re-checks what changed.
 BUILD_LOG="$(mktemp /tmp/cardvault-build.XXXXXX)"

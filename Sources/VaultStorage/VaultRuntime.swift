@@ -27,9 +27,9 @@ public struct VaultRuntime: Sendable {
     public let defaultRetention: TimeInterval?
     /// One per runtime: it holds the cache of known-good client secrets.
     public let authenticator: ClientAuthenticator
-    public var clients: ClientAdministration { ClientAdministration(store: store, keys: keys) }
-    public var keyAdmin: KeyAdministration { KeyAdministration(store: store, keys: keys) }
-    public var audit: AuditAdministration { AuditAdministration(store: store, keys: keys) }
+    public var clients: ClientAdministration { ClientAdministration(context: context) }
+    public var keyAdmin: KeyAdministration { KeyAdministration(context: context) }
+    public var audit: AuditAdministration { AuditAdministration(context: context) }
 
     public init(
         databasePath: String, keysDirectory: String, securityCodeTTL: TimeInterval = 15 * 60,

@@ -42,11 +42,16 @@ struct ProviderCallCommitTests {
             let caller = try await vault.caller(scopes: [.cardsWrite, .cardsRead, .horizonpayForward, .horizonpayNotify])
             let base = try ProviderURL(validating: "http://127.0.0.1:\(live.port ?? 0)", setting: "test")
             let client = ProviderHTTPClient()
-            let forwarder = HorizonpayForwarder(
-                configuration: HorizonpayConfiguration(
-                    gatewayURL: base, checkoutURL: base, shopID: sim.shopID, secretKey: ProviderSecret(sim.secretKey),
-                    publicKey: ProviderSecret(sim.publicKey), timeout: .seconds(1), allowUnsignedNotifications: true),
-                client: client, cards: vault.runtime.cards, logger: Logger(label: "test"))
+            // Generous on a loaded machine; the timeout case has its own 1 s forwarder.
+            func makeForwarder(timeout: Duration) -> HorizonpayForwarder {
+                HorizonpayForwarder(
+                    configuration: HorizonpayConfiguration(
+                        gatewayURL: base, checkoutURL: base, shopID: sim.shopID, secretKey: ProviderSecret(sim.secretKey),
+                        publicKey: ProviderSecret(sim.publicKey), timeout: timeout, allowUnsignedNotifications: true),
+                    client: client, cards: vault.runtime.cards, logger: Logger(label: "test"))
+            }
+            let forwarder = makeForwarder(timeout: .seconds(20))
+            let impatient = makeForwarder(timeout: .seconds(1))
             func card(_ number: String, code: String?) async throws -> String {
                 let answer = try await vault.runtime.cards.tokenize(
                     CardInput(number: number, expMonth: "12", expYear: "2031", holder: "IVAN PETROV", verificationValue: code), caller: caller,
@@ -88,8 +93,9 @@ struct ProviderCallCommitTests {
             // The provider's failures: a 500, a timeout, a reset mid-answer, a body that is not JSON.
             for amount in [SimulatedFault.Amount.serverError, SimulatedFault.Amount.slow, SimulatedFault.Amount.reset, SimulatedFault.Amount.garbage] {
                 try await codeAgain(from)
+                let sender = amount == SimulatedFault.Amount.slow ? impatient : forwarder
                 spent = await Self.commits {
-                    _ = try await forwarder.forward(.transfer, body: Self.transfer(from, to, amount: amount), caller: caller, idempotencyKey: Self.key())
+                    _ = try await sender.forward(.transfer, body: Self.transfer(from, to, amount: amount), caller: caller, idempotencyKey: Self.key())
                 }
                 #expect(spent.count == 2 && spent.threw, "amount \(amount)")
             }
@@ -138,7 +144,7 @@ struct ProviderCallCommitTests {
             let base = try ProviderURL(validating: "http://127.0.0.1:\(live.port ?? 0)", setting: "test")
             let client = ProviderHTTPClient()
             let forwarder = IokaForwarder(
-                configuration: IokaConfiguration(apiURL: base, apiKey: ProviderSecret(sim.apiKey), timeout: .seconds(1)), client: client,
+                configuration: IokaConfiguration(apiURL: base, apiKey: ProviderSecret(sim.apiKey), timeout: .seconds(20)), client: client,
                 cards: vault.runtime.cards)
             let cardID = sim.saveReceiverCard(pan: IokaSimulator.TestCards.receiverPAN)
             let registered = try await vault.runtime.references.register(ReferenceInput(value: cardID), kind: .iokaCard, caller: caller, idempotencyKey: nil)

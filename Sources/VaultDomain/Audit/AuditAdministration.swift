@@ -2,14 +2,10 @@ import Foundation
 import VaultCrypto
 
 /// `cardvault audit verify|tail`.
-public struct AuditAdministration: Sendable {
-    public let store: any VaultStore
-    public let keys: KeyRing
+public struct AuditAdministration: VaultService {
+    public let context: VaultContext
 
-    public init(store: any VaultStore, keys: KeyRing) {
-        self.store = store
-        self.keys = keys
-    }
+    public init(context: VaultContext) { self.context = context }
 
     /// Checks the whole chain in pages, then (where rows are sequenced after commit) every
     /// lane, sequenced rows and queued ones; reports the first break. `rows` counts the log's

@@ -1,16 +1,10 @@
 import Foundation
 
 /// `cardvault clients add|list|revoke|rotate-secret`.
-public struct ClientAdministration: Sendable {
-    public let store: any VaultStore
-    public let keys: KeyRing
-    public let clock: @Sendable () -> Date
+public struct ClientAdministration: VaultService {
+    public let context: VaultContext
 
-    public init(store: any VaultStore, keys: KeyRing, clock: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.keys = keys
-        self.clock = clock
-    }
+    public init(context: VaultContext) { self.context = context }
 
     /// Registers a client and returns its secret, which is shown only this once. A tenant no
     /// client belongs to yet is refused unless `newTenant` says it is meant (a mistyped tenant
