@@ -38,7 +38,7 @@ for m in re.finditer(r"\.(target|executableTarget|testTarget|systemLibrary)\(\s*
     targets[name] = (kind, deps)
 
 importline = re.compile(
-    r"^\s*(?:@testable\s+|@_implementationOnly\s+|@preconcurrency\s+)*(?:public\s+|package\s+|internal\s+)?import\s+"
+    r"^\s*(?:@testable\s+|@_implementationOnly\s+|@preconcurrency\s+|@_spi\([^)]*\)\s+)*(?:public\s+|package\s+|internal\s+)?import\s+"
     r"(?:(?:struct|class|enum|func|protocol|typealias|var|let)\s+)?([A-Za-z_]\w*)", re.M)
 problems = []
 for name, (kind, deps) in sorted(targets.items()):

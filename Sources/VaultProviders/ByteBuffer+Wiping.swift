@@ -6,7 +6,6 @@
 // The custom-allocator entry points are SwiftNIO SPI ("advanced API", NIO 2.90+): the only way
 // to have NIO's own buffers zeroed when the last holder lets go of them.
 @_spi(CustomByteBufferAllocator) import NIOCore
-import Synchronization
 import VaultCrypto
 
 extension ByteBufferAllocator {
@@ -15,28 +14,24 @@ extension ByteBufferAllocator {
     /// (the vault's receive buffers, the bodies sent to providers), so whichever holder is last
     /// (the vault, NIO, the HTTP client, TLS) the bytes never stay behind in freed memory.
     public static let wiping = ByteBufferAllocator(
-        allocate: { size in WipingAllocatorStatistics.allocate(size) },
+        allocate: { size in WipingAllocatorBlocks.allocate(size) },
         reallocate: { pointer, oldSize, newSize in
-            guard let pointer else { return WipingAllocatorStatistics.allocate(newSize) }
-            guard let fresh = WipingAllocatorStatistics.allocate(newSize) else { return nil }
+            guard let pointer else { return WipingAllocatorBlocks.allocate(newSize) }
+            guard let fresh = WipingAllocatorBlocks.allocate(newSize) else { return nil }
             memcpy(fresh, pointer, min(oldSize, newSize))
-            WipingAllocatorStatistics.release(pointer)
+            WipingAllocatorBlocks.release(pointer)
             return fresh
         },
-        deallocate: { pointer in WipingAllocatorStatistics.release(pointer) },
+        deallocate: { pointer in WipingAllocatorBlocks.release(pointer) },
         copy: { destination, source, count in _ = memcpy(destination, source, count) }
     )
 }
 
-/// The wiping allocator's blocks, and how many bytes it has zeroed (so tests can see that it is
-/// the one in use). Each block starts with a 16-byte header holding its size (`free` is not
+/// The wiping allocator's blocks. Each block starts with a 16-byte header holding its size (`free` is not
 /// told the size, and `malloc_usable_size` is not portable); the caller's bytes follow it,
 /// keeping malloc's 16-byte alignment.
-public enum WipingAllocatorStatistics {
-    static let zeroed = Atomic<Int>(0)
+enum WipingAllocatorBlocks {
     static let header = 16
-
-    public static var bytesZeroed: Int { zeroed.load(ordering: .relaxed) }
 
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         guard let block = malloc(size + header) else { return nil }
@@ -49,7 +44,6 @@ public enum WipingAllocatorStatistics {
         let block = pointer - header
         let size = block.load(as: Int.self)
         zeroize(pointer, count: size)
-        zeroed.add(size, ordering: .relaxed)
         free(block)
     }
 }

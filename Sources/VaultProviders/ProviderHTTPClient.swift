@@ -119,6 +119,14 @@ public enum ProviderFailure: Error, Sendable, Equatable {
         return .connectionLost
     }
 
+    /// The failure a recorded error code stands for (a replayed failure); a code no failure
+    /// has is read as the provider's own server error.
+    init(code: VaultError.Code) {
+        self =
+            [ProviderFailure.unreachable, .connectionLost, .timeout, .invalidResponse, .upstreamError].first { $0.vaultError.code == code }
+            ?? .upstreamError
+    }
+
     /// Whether the request certainly never left the vault.
     public var nothingSent: Bool { self == .unreachable }
 

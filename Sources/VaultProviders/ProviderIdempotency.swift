@@ -84,6 +84,7 @@ struct ProviderIdempotency: Sendable {
             throw error
         }
         _ = try stored.replaying(requestHash)
+        if let failure = stored.recordedFailure { throw ProviderFailure(code: failure).vaultError }
         if stored.isPending {
             if inFlight.contains(claimID) { throw StoredResponse.inFlight }
             if let horizon = othersInFlightFor, now.timeIntervalSince(stored.createdAt) < horizon { throw StoredResponse.inFlight }
@@ -121,15 +122,13 @@ struct ProviderIdempotency: Sendable {
 
     /// After a failure once the request may have been sent, in the call's second commit. A
     /// money move whose answer was lost keeps its pending claim (a retry gets
-    /// `outcome_unknown`); anything else records the failure, so a retry gets the same 502/504
-    /// and the provider is not called again.
+    /// `outcome_unknown`); anything else records the failure (its error code, which the HTTP
+    /// layer renders as it rendered the first answer), so a retry gets the same error and the
+    /// provider is not called again.
     func failing(_ error: ProviderFailure, in tx: any VaultTransaction) throws {
         guard let key, let requestHash else { return }
         if movesMoney && error.outcomeUnknown { return }
-        let failure = error.vaultError
-        let body = VaultJSON.encode(["error": ["code": failure.code.rawValue, "message": failure.message]])
-        let stored = StoredResponse(requestHash: requestHash, status: failure.kind == .gatewayTimeout ? 504 : 502, body: body, createdAt: now)
-            .sealed(client: client, key: key, macKey: macKey)
+        let stored = StoredResponse.failure(requestHash: requestHash, code: error.vaultError.code, at: now).sealed(client: client, key: key, macKey: macKey)
         try tx.replace(stored, client: client, key: key)
     }
 

@@ -55,10 +55,10 @@ public final class AppDatabase: Sendable {
 
     /// Folds the WAL back into the main file and truncates it, so deleted pages do not linger
     /// in the log.
-    public func checkpoint() throws {
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+    /// The one place the checkpoint is written: the store runs it between group commits, a
+    /// restore before it closes the database.
+    public func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     static var migrator: DatabaseMigrator {

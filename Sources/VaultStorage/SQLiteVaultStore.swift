@@ -36,10 +36,10 @@ public final class SQLiteVaultStore: VaultStore {
         }
     }
 
-    /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer connection, between group commits.
+    /// `AppDatabase.checkpoint()` on the writer connection, between group commits.
     public func checkpoint() async throws {
         do {
-            try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try await database.checkpoint()
         } catch {
             throw map(error)
         }

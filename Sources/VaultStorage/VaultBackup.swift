@@ -141,7 +141,7 @@ public enum VaultBackup {
         }
         try await runtime.audit.record("backup.restore", subject: (backup as NSString).lastPathComponent, outcome: .success, actor: actor)
         guard let database = runtime.database else { return }
-        try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try await database.checkpoint()
         try database.pool.close()
     }
 

@@ -16,256 +16,140 @@ extension VaultError {
     }
 }
 
+/// The codes by name. What each means is written once, in `registry` below, which docs/api.md's
+/// table and the OpenAPI enum are checked against.
 extension VaultError.Code {
     // MARK: Requests
-    /// The body is not one strict JSON object (RFC 8259, no duplicate keys), a field has the wrong type or is unknown, or a header is malformed.
     public static let malformedRequest = Self("malformed_request")
-    /// The request body is larger than 64 KiB.
     public static let bodyTooLarge = Self("body_too_large")
-    /// No such route.
     public static let notFound = Self("not_found")
-    /// The route does not take that method.
     public static let methodNotAllowed = Self("method_not_allowed")
-    /// The route moves money and the request has no Idempotency-Key.
     public static let idempotencyKeyRequired = Self("idempotency_key_required")
-    /// The Idempotency-Key was used before with a different request.
     public static let idempotencyConflict = Self("idempotency_conflict")
-    /// A request with this Idempotency-Key is still being processed.
     public static let requestInFlight = Self("request_in_flight")
-    /// A provider call under this Idempotency-Key was sent but its answer was lost; `error.reference` names it. Ask the provider before sending again under a new key.
     public static let outcomeUnknown = Self("outcome_unknown")
-    /// An unexpected failure; nothing about it is shown.
     public static let internalError = Self("internal_error")
-    /// An HTTP-level failure of the server framework.
     public static let httpError = Self("http_error")
 
     // MARK: Clients and limits
-    /// No bearer secret, or an unknown, revoked or rotated-out one.
     public static let unauthenticated = Self("unauthenticated")
-    /// The client lacks the route's scope.
     public static let missingScope = Self("missing_scope")
-    /// The client is over its tokenize rate; see Retry-After.
     public static let rateLimited = Self("rate_limited")
-    /// The client tokenized too many different cards with the same first six and last four digits within 24 hours; nothing was stored.
     public static let enumerationSuspected = Self("enumeration_suspected")
-    /// A client with this name exists.
     public static let clientExists = Self("client_exists")
-    /// No client with this name.
     public static let clientNotFound = Self("client_not_found")
-    /// The client is revoked.
     public static let clientRevoked = Self("client_revoked")
-    /// A client name is not 1 to 64 letters, digits, '-', '_' or '.' starting with a letter.
     public static let invalidName = Self("invalid_name")
-    /// A tenant is not 1 to 64 lower-case letters, digits, '-' or '_' starting with a letter.
     public static let invalidTenant = Self("invalid_tenant")
-    /// No client belongs to this tenant yet; `clients add --new-tenant` starts one.
     public static let tenantNotFound = Self("tenant_not_found")
-    /// A scope that does not exist.
     public static let unknownScope = Self("unknown_scope")
 
     // MARK: Cards
-    /// A required field is absent.
     public static let missingField = Self("missing_field")
-    /// Several fields are invalid; `error.fields` lists each.
     public static let invalidFields = Self("invalid_fields")
-    /// The card is invalid.
     public static let invalidCard = Self("invalid_card")
-    /// The card number is not 12 to 19 digits, fails the Luhn check or does not match its payment system's lengths.
     public static let invalidCardNumber = Self("invalid_card_number")
-    /// exp_month or exp_year is not a valid month or year.
     public static let invalidExpiry = Self("invalid_expiry")
-    /// expiry_date is not MM/YY.
     public static let invalidExpiryDate = Self("invalid_expiry_date")
-    /// The card has expired.
     public static let cardExpired = Self("card_expired")
-    /// The holder name is empty, too long or has characters a card does not carry.
     public static let invalidHolder = Self("invalid_holder")
-    /// The security code is not 3 digits (4 for American Express).
     public static let invalidVerificationValue = Self("invalid_verification_value")
-    /// retain_until is not an RFC 3339 date or date-time in the future, at most 10 years ahead.
     public static let invalidRetainUntil = Self("invalid_retain_until")
-    /// A PATCH that changes nothing.
     public static let noChanges = Self("no_changes")
-    /// No card with this token in the caller's tenant.
     public static let cardNotFound = Self("card_not_found")
-    /// A stored card failed its integrity check.
     public static let cardUnreadable = Self("card_unreadable")
-    /// A stored row failed its integrity check (it was changed without the vault's keys); nothing was read or changed.
     public static let integrityFailure = Self("integrity_failure")
-    /// Too many security codes are pending; nothing was stored. Retry later, or send the card without a code.
     public static let verificationValueCapacity = Self("verification_value_capacity")
-    /// A transfer needs a pending security code for its source card.
     public static let verificationValueRequired = Self("verification_value_required")
 
     // MARK: Providers
-    /// The provider's settings are not given on this vault.
     public static let providerNotConfigured = Self("provider_not_configured")
-    /// A request to a provider carried card data; cards are named by vault tokens only.
     public static let cardDataNotAllowed = Self("card_data_not_allowed")
-    /// A card object does not name a vault token.
     public static let invalidCardReference = Self("invalid_card_reference")
-    /// A card object has a field other than token, holder and use_saved_token.
     public static let unknownField = Self("unknown_field")
-    /// A field that must be a vault token is not one.
     public static let invalidToken = Self("invalid_token")
-    /// No Horizonpay card token is stored for this card.
     public static let noSavedToken = Self("no_saved_token")
-    /// A Horizonpay job id is not valid.
     public static let invalidJobId = Self("invalid_job_id")
-    /// An ioka order id is not 1 to 64 letters, digits, '_' or '-'.
     public static let invalidOrderId = Self("invalid_order_id")
-    /// No ioka transfer order with this id was created through the vault for the caller's tenant (another tenant's order gets the same answer).
     public static let orderNotFound = Self("order_not_found")
-    /// No Horizonpay async job with this id was started through the vault for the caller's tenant (another tenant's job gets the same answer).
     public static let jobNotFound = Self("job_not_found")
-    /// An ioka reference is not valid.
     public static let invalidReference = Self("invalid_reference")
-    /// pan_masked is not a masked card number.
     public static let invalidPanMasked = Self("invalid_pan_masked")
-    /// payment_system is not 1 to 32 printable characters without long digit runs.
     public static let invalidPaymentSystem = Self("invalid_payment_system")
-    /// emitter is not 1 to 64 printable characters without long digit runs.
     public static let invalidEmitter = Self("invalid_emitter")
-    /// customer_id is not 1 to 128 printable characters without long digit runs.
     public static let invalidCustomerId = Self("invalid_customer_id")
-    /// The vault token holds no ioka card reference.
     public static let iokaCardMissing = Self("ioka_card_missing")
-    /// The vault token holds no ioka sender reference.
     public static let iokaSenderMissing = Self("ioka_sender_missing")
-    /// The reference is registered to another vault token.
     public static let referenceInUse = Self("reference_in_use")
-    /// A stored provider reference failed its integrity check.
     public static let referenceUnreadable = Self("reference_unreadable")
-    /// A stored provider card token failed its integrity check.
     public static let providerTokenUnreadable = Self("provider_token_unreadable")
-    /// Horizonpay notifications cannot be verified: HORIZONPAY_WEBHOOK_PUBLIC_KEY is not set.
     public static let notificationsNotConfigured = Self("notifications_not_configured")
-    /// A notification without its Content-Signature.
     public static let signatureMissing = Self("signature_missing")
-    /// A notification whose Content-Signature does not match its body.
     public static let signatureInvalid = Self("signature_invalid")
-    /// The provider could not be reached, or the connection broke.
     public static let upstreamUnavailable = Self("upstream_unavailable")
-    /// The provider did not answer in time; the call may have been processed.
     public static let upstreamTimeout = Self("upstream_timeout")
-    /// The provider's answer was not strict JSON.
     public static let upstreamInvalidResponse = Self("upstream_invalid_response")
-    /// The provider answered with a server error.
     public static let upstreamError = Self("upstream_error")
 
     // MARK: Storage and keys
-    /// The vault's storage is not available.
     public static let storageUnavailable = Self("storage_unavailable")
-    /// The database did not confirm the commit in time: it may or may not have happened; retry
-    /// with the same Idempotency-Key (see Retry-After).
     public static let storageUnconfirmed = Self("storage_unconfirmed")
-    /// The vault is not ready (readiness probe).
     public static let notReady = Self("not_ready")
-    /// The key a record needs is not available.
     public static let keyUnavailable = Self("key_unavailable")
-    /// A stored key does not unwrap under the master key.
     public static let keyUnwrapFailed = Self("key_unwrap_failed")
-    /// The data-key version is the active one; rotate first.
     public static let keyVersionActive = Self("key_version_active")
-    /// Cards, provider tokens or references still use the version; rewrap first.
     public static let keyVersionInUse = Self("key_version_in_use")
-    /// There is no such data-key version.
     public static let keyVersionNotFound = Self("key_version_not_found")
-    /// The data-key version was retired meanwhile; retry.
     public static let keyVersionNotUsable = Self("key_version_not_usable")
-    /// The data-key version is already retired.
     public static let keyVersionRetired = Self("key_version_retired")
-    /// The keys are initialised already.
     public static let keysAlreadyInitialised = Self("keys_already_initialised")
-    /// The keys folder cannot be created or written.
     public static let keysDirUnwritable = Self("keys_dir_unwritable")
-    /// Another cardvault command held the keys folder's lock for too long.
     public static let keysLocked = Self("keys_locked")
-    /// The keys are not initialised: run `cardvault keys init`.
     public static let keysNotInitialised = Self("keys_not_initialised")
-    /// The database holds partial key material; restore it from a backup.
     public static let keysPartiallyInitialised = Self("keys_partially_initialised")
-    /// The master key changed during the operation; run it again.
     public static let masterKeyChanged = Self("master_key_changed")
-    /// A master key file exists already.
     public static let masterKeyExists = Self("master_key_exists")
-    /// The master key file is not a regular file of the right size.
     public static let masterKeyInvalid = Self("master_key_invalid")
-    /// The master key did not wrap the keys in this database.
     public static let masterKeyMismatch = Self("master_key_mismatch")
-    /// The master key file is missing.
     public static let masterKeyMissing = Self("master_key_missing")
-    /// The master key file is not owned by the user running cardvault.
     public static let masterKeyOwner = Self("master_key_owner")
-    /// The master key file is readable by group or others.
     public static let masterKeyPermissions = Self("master_key_permissions")
-    /// The master key file is a symbolic link.
     public static let masterKeySymlink = Self("master_key_symlink")
-    /// The master key file cannot be read.
     public static let masterKeyUnreadable = Self("master_key_unreadable")
-    /// A key file could not be written.
     public static let masterKeyWriteFailed = Self("master_key_write_failed")
-    /// Locked memory for the pending security codes cannot be reserved.
     public static let secureMemoryUnavailable = Self("secure_memory_unavailable")
 
     // MARK: Seals and key custody
-    /// The vault is sealed: it holds no master key until custodians unseal it (`cardvault operator unseal`).
     public static let sealed = Self("sealed")
-    /// A key share is malformed or its check does not match: it is mistyped or corrupt.
     public static let shareInvalid = Self("share_invalid")
-    /// A key share belongs to another share set (an older one, or another vault's).
     public static let shareWrongSet = Self("share_wrong_set")
-    /// The same key share was given twice.
     public static let shareRepeated = Self("share_repeated")
-    /// The shares rebuilt a key that is not this vault's master key.
     public static let sharesMismatch = Self("shares_mismatch")
-    /// The operation needs the threshold number of key shares (dual control) and fewer were given.
     public static let sharesRequired = Self("shares_required")
-    /// A seal setting is missing or out of range (seal kind, shares, threshold, share files, PKCS#11 settings).
     public static let sealInvalid = Self("seal_invalid")
-    /// The PKCS#11 module, token, PIN or key cannot be used.
     public static let hsmUnavailable = Self("hsm_unavailable")
-    /// No cardvault server answers on the admin socket.
     public static let adminSocketUnavailable = Self("admin_socket_unavailable")
-    /// The admin socket does not run that command, or the server behind it serves another vault.
     public static let adminCommandRefused = Self("admin_command_refused")
-    /// The process listening on the admin socket is not the service (owner, folder or user).
     public static let adminSocketUntrusted = Self("admin_socket_untrusted")
-    /// The admin socket serves as many connections as it takes at once.
     public static let adminBusy = Self("admin_busy")
 
     // MARK: Backups
-    /// The backup file exists already.
     public static let backupExists = Self("backup_exists")
-    /// The backup file cannot be created.
     public static let backupNotWritable = Self("backup_not_writable")
-    /// A database is at the restore destination already.
     public static let databaseExists = Self("database_exists")
-    /// The backup's data keys do not unwrap with the master key.
     public static let backupKeysUnusable = Self("backup_keys_unusable")
-    /// The backup's audit chain is broken.
     public static let backupAuditBroken = Self("backup_audit_broken")
-    /// The backup's migrations are not a prefix of this build's.
     public static let backupSchemaUnknown = Self("backup_schema_unknown")
-    /// The backup's tables, indexes or triggers differ from what its migrations create.
     public static let backupSchemaAltered = Self("backup_schema_altered")
-    /// The backup fails SQLite's integrity check.
     public static let backupCorrupt = Self("backup_corrupt")
-    /// The backup holds no initialised vault.
     public static let backupWithoutKeys = Self("backup_without_keys")
 
     // MARK: Server settings
-    /// A setting (flag, environment variable or file) is not valid.
     public static let invalidSetting = Self("invalid_setting")
-    /// A listen address is not host:port or unix:/absolute/path.
     public static let invalidListen = Self("invalid_listen")
-    /// A listen address is not loopback and --allow-non-loopback was not given.
     public static let nonLoopbackListen = Self("non_loopback_listen")
-    /// The socket path exists and is not a socket.
     public static let socketPathTaken = Self("socket_path_taken")
-    /// CARDVAULT_REQUIRE_MLOCK=1 but memory cannot be locked.
     public static let mlockUnavailable = Self("mlock_unavailable")
-    /// A key version is not a number such as 1 or v1.
     public static let invalidVersion = Self("invalid_version")
 
     /// One code of the registry: its group in the reference, and what it means.

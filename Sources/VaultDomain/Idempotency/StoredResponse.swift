@@ -88,6 +88,24 @@ public struct StoredResponse: Sendable, Equatable {
     /// A claim taken before a provider call; replaced by the answer when it arrives.
     public var isPending: Bool { status == 0 }
 
+    /// The status of a recorded failure: no HTTP status (the HTTP layer renders the error), a
+    /// marker beside the pending claim's 0.
+    static let failureStatus = 1
+
+    /// A provider call that failed after its request may have been sent: a retry gets the
+    /// same error (`code`), rendered again by whoever renders errors, and is not sent again.
+    public static func failure(requestHash: [UInt8], code: VaultError.Code, at date: Date) -> StoredResponse {
+        StoredResponse(requestHash: requestHash, status: failureStatus, body: VaultJSON.encode(["failure": code.rawValue]), createdAt: date)
+    }
+
+    /// The error a recorded failure answers with; nil for any other record.
+    public var recordedFailure: VaultError.Code? {
+        guard status == Self.failureStatus, let fields = VaultJSON.decode([String: String].self, from: body), let code = fields["failure"] else {
+            return nil
+        }
+        return VaultError.Code.known(code)
+    }
+
     /// A claim; `reference` is what the provider can be asked about the call (its
     /// `tracking_id`, an order id), kept so that a retry whose outcome is unknown can name it.
     public static func pending(requestHash: [UInt8], at date: Date, reference: [String: String] = [:]) -> StoredResponse {

@@ -16,24 +16,12 @@ struct AuditSequencerService: Service {
     let logger: Logger
 
     func run() async throws {
-        var lastFailure: String?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Sealed: no audit key in memory to chain with.
-            guard !runtime.keys.isSealed, runtime.keys.isLoaded else {
-                try? await Task.sleep(for: interval)
-                continue
-            }
-            do {
-                let moved = try await runtime.audit.sequence()
-                lastFailure = nil
-                // A full batch: more may wait, go on at once.
-                if moved == 1_000 { continue }
-            } catch {
-                let code = (error as? VaultError)?.code.rawValue ?? "storage_unavailable"
-                if lastFailure != code { logger.error("audit sequencing failed", metadata: ["error_code": "\(code)"]) }
-                lastFailure = code
-            }
-            try? await Task.sleep(for: interval)
+        // Sealed: no audit key in memory to chain with.
+        await PeriodicWork(interval: interval, logger: logger, failure: "audit sequencing failed").run(
+            when: { !runtime.keys.isSealed && runtime.keys.isLoaded }
+        ) {
+            // A full batch: more may wait, go on at once.
+            try await runtime.audit.sequence() == 1_000
         }
     }
 }

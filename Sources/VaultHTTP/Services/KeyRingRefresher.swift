@@ -11,26 +11,14 @@ struct KeyRingRefresher: Service {
     let logger: Logger
 
     func run() async throws {
-        var lastFailure: String?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if runtime.keys.isSealed {
-                try? await Task.sleep(for: interval)
-                continue
+        await PeriodicWork(interval: interval, logger: logger, failure: "key refresh failed").run(when: { !runtime.keys.isSealed }) {
+            let snapshot = try await runtime.store.read { try $0.keySnapshot() }
+            let before = runtime.keys.activeVersion
+            try runtime.keys.refresh(from: snapshot)
+            if let after = runtime.keys.activeVersion, after != before, before != nil {
+                logger.notice("active data-key version changed", metadata: ["version": "\(after)"])
             }
-            do {
-                let snapshot = try await runtime.store.read { try $0.keySnapshot() }
-                let before = runtime.keys.activeVersion
-                try runtime.keys.refresh(from: snapshot)
-                if let after = runtime.keys.activeVersion, after != before, before != nil {
-                    logger.notice("active data-key version changed", metadata: ["version": "\(after)"])
-                }
-                lastFailure = nil
-            } catch {
-                let code = (error as? VaultError)?.code.rawValue ?? "storage_unavailable"
-                if lastFailure != code { logger.error("key refresh failed", metadata: ["code": "\(code)"]) }
-                lastFailure = code
-            }
-            try? await Task.sleep(for: interval)
+            return false
         }
     }
 }
