@@ -128,11 +128,19 @@ let package = Package(
             resources: [.embedInCode("OpenAPI/openapi.json")],
             swiftSettings: strict
         ),
+        // Card files in and out (`cardvault import`): the sealed card file and its rows, the
+        // mapping file. JSON lines through the providers' strict parser (card numbers straight
+        // into SensitiveBytes).
+        .target(
+            name: "VaultImport",
+            dependencies: ["VaultDomain", "VaultCrypto", "VaultProviders"],
+            swiftSettings: strict
+        ),
         // Server and admin subcommands; parsing and printing only.
         .executableTarget(
             name: "cardvault",
             dependencies: [
-                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "VaultPostgres", "VaultHSM",
+                "VaultHTTP", "VaultStorage", "VaultDomain", "VaultCrypto", "VaultPostgres", "VaultHSM", "VaultImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -222,7 +230,8 @@ let package = Package(
         .testTarget(
             name: "CardvaultCLITests",
             dependencies: [
-                "cardvault", "CardvaultSimulator", "VaultTestSupport", "VaultDomain", "VaultStorage", .product(name: "GRDB", package: "GRDB.swift"),
+                "cardvault", "CardvaultSimulator", "VaultTestSupport", "VaultDomain", "VaultStorage", "VaultCrypto", "VaultImport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -42,7 +42,7 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WALKTHROUGHS = ["README.md", "docs/api.md", "docs/horizonpay.md", "docs/ioka.md", "docs/seals.md"]
+WALKTHROUGHS = ["README.md", "docs/api.md", "docs/horizonpay.md", "docs/ioka.md", "docs/seals.md", "docs/adopting.md"]
 MARKER = re.compile(r"^<!--\s*docs-test:\s*(\w+)\s*(.*?)\s*-->\s*$")
 PORTS = ["8787", "8788", "8789", "8790", "8791", "55432"]
 BLOCK_TIMEOUT = 300

@@ -25,6 +25,42 @@ public enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes `text` encodes (unpadded base64url, as `encode` writes it); nil for any other
+    /// character, a length no encoding has, or stray bits in the last character.
+    public static func decode(_ text: String) -> [UInt8]? {
+        func value(_ c: UInt8) -> UInt32? {
+            switch c {
+            case 65...90: UInt32(c - 65)
+            case 97...122: UInt32(c - 71)
+            case 48...57: UInt32(c + 4)
+            case 45: 62
+            case 95: 63
+            default: nil
+            }
+        }
+        let input = Array(text.utf8)
+        guard input.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count * 3 / 4)
+        var i = 0
+        while i < input.count {
+            let group = input[i..<min(i + 4, input.count)]
+            var n: UInt32 = 0
+            for c in group {
+                guard let v = value(c) else { return nil }
+                n = n << 6 | v
+            }
+            n <<= UInt32(6 * (4 - group.count))
+            let bytes = [UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+            let count = group.count - 1
+            // The bits below the last whole byte must be zero (one spelling per value).
+            if count < 3, bytes[count] != 0 { return nil }
+            out.append(contentsOf: bytes.prefix(count))
+            i += 4
+        }
+        return out
+    }
+
     /// Whether `text` consists only of base64url characters.
     public static func isAlphabet(_ text: Substring) -> Bool {
         text.utf8.allSatisfy { c in

@@ -23,6 +23,24 @@ public final class SealedBoxKeyPair: Sendable {
         self.publicKey = publicKey
     }
 
+    /// The pair made deterministically from `seed` (`crypto_box_seed_keypair`): a key that is
+    /// derived from the vault's key hierarchy whenever it is needed and never stored.
+    public init(seed: SymmetricKey) throws(CryptoError) {
+        Sodium.ready()
+        var publicKey = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
+        var failed = false
+        secret = try SecureBytes(count: Int(crypto_box_SECRETKEYBYTES)) { out in
+            seed.withUnsafeBytes { seedBytes in
+                failed =
+                    crypto_box_seed_keypair(
+                        &publicKey, out.baseAddress!.assumingMemoryBound(to: UInt8.self), seedBytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    != 0
+            }
+        }
+        guard !failed else { throw CryptoError(.invalidInput, "X25519 key generation failed") }
+        self.publicKey = publicKey
+    }
+
     /// `message` sealed to `publicKey` (an ephemeral sender key each time).
     public static func seal(_ message: UnsafeRawBufferPointer, to publicKey: [UInt8]) throws(CryptoError) -> [UInt8] {
         Sodium.ready()

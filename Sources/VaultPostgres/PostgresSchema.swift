@@ -298,5 +298,21 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // What `cardvault import` remembers per exporter reference (`CardImportRecord`).
+            "v6-card-imports",
+            [
+                """
+                CREATE TABLE card_imports (
+                    tenant TEXT NOT NULL,
+                    reference_hash BYTEA NOT NULL,
+                    token TEXT NOT NULL,
+                    mac BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (tenant, reference_hash)
+                )
+                """
+            ]
+        ),
     ]
 }

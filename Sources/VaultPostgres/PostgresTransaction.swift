@@ -191,6 +191,29 @@ struct PostgresTransaction: VaultTransaction {
             .map(reference)
     }
 
+    // MARK: card imports
+
+    func cardImport(tenant: Tenant, referenceHash: [UInt8]) throws -> CardImportRecord? {
+        try session.rows(
+            "SELECT token, mac, created_at FROM card_imports WHERE tenant = \(tenant.rawValue) AND reference_hash = \(ByteBuffer(bytes: referenceHash))\(unescaped: lock)"
+        ).first.flatMap { row in
+            let (token, mac, created) = try row.decode((String, ByteBuffer, Int64).self)
+            return CardToken(token).map {
+                CardImportRecord(
+                    tenant: tenant, referenceHash: referenceHash, token: $0, mac: Array(mac.readableBytesView), createdAt: StoredDate.date(created))
+            }
+        }
+    }
+
+    func save(_ record: CardImportRecord) throws {
+        try session.send(
+            """
+            INSERT INTO card_imports (tenant, reference_hash, token, mac, created_at) VALUES (\(record.tenant.rawValue), \
+            \(ByteBuffer(bytes: record.referenceHash)), \(record.token.rawValue), \(ByteBuffer(bytes: record.mac)), \(millis(record.createdAt)))
+            ON CONFLICT (tenant, reference_hash) DO UPDATE SET token = excluded.token, mac = excluded.mac, created_at = excluded.created_at
+            """)
+    }
+
     // MARK: provider calls and notifications
 
     func providerObject(provider: String, reference: String) throws -> String? {

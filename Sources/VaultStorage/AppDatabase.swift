@@ -277,6 +277,21 @@ public final class AppDatabase: Sendable {
             // Idempotency records carry a keyed MAC (`StoredResponse.sealed`); one without is refused.
             try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN mac BLOB")
         }
+        migrator.registerMigration("v11-card-imports") { db in
+            // What `cardvault import` remembers per exporter reference (`CardImportRecord`):
+            // keyed hashes and the token, with a MAC; never a reference in clear.
+            try db.execute(
+                sql: """
+                    CREATE TABLE card_imports (
+                        tenant TEXT NOT NULL,
+                        reference_hash BLOB NOT NULL,
+                        token TEXT NOT NULL,
+                        mac BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (tenant, reference_hash)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

@@ -126,6 +126,25 @@ struct SQLiteTransaction: VaultTransaction {
         try all(ProviderReferenceRecord.notUnderVersion, [version, limit], ProviderReferenceRecord.reference)
     }
 
+    // MARK: card imports
+
+    func cardImport(tenant: Tenant, referenceHash: [UInt8]) throws -> CardImportRecord? {
+        try one("SELECT token, mac, created_at FROM card_imports WHERE tenant = ? AND reference_hash = ?", [tenant.rawValue, Data(referenceHash)]) {
+            row -> CardImportRecord? in
+            CardToken(row["token"] as String).map {
+                CardImportRecord(
+                    tenant: tenant, referenceHash: referenceHash, token: $0, mac: Array(row["mac"] as Data),
+                    createdAt: StoredDate.date(row["created_at"] as Int64))
+            }
+        } ?? nil
+    }
+
+    func save(_ record: CardImportRecord) throws {
+        try execute(
+            "INSERT OR REPLACE INTO card_imports (tenant, reference_hash, token, mac, created_at) VALUES (?, ?, ?, ?, ?)",
+            [record.tenant.rawValue, Data(record.referenceHash), record.token.rawValue, Data(record.mac), StoredDate.millis(record.createdAt)])
+    }
+
     // MARK: provider calls
 
     func providerObject(provider: String, reference: String) throws -> String? {

@@ -23,6 +23,7 @@ public enum StorageMigration {
         Table(name: "audit_log", orderBy: "seq"), Table(name: "idempotency_keys", orderBy: "client, key"),
         Table(name: "provider_calls", orderBy: "provider, reference"), Table(name: "provider_notifications", orderBy: "key"),
         Table(name: "enumeration_guard", orderBy: "day, client, bucket, card"), Table(name: "vault_markers", orderBy: "name"),
+        Table(name: "card_imports", orderBy: "tenant, reference_hash"),
     ]
 
     public struct Summary: Sendable, Encodable {

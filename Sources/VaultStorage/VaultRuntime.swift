@@ -23,6 +23,7 @@ public struct VaultRuntime: Sendable {
     public var references: ProviderReferences { ProviderReferences(context: context) }
     public var providerCalls: ProviderCallLedger { ProviderCallLedger(context: context) }
     public var retention: RetentionSweeper { RetentionSweeper(context: context) }
+    public var importer: CardImporter { CardImporter(context: context, defaultRetention: defaultRetention) }
     /// Retention for cards created without `retain_until` (`CARDVAULT_RETENTION_DAYS`).
     public let defaultRetention: TimeInterval?
     /// One per runtime: it holds the cache of known-good client secrets.

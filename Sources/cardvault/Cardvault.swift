@@ -12,6 +12,7 @@ struct Cardvault: AsyncParsableCommand {
         abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite (or PostgreSQL) and serves them over a local JSON API.",
         subcommands: [
             Serve.self, Keys.self, Operator.self, Clients.self, Tenants.self, Audit.self, Backup.self, Restore.self, MigrateStorage.self, OpenAPI.self,
+            ImportKey.self, Import.self, SealFile.self, MappingKey.self, OpenFile.self,
         ]
     )
 
@@ -67,6 +68,9 @@ struct Cardvault: AsyncParsableCommand {
         // `--to` is a file for `backup` only (`keys migrate-seal --to` names a seal).
         var pathOptions: Set<String> = ["--anchor", "--database", "--keys-dir"]
         if arguments.first == "backup" { pathOptions.insert("--to") }
+        if arguments.first == "import" { pathOptions.insert("--mapping") }
+        // `import`'s one positional argument is its card file; its other options take values.
+        let importValues: Set<String> = ["--tenant", "--mapping-key", "--batch-size", "--admin-socket", "--service-user", "--mapping"]
         let here = FileManager.default.currentDirectoryPath
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: here)).standardizedFileURL.path
@@ -79,6 +83,8 @@ struct Cardvault: AsyncParsableCommand {
                 next = false
             } else if let equals = argument.firstIndex(of: "="), pathOptions.contains(String(argument[..<equals])) {
                 result.append(String(argument[..<equals]) + "=" + absolute(String(argument[argument.index(after: equals)...])))
+            } else if arguments.first == "import", result.count > 0, !argument.hasPrefix("-"), !importValues.contains(result.last ?? "") {
+                result.append(absolute(argument))
             } else {
                 result.append(argument)
                 next = pathOptions.contains(argument)

@@ -146,6 +146,33 @@ struct StorageConformanceTests {
         #expect(try await admin.status().versions.first { $0.version == 1 }?.state == .retired)
     }
 
+    /// An import remembers each reference with its token in the card's commit: a second run
+    /// finds every one, and a record pointed at another card by SQL is not believed.
+    @Test(arguments: StorageBackend.all.map(\.name))
+    func importsAreRememberedByReference(_ backend: String) async throws {
+        let vault = try await Self.backend(backend).make()
+        try await vault.runtime.keyAdmin.load()
+        let rows = (0..<4).map {
+            CardImportRow(
+                line: $0 + 1, number: SensitiveBytes(copying: SentinelCards.visa(700 + $0).utf8), expMonth: "5", expYear: "2032", holder: nil,
+                reference: "ref-\($0)")
+        }
+        var seen = CardImporter.Seen()
+        let first = try await vault.runtime.importer.importBatch(rows, tenant: .default, actor: TemporaryVault.testOperator, seen: &seen)
+        #expect(first.map(\.status) == Array(repeating: .created, count: 4))
+        seen = CardImporter.Seen()
+        let again = try await vault.runtime.importer.importBatch(rows, tenant: .default, actor: TemporaryVault.testOperator, seen: &seen)
+        #expect(again.map(\.status) == Array(repeating: .imported, count: 4))
+        #expect(again.map(\.token) == first.map(\.token))
+        // A database writer points ref-0 at the card of ref-1: the record fails its MAC, and the
+        // import falls back to the card itself (found by its fingerprint, confirmed by decrypting).
+        _ = try vault.tamper("UPDATE card_imports SET token = '\(first[1].token!.rawValue)' WHERE token = '\(first[0].token!.rawValue)'")
+        seen = CardImporter.Seen()
+        let tampered = try await vault.runtime.importer.importBatch([rows[0]], tenant: .default, actor: TemporaryVault.testOperator, seen: &seen)
+        #expect(tampered.first?.status == .existing && tampered.first?.token == first[0].token)
+        #expect(try await vault.runtime.store.read { try $0.cardCount() } == 4)
+    }
+
     @Test(arguments: StorageBackend.all.map(\.name))
     func retentionDeletesExpiredCardsOnly(_ backend: String) async throws {
         let vault = try await Self.backend(backend).make()

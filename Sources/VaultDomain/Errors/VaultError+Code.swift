@@ -74,6 +74,9 @@ extension VaultError.Code {
     public static let orderNotFound = Self("order_not_found")
     public static let jobNotFound = Self("job_not_found")
     public static let invalidReference = Self("invalid_reference")
+    public static let invalidImportReference = Self("invalid_import_reference")
+    public static let importFileUnreadable = Self("import_file_unreadable")
+    public static let outputFileExists = Self("output_file_exists")
     public static let invalidPanMasked = Self("invalid_pan_masked")
     public static let invalidPaymentSystem = Self("invalid_payment_system")
     public static let invalidEmitter = Self("invalid_emitter")
@@ -307,6 +310,15 @@ extension VaultError.Code {
             group: "Seals and key custody", code: .adminSocketUntrusted,
             meaning: "The process on the admin socket is not the cardvault service (owner, folder or user differ); nothing was sent."),
         Entry(group: "Seals and key custody", code: .adminBusy, meaning: "The admin socket serves as many connections as it takes at once; retry."),
+        Entry(
+            group: "Imports", code: .invalidImportReference,
+            meaning: "An import row's reference is missing, not 1 to 128 visible ASCII characters, or looks like a card number."),
+        Entry(
+            group: "Imports", code: .importFileUnreadable,
+            meaning:
+                "The import file is not sealed to this vault's import key, or it is damaged, reordered or cut short; nothing was imported from the damaged part."
+        ),
+        Entry(group: "Imports", code: .outputFileExists, meaning: "The file to write exists already; give a new path."),
         Entry(group: "Backups", code: .backupExists, meaning: "The backup file exists already."),
         Entry(group: "Backups", code: .backupNotWritable, meaning: "The backup file cannot be created."),
         Entry(group: "Backups", code: .databaseExists, meaning: "A database is at the restore destination already."),

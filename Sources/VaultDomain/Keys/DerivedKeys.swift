@@ -22,6 +22,10 @@ public struct DerivedKeys: Sendable {
     let auditSigningSeed: SymmetricKey
     /// MACs of client rows (`ClientRows`).
     let clientRow: SymmetricKey
+    /// Seed of the X25519 key card files are sealed to for `cardvault import` (`importKeyPair`).
+    let importSeed: SymmetricKey
+    /// Keyed hashes and MACs of the exporter references an import recorded (`card_imports`).
+    let importReferenceKey: SymmetricKey
     private let tenants: TenantKeyCache
 
     init(index: SymmetricKey) throws(VaultError) {
@@ -35,6 +39,8 @@ public struct DerivedKeys: Sendable {
             providerCall = try KeyDerivation.derive(from: index, id: 7, context: "cvprvcal")
             auditSigningSeed = try KeyDerivation.derive(from: index, id: 8, context: "cvaudsig")
             clientRow = try KeyDerivation.derive(from: index, id: 9, context: "cvclirow")
+            importSeed = try KeyDerivation.derive(from: index, id: 10, context: "cvimport")
+            importReferenceKey = try KeyDerivation.derive(from: index, id: 11, context: "cvimpref")
         } catch {
             throw VaultError.keyUnavailable
         }
@@ -52,6 +58,24 @@ public struct DerivedKeys: Sendable {
 
     public func tenant(_ tenant: Tenant) throws(VaultError) -> TenantKeys {
         try tenants.keys(for: tenant)
+    }
+
+    /// The key pair card files for `cardvault import` are sealed to: derived, never stored, the
+    /// same in every process and after every restart; `cardvault import-key` prints its public
+    /// half.
+    public func importKeyPair() throws(VaultError) -> SealedBoxKeyPair {
+        do { return try SealedBoxKeyPair(seed: importSeed) } catch { throw VaultError.keyUnavailable }
+    }
+
+    /// How an exporter's reference is recorded for `tenant`: a keyed hash, the tenant inside it.
+    public func importReference(tenant: Tenant, _ reference: String) -> [UInt8] {
+        KeyedHash.hash(Array("cardvault.import_reference.v1|\(tenant.rawValue)|\(reference)".utf8), key: importReferenceKey, length: 24)
+    }
+
+    /// The MAC of a `card_imports` row: its reference hash and the token it maps to, so the
+    /// token a reference means cannot be changed without the key.
+    public func importRowMAC(referenceHash: [UInt8], token: CardToken) -> [UInt8] {
+        KeyedHash.hash(Array("cardvault.import_row.v1|".utf8) + referenceHash + Array("|\(token.rawValue)".utf8), key: importReferenceKey, length: 16)
     }
 
     /// How a provider's transaction uid or job id is stored: a keyed hash, so any value the

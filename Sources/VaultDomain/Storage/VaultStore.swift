@@ -111,6 +111,9 @@ public protocol VaultReader {
 
     func idempotentResponse(client: String, key: IdempotencyKey) throws -> StoredResponse?
 
+    /// The import record of an exporter reference (`CardImportRecord.referenceHash`) in `tenant`.
+    func cardImport(tenant: Tenant, referenceHash: [UInt8]) throws -> CardImportRecord?
+
     /// How many distinct cards of one bucket (keyed hash of BIN and last four) `client` has
     /// tokenized since `date`, and whether `card` (keyed hash of the PAN) is one of them.
     func enumerationGuard(client: String, bucket: [UInt8], card: [UInt8], since date: Date) throws -> (distinct: Int, seen: Bool)
@@ -167,6 +170,9 @@ public protocol VaultTransaction: VaultReader {
     /// PostgreSQL queues it in the connection's lane).
     @discardableResult
     func appendAudit(_ event: AuditEvent, chain: AuditChain, at date: Date) throws -> AuditEntry
+
+    /// Inserts or replaces the import record of its (tenant, reference hash).
+    func save(_ record: CardImportRecord) throws
 
     func save(_ response: StoredResponse, client: String, key: IdempotencyKey) throws
     /// Inserts or overwrites (completing a pending claim).

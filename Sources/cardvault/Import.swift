@@ -1,0 +1,216 @@
+import ArgumentParser
+import Foundation
+import VaultCrypto
+import VaultDomain
+import VaultImport
+
+/// `cardvault import-key`: the public key card files for `cardvault import` are sealed to.
+struct ImportKey: AsyncParsableCommand, RemoteAdminCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-key",
+        abstract: "Print the public key to seal card files to for `cardvault import` (X25519; derived from the vault's keys, never stored).")
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let runtime = try await vault.openLoadedRuntime()
+            let key = Base64URL.encode(try runtime.keys.derivedKeys().importKeyPair().publicKey)
+            try await runtime.audit.record("cards.import_key", subject: nil, outcome: .success, actor: Output.actor)
+            if output.json { Output.json(["public_key": key]) } else { Output.line(key) }
+        }
+    }
+}
+
+/// `cardvault seal-file --to KEY --out FILE`: seals standard input to a public key, for the
+/// side that hands cards over (or an operator sealing an export on its way in): the plaintext
+/// is read from a pipe and never written to disk.
+struct SealFile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal-file", abstract: "Seal standard input to a public key (`cardvault import-key`) into a new file (mode 0600).")
+    @OptionGroup var output: OutputOptions
+    @Option(name: .customLong("to"), help: "The recipient's public key (base64url), as `cardvault import-key` prints it.") var recipient: String
+    @Option(name: .customLong("out"), help: "The sealed file to create (must not exist).") var path: String
+
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let (writer, handle) = try SealedFile.create(path: path, recipient: try SealedFile.publicKey(recipient, setting: "--to"))
+            var bytes = 0
+            do {
+                while let data = try FileHandle.standardInput.read(upToCount: SealedStreamWriter.chunkSize), !data.isEmpty {
+                    var chunk = Array(data)
+                    defer { wipe(&chunk) }
+                    try writer.write(chunk)
+                    bytes += chunk.count
+                }
+                try writer.finish()
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                unlink(path)
+                throw VaultError(.unavailable, code: .invalidSetting, message: "\(path) could not be written")
+            }
+            if output.json { Output.json(["path": path, "plaintext_bytes": String(bytes)]) } else { Output.line("sealed \(bytes) byte(s) into \(path)") }
+        }
+    }
+}
+
+/// `cardvault import --tenant T FILE`: cards from a sealed card file into a tenant.
+struct Import: AsyncParsableCommand, DualControlCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import cards from a card file sealed to `cardvault import-key` (JSON lines or CSV), idempotently by reference.",
+        discussion: """
+            Rows: number, exp_month, exp_year, optional holder, and the exporter's reference. A reference imported before is \
+            skipped, so a second run (or one resumed after a crash) creates nothing twice; a card the tenant holds already is \
+            reused. --dry-run checks every row and changes nothing. --mapping writes reference, token, fingerprint, status and \
+            error per row, sealed to --mapping-key. Under the shamir seal it needs the threshold of shares (dual control).
+            """)
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "The tenant the cards go into (it must have a client already).") var tenant: String
+    @Argument(help: "The sealed card file.") var file: String
+    @Flag(help: "Check every row and report what an import would do; change nothing.") var dryRun = false
+    @Option(help: "Write the mapping file here (a new file, mode 0600), sealed to --mapping-key.") var mapping: String?
+    @Option(name: .customLong("mapping-key"), help: "The public key (base64url X25519) the mapping file is sealed to.") var mappingKey: String?
+    @Option(help: "Rows per commit.") var batchSize = 500
+
+    func validate() throws {
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 10000") }
+        guard (mapping == nil) == (mappingKey == nil) else { throw ValidationError("--mapping and --mapping-key go together") }
+    }
+
+    /// What the run did, row counts by outcome (`--json`), and the first invalid rows.
+    struct Report: Encodable {
+        let tenant: String
+        let dryRun: Bool
+        let rows: Int
+        let counts: [String: Int]
+        let errors: [RowError]
+        let seconds: Double
+        let mapping: String?
+
+        struct RowError: Encodable {
+            let line: Int
+            let reference: String?
+            let status: String
+            let fields: [FieldIssue]
+        }
+    }
+
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let started = Date()
+            let tenant = try Tenant(validating: self.tenant)
+            let runtime = try await vault.openLoadedRuntime()
+            if tenant != .default, try await !runtime.clients.tenants().contains(where: { $0.tenant == tenant }) {
+                throw VaultError(.notFound, code: .tenantNotFound, message: "no client belongs to tenant \(tenant.rawValue) yet", field: "tenant")
+            }
+            if !dryRun { try await runtime.keyAdmin.verifyCustody(vault.custody, for: "cards.import", actor: Output.actor) }
+            let keyPair = try runtime.keys.derivedKeys().importKeyPair()
+            defer { keyPair.wipe() }
+            let reader = CardFileReader(stream: try SealedFile.reader(path: file, keyPair: keyPair))
+            let mapper = try mapping.map { path throws(VaultError) in
+                try MappingFileWriter(path: path, recipient: try SealedFile.publicKey(mappingKey ?? "", setting: "--mapping-key"))
+            }
+            let importer = runtime.importer
+            var seen = CardImporter.Seen()
+            var counts: [CardImportOutcome.Status: Int] = [:]
+            var errors: [Report.RowError] = []
+            var rows = 0
+            let bar = !output.json && isatty(STDERR_FILENO) == 1
+            while true {
+                let batch = try reader.nextBatch(size: batchSize)
+                if batch.isEmpty { break }
+                let outcomes =
+                    dryRun
+                    ? try await importer.check(batch, tenant: tenant, seen: &seen)
+                    : try await importer.importBatch(batch, tenant: tenant, actor: Output.actor, seen: &seen)
+                try mapper?.append(outcomes)
+                rows += outcomes.count
+                for o in outcomes {
+                    counts[o.status, default: 0] += 1
+                    if o.status == .invalid || o.status == .duplicate, errors.count < 100 {
+                        errors.append(.init(line: o.line, reference: o.reference, status: o.status.rawValue, fields: o.issues))
+                    }
+                }
+                let rate = Double(rows) / max(Date().timeIntervalSince(started), 0.001)
+                if output.json {
+                    Output.status("{\"progress\":{\"rows\":\(rows),\"rows_per_second\":\(Int(rate))}}\n")
+                } else if bar {
+                    Output.status(String(format: "\r%d row(s)  %.0f rows/s ", rows, rate))
+                }
+            }
+            if bar { Output.status("\n") }
+            try mapper?.finish()
+            try await importer.recordRun(tenant: tenant, counts: counts, dryRun: dryRun, actor: Output.actor)
+            let report = Report(
+                tenant: tenant.rawValue, dryRun: dryRun, rows: rows, counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+                errors: errors, seconds: Date().timeIntervalSince(started), mapping: mapping)
+            if output.json { Output.json(report); return }
+            let order: [CardImportOutcome.Status] = [.created, .existing, .imported, .duplicate, .invalid]
+            Output.line(
+                (dryRun ? "dry run: " : "") + "\(rows) row(s) for tenant \(tenant.rawValue): "
+                    + order.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                    + String(format: " in %.1f s", report.seconds))
+            for e in errors {
+                Output.line(
+                    "  row \(e.line): \(e.status)"
+                        + (e.fields.isEmpty ? "" : " " + e.fields.map { "\($0.field) (\($0.code.rawValue))" }.joined(separator: ", ")))
+            }
+        }
+    }
+}
+
+/// `cardvault mapping-key --out FILE`: a key pair for whoever receives a mapping file (the
+/// operator, the exporter), its secret half in a new file of mode 0600. Prints the public half
+/// for `cardvault import --mapping-key`. It is not a vault key: the vault never reads it.
+struct MappingKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mapping-key", abstract: "Make a key pair to receive mapping files with; the secret half goes into a new file (mode 0600).")
+    @OptionGroup var output: OutputOptions
+    @Option(name: .customLong("out"), help: "The file to hold the secret half (must not exist).") var path: String
+
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let seed = try SymmetricKey.generate()
+            let pair = try SealedBoxKeyPair(seed: seed)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw VaultError(.failedPrecondition, code: .outputFileExists, message: "\(path) exists already or cannot be created; give a new path")
+            }
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            var text = Array((seed.withUnsafeBytes { Base64URL.encode($0) } + "\n").utf8)
+            defer { wipe(&text) }
+            try handle.write(contentsOf: Data(text))
+            try handle.close()
+            let key = Base64URL.encode(pair.publicKey)
+            if output.json { Output.json(["public_key": key, "secret_file": path]) } else { Output.line(key) }
+        }
+    }
+}
+
+/// `cardvault open-file --key FILE SEALED`: a sealed file (a mapping file) opened with a key
+/// pair from `cardvault mapping-key`, to standard output.
+struct OpenFile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open-file", abstract: "Write a sealed file (a mapping file) to standard output, opened with a `cardvault mapping-key` file.")
+    @Option(name: .customLong("key"), help: "The secret file `cardvault mapping-key` wrote.") var keyPath: String
+    @Argument(help: "The sealed file.") var file: String
+
+    func run() async throws {
+        try await Output.run(json: false) {
+            guard let data = FileManager.default.contents(atPath: keyPath),
+                let seed = Base64URL.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                let key = try? SymmetricKey(SecureBytes(copying: seed)), let pair = try? SealedBoxKeyPair(seed: key)
+            else {
+                throw VaultError(.invalidInput, code: .invalidSetting, message: "\(keyPath) is not a key file from `cardvault mapping-key`")
+            }
+            let reader = try SealedFile.reader(path: file, keyPair: pair)
+            do {
+                while try reader.next({ chunk in try FileHandle.standardOutput.write(contentsOf: Data(chunk)) }) {}
+            } catch {
+                throw SealedFile.unreadable
+            }
+        }
+    }
+}
