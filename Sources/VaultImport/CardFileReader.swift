@@ -13,6 +13,9 @@ public final class CardFileReader {
     /// reader hold an unbounded line.
     public static let maxLineBytes = 4096
     static let columns: Set<String> = ["number", "exp_month", "exp_year", "holder", "reference"]
+    /// What `cardvault export` writes besides: its token stands for the reference when a line
+    /// has none; its fingerprint (the exporting vault's keyed hash) is not used here.
+    static let exportColumns: Set<String> = ["token", "fingerprint"]
 
     private let stream: SealedStreamReader
     private var line: [UInt8] = []
@@ -100,7 +103,7 @@ public final class CardFileReader {
         var number: SensitiveBytes?
         var text: [String: String] = [:]
         for (key, item) in fields {
-            guard Self.columns.contains(key) else { return nil }
+            guard Self.columns.contains(key) || Self.exportColumns.contains(key) else { return nil }
             switch item {
             case .sensitive(let bytes): number = bytes
             case .string(let s) where key != "number": text[key] = s
@@ -110,7 +113,8 @@ public final class CardFileReader {
             }
         }
         return CardImportRow(
-            line: row, number: number, expMonth: text["exp_month"], expYear: text["exp_year"], holder: text["holder"], reference: text["reference"])
+            line: row, number: number, expMonth: text["exp_month"], expYear: text["exp_year"], holder: text["holder"],
+            reference: text["reference"] ?? text["token"])
     }
 
     private func csvRow(_ row: Int) -> CardImportRow? {

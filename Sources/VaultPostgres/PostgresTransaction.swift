@@ -52,6 +52,12 @@ struct PostgresTransaction: VaultTransaction {
         .first.map(card)
     }
 
+    func cards(tenant: Tenant, after token: CardToken?, limit: Int) throws -> [SealedCard] {
+        try session.rows(
+            "SELECT \(unescaped: Self.cardColumns) FROM cards WHERE tenant = \(tenant.rawValue) AND token COLLATE \"C\" > \(token?.rawValue ?? "") ORDER BY token COLLATE \"C\" LIMIT \(limit)"
+        ).map(card)
+    }
+
     private func counts(_ table: String) throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
         for row in try session.rows("SELECT key_version, COUNT(*) FROM \(unescaped: table) GROUP BY key_version") {

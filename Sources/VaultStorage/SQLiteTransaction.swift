@@ -38,6 +38,10 @@ struct SQLiteTransaction: VaultTransaction {
         try one(CardRecord.byFingerprint, [fingerprint.rawValue, tenant.rawValue], CardRecord.card)
     }
 
+    func cards(tenant: Tenant, after token: CardToken?, limit: Int) throws -> [SealedCard] {
+        try all(CardRecord.byTenantAfter, [tenant.rawValue, token?.rawValue ?? "", limit], CardRecord.card)
+    }
+
     func cardCountsByKeyVersion() throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key_version, COUNT(*) FROM cards GROUP BY key_version")) {

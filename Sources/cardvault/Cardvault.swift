@@ -12,7 +12,7 @@ struct Cardvault: AsyncParsableCommand {
         abstract: "PCI-scoped card vault: tokenizes card numbers into encrypted SQLite (or PostgreSQL) and serves them over a local JSON API.",
         subcommands: [
             Serve.self, Keys.self, Operator.self, Clients.self, Tenants.self, Audit.self, Backup.self, Restore.self, MigrateStorage.self, OpenAPI.self,
-            ImportKey.self, Import.self, SealFile.self, MappingKey.self, OpenFile.self,
+            ImportKey.self, Import.self, Export.self, SealFile.self, MappingKey.self, OpenFile.self,
         ]
     )
 
@@ -69,6 +69,7 @@ struct Cardvault: AsyncParsableCommand {
         var pathOptions: Set<String> = ["--anchor", "--database", "--keys-dir"]
         if arguments.first == "backup" { pathOptions.insert("--to") }
         if arguments.first == "import" { pathOptions.insert("--mapping") }
+        if arguments.first == "export" { pathOptions.formUnion(["--out", "--tokens"]) }
         // `import`'s one positional argument is its card file; its other options take values.
         let importValues: Set<String> = ["--tenant", "--mapping-key", "--batch-size", "--admin-socket", "--service-user", "--mapping"]
         let here = FileManager.default.currentDirectoryPath

@@ -214,3 +214,86 @@ struct OpenFile: AsyncParsableCommand {
         }
     }
 }
+
+/// `cardvault export --tenant T --to KEY --out FILE (--all | --tokens FILE)`: a tenant's cards
+/// into a new file sealed to a recipient (another vault's `cardvault import-key`).
+struct Export: AsyncParsableCommand, DualControlCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a tenant's cards (number, expiry, holder, token, fingerprint) into a new file sealed to a recipient's public key.",
+        discussion: """
+            The file is JSON lines, as `cardvault import` reads them (the token becomes the reference), sealed to --to (an X25519 \
+            public key, such as another vault's `cardvault import-key`). Every card is audited as released. Under the shamir seal \
+            it needs the threshold of shares (dual control).
+            """)
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "The tenant whose cards go out.") var tenant: String
+    @Option(name: .customLong("to"), help: "The recipient's public key (base64url X25519).") var recipient: String
+    @Option(name: .customLong("out"), help: "The sealed file to create (must not exist; mode 0600).") var path: String
+    @Flag(help: "Every card of the tenant.") var all = false
+    @Option(help: "A file of vault tokens, one per line: only these cards.") var tokens: String?
+    @Option(help: "Cards per audited page.") var batchSize = 500
+
+    func validate() throws {
+        guard all != (tokens != nil) else { throw ValidationError("give --all or --tokens FILE") }
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 10000") }
+    }
+
+    struct Report: Encodable {
+        let tenant: String
+        let cards: Int
+        let path: String
+        let seconds: Double
+    }
+
+    func run() async throws {
+        try await Output.run(json: output.json) {
+            let started = Date()
+            let tenant = try Tenant(validating: self.tenant)
+            let key = try SealedFile.publicKey(recipient, setting: "--to")
+            let selected = try tokens.map { file throws(VaultError) -> [CardToken] in
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw VaultError(.invalidInput, code: .invalidSetting, message: "cannot read \(file)")
+                }
+                return try String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { line throws(VaultError) in
+                    guard let token = CardToken(line.trimmingCharacters(in: .whitespaces)) else {
+                        throw VaultError(.invalidInput, code: .invalidToken, message: "\(file) holds a line that is not a vault token")
+                    }
+                    return token
+                }
+            }
+            let runtime = try await vault.openLoadedRuntime()
+            try await runtime.keyAdmin.verifyCustody(vault.custody, for: "cards.export", actor: Output.actor)
+            let exporter = CardExporter(context: runtime.context)
+            let file = try CardFileWriter(path: path, recipient: key)
+            var count = 0
+            do {
+                if let selected {
+                    for start in stride(from: 0, to: selected.count, by: batchSize) {
+                        let page = Array(selected[start..<min(start + batchSize, selected.count)])
+                        for card in try await exporter.cards(page, tenant: tenant, actor: Output.actor) { try file.append(card) }
+                        count += page.count
+                    }
+                } else {
+                    var after: CardToken?
+                    while true {
+                        let page = try await exporter.page(tenant: tenant, after: after, limit: batchSize, actor: Output.actor)
+                        guard let last = page.last else { break }
+                        for card in page { try file.append(card) }
+                        count += page.count
+                        after = last.token
+                    }
+                }
+                try file.finish()
+            } catch {
+                // A file cut short is unreadable anyway; do not leave it behind.
+                unlink(path)
+                throw error
+            }
+            try await exporter.recordRun(tenant: tenant, count: count, recipient: key, actor: Output.actor)
+            let report = Report(tenant: tenant.rawValue, cards: count, path: path, seconds: Date().timeIntervalSince(started))
+            if output.json { Output.json(report); return }
+            Output.line(String(format: "exported %d card(s) of tenant %@ into %@ in %.1f s", count, tenant.rawValue, path, report.seconds))
+        }
+    }
+}

@@ -170,3 +170,72 @@ struct CardImportTests {
         #expect(try cli.run(["keys", "status", "--json"]).object["total_cards"] as? Int == count)
     }
 }
+
+@Suite("Card export", .serialized)
+struct CardExportTests {
+    /// Every card of a tenant goes out sealed to a second vault's import key and comes in there
+    /// unchanged: number, expiry and holder, card for card; the old token is the reference.
+    @Test func exportRoundTripsIntoAnotherVault() async throws {
+        let source = try CLIRunner()
+        let target = try CLIRunner()
+        defer {
+            source.cleanUp()
+            target.cleanUp()
+        }
+        _ = try source.initialiseWithClient(scopes: "cards:read,cards:write")
+        _ = try target.initialiseWithClient(scopes: "cards:read,cards:write")
+        let count = 1_203  // more than two pages of --batch-size 500
+        let rows = (0..<count).map {
+            CardImportTests.json(
+                SentinelCards.visa(30_000 + $0), ref: "r-\($0)", holder: $0 % 3 == 0 ? nil : "HOLDER \"\($0)\"".replacingOccurrences(of: "\"", with: "\\\""))
+        }
+        let file = try CardImportTests.sealed(source, rows.joined(separator: "\n"), name: "in.sealed")
+        #expect(try source.run(["import", "--tenant", "default", file]).status == 0)
+
+        let targetKey = try #require(try target.run(["import-key", "--json"]).object["public_key"] as? String)
+        let out = source.folder.appendingPathComponent("out.sealed").path
+        var r = try source.run(["export", "--tenant", "default", "--all", "--to", targetKey, "--out", out, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.object["cards"] as? Int == count)
+        #expect(try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int == 0o600)
+        r = try source.run(["export", "--tenant", "default", "--all", "--to", targetKey, "--out", out])
+        #expect(r.status == 1 && r.stderr.contains("exists already"))
+        // Sealed: not a number in the clear, and the source vault cannot read it back.
+        let sealedBytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(LeakScanner(needles: [SentinelCards.visa(30_000)]).scan(Array(sealedBytes), place: "export").isEmpty)
+        #expect(try source.run(["import", "--tenant", "default", out, "--dry-run"]).status == 1)
+
+        let mapKey = try SealedBoxKeyPair()
+        let mapping = target.folder.appendingPathComponent("map.sealed").path
+        r = try target.run(["import", "--tenant", "default", out, "--mapping", mapping, "--mapping-key", Base64URL.encode(mapKey.publicKey), "--json"])
+        #expect(r.object["counts"] as? [String: Int] == ["created": count], "\(r.stdout)")
+
+        // Card for card: the source's card under the old token is the target's under the new.
+        let here = try VaultRuntime(databasePath: source.databasePath, keysDirectory: source.keysDirectory)
+        let there = try VaultRuntime(databasePath: target.databasePath, keysDirectory: target.keysDirectory)
+        try await here.keyAdmin.load()
+        try await there.keyAdmin.load()
+        let records = try CardImportTests.mapping(mapping, mapKey)
+        #expect(records.count == count)
+        for record in records {
+            let old = try #require(try await here.store.read { try $0.card(token: CardToken(record[1])!, tenant: .default) })
+            let new = try #require(try await there.store.read { try $0.card(token: CardToken(record[2])!, tenant: .default) })
+            let (a, b) = (try await here.cards.open(old), try await there.cards.open(new))
+            #expect(a.pan.withDigits { $0 } == b.pan.withDigits { $0 } && a.expiry == b.expiry && a.holder?.name == b.holder?.name)
+        }
+        // One audit row per card released, and one for the run.
+        let audit = (try source.run(["audit", "tail", "-n", "1300", "--json"]).json as? [[String: Any]]) ?? []
+        #expect(audit.filter { $0["action"] as? String == "card.export" }.count == count)
+        #expect(audit.contains { $0["action"] as? String == "cards.export" && ($0["subject"] as? String)?.contains("cards=\(count)") == true })
+
+        // --tokens: only the cards named; an unknown token releases nothing.
+        let list = source.folder.appendingPathComponent("tokens.txt").path
+        try (records.prefix(2).map { $0[1] }.joined(separator: "\n") + "\n").write(toFile: list, atomically: true, encoding: .utf8)
+        r = try source.run(["export", "--tenant", "default", "--tokens", list, "--to", targetKey, "--out", out + "2", "--json"])
+        #expect(r.object["cards"] as? Int == 2, "\(r.stdout)\(r.stderr)")
+        try ("tok_" + String(repeating: "Z", count: 22) + "\n").write(toFile: list, atomically: true, encoding: .utf8)
+        r = try source.run(["export", "--tenant", "default", "--tokens", list, "--to", targetKey, "--out", out + "3", "--json"])
+        #expect(r.status == 1 && r.stdout.contains("card_not_found"))
+        #expect(!FileManager.default.fileExists(atPath: out + "3"))
+    }
+}

@@ -66,6 +66,9 @@ extension VaultStore {
 public protocol VaultReader {
     func card(token: CardToken, tenant: Tenant) throws -> SealedCard?
     func card(fingerprint: CardFingerprint, tenant: Tenant) throws -> SealedCard?
+    /// The cards of `tenant` with tokens after `token` (from the first when nil), in token
+    /// order, at most `limit` (an export's pages).
+    func cards(tenant: Tenant, after token: CardToken?, limit: Int) throws -> [SealedCard]
     /// Number of cards sealed under each data-key version.
     func cardCountsByKeyVersion() throws -> [Int: Int]
     func cardCount() throws -> Int

@@ -10,6 +10,7 @@ enum CardRecord {
     static let byToken = "SELECT \(columns) FROM cards WHERE token = ? AND tenant = ?"
     static let byFingerprint = "SELECT \(columns) FROM cards WHERE fingerprint = ? AND tenant = ?"
     static let notUnderVersion = "SELECT \(columns) FROM cards WHERE key_version <> ? LIMIT ?"
+    static let byTenantAfter = "SELECT \(columns) FROM cards WHERE tenant = ? AND token > ? ORDER BY token LIMIT ?"
     static let insert = "INSERT INTO cards (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     static let expiring = "SELECT token, tenant FROM cards WHERE retain_until <= ? ORDER BY retain_until LIMIT ?"
     static let delete = "DELETE FROM cards WHERE token = ? AND tenant = ?"
