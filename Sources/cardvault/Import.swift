@@ -118,13 +118,21 @@ struct Import: AsyncParsableCommand, DualControlCommand {
             var errors: [Report.RowError] = []
             var rows = 0
             let bar = !output.json && isatty(STDERR_FILENO) == 1
+            // One batch commits while the next is read and prepared; commits stay in file order.
+            var committing: Task<[CardImportOutcome], any Error>?
+            let actor = Output.actor
             while true {
                 let batch = try reader.nextBatch(size: batchSize)
-                if batch.isEmpty { break }
-                let outcomes =
-                    dryRun
-                    ? try await importer.check(batch, tenant: tenant, seen: &seen)
-                    : try await importer.importBatch(batch, tenant: tenant, actor: Output.actor, seen: &seen)
+                let prepared = batch.isEmpty || dryRun ? nil : try await importer.prepare(batch, tenant: tenant, seen: &seen)
+                let outcomes: [CardImportOutcome]
+                if dryRun {
+                    if batch.isEmpty { break }
+                    outcomes = try await importer.check(batch, tenant: tenant, seen: &seen)
+                } else {
+                    outcomes = try await committing?.value ?? []
+                    committing = prepared.map { prepared in Task { try await importer.store(prepared, tenant: tenant, actor: actor) } }
+                    if outcomes.isEmpty && committing == nil { break }
+                }
                 try mapper?.append(outcomes)
                 rows += outcomes.count
                 for o in outcomes {

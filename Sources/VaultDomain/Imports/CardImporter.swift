@@ -66,9 +66,27 @@ public struct CardImporter: VaultService {
         return results.sorted { $0.line < $1.line }
     }
 
+    /// A batch validated and hashed, ready for `store` (which may run while the next batch is
+    /// read and prepared: the commits stay in file order, the CPU work around them overlaps).
+    public struct PreparedBatch: Sendable {
+        let checked: [Checked]
+        let outcomes: [CardImportOutcome]
+    }
+
+    /// Validates and hashes `rows` (references repeated in the file found through `seen`).
+    public func prepare(_ rows: [CardImportRow], tenant: Tenant, seen: inout Seen) async throws -> PreparedBatch {
+        let (checked, outcomes) = try await validate(rows, tenant: tenant, seen: &seen)
+        return PreparedBatch(checked: checked, outcomes: outcomes)
+    }
+
     /// Imports `rows` into `tenant` in one commit and answers each row's outcome.
     public func importBatch(_ rows: [CardImportRow], tenant: Tenant, actor: AuditActor, seen: inout Seen) async throws -> [CardImportOutcome] {
-        let (checked, outcomes) = try await validate(rows, tenant: tenant, seen: &seen)
+        try await store(try await prepare(rows, tenant: tenant, seen: &seen), tenant: tenant, actor: actor)
+    }
+
+    /// Stores a prepared batch in one commit and answers each row's outcome.
+    public func store(_ batch: PreparedBatch, tenant: Tenant, actor: AuditActor) async throws -> [CardImportOutcome] {
+        let (checked, outcomes) = (batch.checked, batch.outcomes)
         guard !checked.isEmpty else { return outcomes }
         let now = clock()
         let derived = try await loadedKeys().derivedKeys()
