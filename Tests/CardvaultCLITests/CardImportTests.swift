@@ -239,3 +239,56 @@ struct CardExportTests {
         #expect(!FileManager.default.fileExists(atPath: out + "3"))
     }
 }
+
+@Suite("Card import under the shamir seal", .serialized)
+struct ShamirCardImportTests {
+    /// Under shamir the import is dual control, run inside the unsealed server over its admin
+    /// socket (its file arguments the operator's, not the server's folder), or offline with the
+    /// shares on standard input; export likewise.
+    @Test func importAndExportNeedTheThresholdOfShares() async throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
+        let initialised = try cli.run(
+            ["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2", "--custodian", "alice", "--custodian", "bob", "--custodian", "carol"]
+                + files.flatMap { ["--share-file", $0] })
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        let shares = try files.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+
+        let port = CLIRunner.freePort()
+        let (server, _, _) = try cli.start(["serve", "--listen", "127.0.0.1:\(port)"])
+        defer { server.terminate() }
+        for _ in 0..<100 where (try? HTTP.request(port: port, "GET /healthz").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try cli.run(["operator", "unseal"], input: shares[0] + "\n").status == 0)
+        #expect(try cli.run(["operator", "unseal"], input: shares[1] + "\n").stdout.contains("sealed: no"))
+
+        // The operator works in a folder of its own; the server runs in the vault's.
+        let home = cli.folder.appendingPathComponent("operator")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let key = try #require(try cli.run(["import-key", "--json"]).object["public_key"] as? String)
+        let rows = (0..<3).map { CardImportTests.json(SentinelCards.visa(800 + $0), ref: "s-\($0)") }.joined(separator: "\n")
+        #expect(try cli.run(["seal-file", "--to", key, "--out", home.appendingPathComponent("cards.sealed").path], vaultFlags: false, input: rows).status == 0)
+        let alone = try cli.run(["import", "--tenant", "default", "cards.sealed"], input: shares[2] + "\n", directory: home)
+        #expect(alone.status != 0 && alone.stderr.contains("2 key share(s)"), "\(alone.stdout)\(alone.stderr)")
+        let imported = try cli.run(["import", "--tenant", "default", "cards.sealed", "--json"], input: shares[2] + "\n" + shares[0] + "\n", directory: home)
+        #expect(imported.status == 0, "\(imported.stdout)\(imported.stderr)")
+        #expect(imported.stdout.contains(#""created" : 3"#) || imported.stdout.contains(#""created":3"#), "\(imported.stdout)")
+        let tail = try cli.run(["audit", "tail", "-n", "20", "--json"]).stdout
+        #expect(tail.contains("cards.import|share 3|carol") && tail.contains("via=admin-socket"))
+
+        // Export the same way, to a relative path in the operator's folder.
+        let exported = try cli.run(
+            ["export", "--tenant", "default", "--all", "--to", key, "--out", "out.sealed", "--json"], input: shares[0] + "\n" + shares[1] + "\n",
+            directory: home)
+        #expect(exported.status == 0, "\(exported.stdout)\(exported.stderr)")
+        #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("out.sealed").path))
+
+        // Offline, server stopped: the shares on standard input unseal and authorise at once.
+        server.terminate()
+        server.waitUntilExit()
+        let again = try cli.run(
+            ["import", "--tenant", "default", home.appendingPathComponent("out.sealed").path, "--json"], input: shares[1] + "\n" + shares[2] + "\n")
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("existing"), "the exported cards are the tenant's own: \(again.stdout)")
+    }
+}

@@ -178,3 +178,36 @@ extension RowTamperingTests {
         }
     }
 }
+
+extension RowTamperingTests {
+    /// A provider reference moved to another tenant by SQL: that tenant's read of the token is
+    /// refused (the reference's tenant is in its AEAD's associated data), not even its masked
+    /// details are shown, and the failure is counted and audited. The rival registering the
+    /// same reference gets a token of its own (blind indexes are per tenant).
+    @Test(arguments: backends)
+    func referencesMovedBySQLAreRefused(backend: String) async throws {
+        let h = try await Self.harness(backend)
+        let bank = try await h.vault.addClient("bank-svc", scopes: [.cardsRead, .iokaWrite])
+        let rival = try await h.vault.addClient("rival-svc", scopes: [.cardsRead, .iokaWrite], tenant: "rival")
+        try await h.run { c in
+            let registered = try await c.send(
+                .post, "/v1/ioka/cards", secret: bank, json: #"{"card_id":"crd_MOVEDREF01","pan_masked":"552204******6736","emitter":"halykbank"}"#)
+            #expect(registered.status == 201, "\(registered.text)")
+            let token = try #require(registered.json["token"] as? String)
+            #expect(try await c.send(.get, "/v1/cards/\(token)", secret: bank).status == 200)
+            let before = IntegrityFailures.snapshot()[.providerReferences, default: 0]
+
+            _ = try h.vault.tamper("UPDATE provider_references SET tenant = 'rival' WHERE token = '\(token)'")
+            let stolen = try await c.send(.get, "/v1/cards/\(token)", secret: rival)
+            #expect(stolen.status == 503 && stolen.errorCode == "integrity_failure", "\(stolen.status) \(stolen.text)")
+            #expect(!stolen.text.contains("552204") && !stolen.text.contains("halyk") && !stolen.text.contains("MOVEDREF"))
+            #expect(IntegrityFailures.snapshot()[.providerReferences, default: 0] > before)
+            let rows = try await h.runtime.audit.tail(limit: 20).filter { $0.action == "integrity.failure" }
+            #expect(rows.contains { $0.subject == "provider_references|\(token)" && $0.client == "rival-svc" })
+            // The owner no longer finds it (the row says another tenant): unknown, never the rival's data.
+            #expect(try await c.send(.get, "/v1/cards/\(token)", secret: bank).status == 404)
+            let again = try await c.send(.post, "/v1/ioka/cards", secret: rival, json: #"{"card_id":"crd_MOVEDREF01"}"#)
+            #expect(again.status == 201 && again.json["token"] as? String != token, "\(again.text)")
+        }
+    }
+}

@@ -139,7 +139,7 @@ public struct CardVault: VaultService {
                     // A token made just now has no code pending anywhere: no query for it.
                     codeExpiresAt: try codeExpiry ?? codes.expiry(for: card.token, now: now)
                         ?? (created ? nil : tx.pendingCodeExpiry(token: card.token, tenant: tenant, at: now)),
-                    references: created ? [] : try tx.references(token: card.token, tenant: tenant))
+                    references: created ? [] : try SealedProviderReference.verified(token: card.token, tenant: tenant, in: tx, keys: keys))
                 return (CardAnswer(created ? .created : .existing, body: metadata.jsonBytes), card.token)
             }
         }
@@ -170,6 +170,10 @@ public struct CardVault: VaultService {
                     actor: actor), chain: chain, at: now)
             return (card, references, codeExpiry)
         }
+        // The references are shown only once each opens for its row (its tenant is in the AEAD).
+        let references = found.1
+        if references.contains(where: { (try? keys.key(version: $0.keyVersion)) == nil }) { try await refreshKeys() }
+        try await auditingIntegrity(actor: actor, chain: chain, at: now) { try SealedProviderReference.verify(references, keys: keys) }
         guard let card = found.0 else {
             guard let token, let metadata = ReferenceMetadata(token: token, references: found.1) else { throw VaultError.cardNotFound }
             return CardAnswer(.existing, body: metadata.jsonBytes)
@@ -254,7 +258,7 @@ public struct CardVault: VaultService {
                 let metadata = CardMetadata(
                     card: card, data: data,
                     codeExpiresAt: try codeExpiry ?? codes.expiry(for: token, now: now) ?? tx.pendingCodeExpiry(token: token, tenant: tenant, at: now),
-                    references: try tx.references(token: token, tenant: tenant))
+                    references: try SealedProviderReference.verified(token: token, tenant: tenant, in: tx, keys: keys))
                 return (CardAnswer(.existing, body: metadata.jsonBytes), code)
             }
         }

@@ -100,6 +100,7 @@ public struct ProviderReferences: VaultService {
     /// A token's metadata inside a transaction (its card opened with a loaded key version).
     static func metadataBytes(of token: CardToken, tenant: Tenant, tx: any VaultReader, keys: KeyRing, codes: SecurityCodeVault, now: Date) throws -> [UInt8] {
         let references = try tx.references(token: token, tenant: tenant)
+        try SealedProviderReference.verify(references, keys: keys)
         if let card = try tx.card(token: token, tenant: tenant) {
             let data = try keys.open(card)
             return CardMetadata(

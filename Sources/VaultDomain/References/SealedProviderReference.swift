@@ -51,6 +51,30 @@ public struct SealedProviderReference: Sendable, Equatable {
             unreadable: VaultError(.unavailable, code: .referenceUnreadable, message: "a stored provider reference failed its integrity check"))
     }
 
+    /// Refuses any of `references` whose ciphertext does not open for the row it sits in (its
+    /// token, kind and tenant are in the associated data): a row moved to another tenant or
+    /// token by SQL fails here, is counted, and is never shown, not even its masked details.
+    /// A key version the ring does not know yet answers `key_unavailable` (callers reload
+    /// keys and try again).
+    static func verify(_ references: [SealedProviderReference], keys: KeyRing) throws(VaultError) {
+        for reference in references {
+            let key = try keys.key(version: reference.keyVersion)
+            do {
+                _ = try reference.open(with: key)
+            } catch {
+                IntegrityFailures.record(.providerReferences)
+                throw VaultError.integrityFailure.naming(row: .providerReferences, reference.token.rawValue)
+            }
+        }
+    }
+
+    /// The references `token` holds in `tenant`, each verified (`verify`).
+    static func verified(token: CardToken, tenant: Tenant, in tx: any VaultReader, keys: KeyRing) throws -> [SealedProviderReference] {
+        let references = try tx.references(token: token, tenant: tenant)
+        try verify(references, keys: keys)
+        return references
+    }
+
     /// The same reference sealed under `key` (rewrap).
     func resealed(with key: DataKey, from old: DataKey) throws(VaultError) -> SealedProviderReference {
         var copy = self
