@@ -7,12 +7,11 @@ import VaultDomain
 /// 0600. Another vault's `cardvault import` reads it as it is (the token becomes the reference).
 /// Each line is built in a buffer that is zeroed once it is sealed.
 public final class CardFileWriter {
-    private let writer: SealedStreamWriter
-    private let handle: FileHandle
+    private let output: SealedFileOutput
     private var line: [UInt8] = []
 
     public init(path: String, recipient: [UInt8]) throws(VaultError) {
-        (writer, handle) = try SealedFile.create(path: path, recipient: recipient)
+        output = try SealedFileOutput(path: path, recipient: recipient, failed: Self.failed)
         line.reserveCapacity(256)
     }
 
@@ -30,19 +29,11 @@ public final class CardFileWriter {
         if let holder = card.data.holder?.name { line += Array(#","holder":"#.utf8) + Self.quoted(holder) }
         line += Array(#","token":""#.utf8) + Array(card.token.rawValue.utf8)
         line += Array(#"","fingerprint":""#.utf8) + Array(card.fingerprint.rawValue.utf8) + Array("\"}\n".utf8)
-        do { try writer.write(line) } catch { throw Self.failed }
+        try output.write(line)
     }
 
     /// Seals the last chunk and closes the file.
-    public func finish() throws(VaultError) {
-        do {
-            try writer.finish()
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw Self.failed
-        }
-    }
+    public func finish() throws(VaultError) { try output.finish() }
 
     static let failed = VaultError(.unavailable, code: .storageUnavailable, message: "the export file could not be written")
 

@@ -7,12 +7,11 @@ import VaultDomain
 /// the exporter can replace its references with vault tokens. It never holds card data: the
 /// reference is refused when it looks like a card number, and errors name fields and codes.
 public final class MappingFileWriter {
-    private let writer: SealedStreamWriter
-    private let handle: FileHandle
+    private let output: SealedFileOutput
 
     public init(path: String, recipient: [UInt8]) throws(VaultError) {
-        (writer, handle) = try SealedFile.create(path: path, recipient: recipient)
-        do { try writer.write(Array("line,reference,token,fingerprint,status,error\n".utf8)) } catch { throw Self.failed }
+        output = try SealedFileOutput(path: path, recipient: recipient, failed: Self.failed)
+        try output.write(Array("line,reference,token,fingerprint,status,error\n".utf8))
     }
 
     public func append(_ outcomes: [CardImportOutcome]) throws(VaultError) {
@@ -23,19 +22,11 @@ public final class MappingFileWriter {
                 [String(o.line), o.reference ?? "", o.token?.rawValue ?? "", o.fingerprint?.rawValue ?? "", o.status.rawValue, error]
                 .map(Self.quoted).joined(separator: ",") + "\n"
         }
-        do { try writer.write(Array(text.utf8)) } catch { throw Self.failed }
+        try output.write(Array(text.utf8))
     }
 
     /// Seals the last chunk and closes the file.
-    public func finish() throws(VaultError) {
-        do {
-            try writer.finish()
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw Self.failed
-        }
-    }
+    public func finish() throws(VaultError) { try output.finish() }
 
     static let failed = VaultError(.unavailable, code: .storageUnavailable, message: "the mapping file could not be written")
 

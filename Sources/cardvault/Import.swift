@@ -29,26 +29,27 @@ struct SealFile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal-file", abstract: "Seal standard input to a public key (`cardvault import-key`) into a new file (mode 0600).")
     @OptionGroup var output: OutputOptions
-    @Option(name: .customLong("to"), help: "The recipient's public key (base64url), as `cardvault import-key` prints it.") var recipient: String
+    // A base64url key may start with '-': taken as the value, never as another option.
+    @Option(name: .customLong("to"), parsing: .unconditional, help: "The recipient's public key (base64url), as `cardvault import-key` prints it.")
+    var recipient: String
     @Option(name: .customLong("out"), help: "The sealed file to create (must not exist).") var path: String
 
     func run() async throws {
         try await Output.run(json: output.json) {
-            let (writer, handle) = try SealedFile.create(path: path, recipient: try SealedFile.publicKey(recipient, setting: "--to"))
+            let failed = VaultError(.unavailable, code: .invalidSetting, message: "\(path) could not be written")
+            let file = try SealedFileOutput(path: path, recipient: try SealedFile.publicKey(recipient, setting: "--to"), failed: failed)
             var bytes = 0
             do {
                 while let data = try FileHandle.standardInput.read(upToCount: SealedStreamWriter.chunkSize), !data.isEmpty {
                     var chunk = Array(data)
                     defer { wipe(&chunk) }
-                    try writer.write(chunk)
+                    try file.write(chunk)
                     bytes += chunk.count
                 }
-                try writer.finish()
-                try handle.synchronize()
-                try handle.close()
+                try file.finish()
             } catch {
                 unlink(path)
-                throw VaultError(.unavailable, code: .invalidSetting, message: "\(path) could not be written")
+                throw failed
             }
             if output.json { Output.json(["path": path, "plaintext_bytes": String(bytes)]) } else { Output.line("sealed \(bytes) byte(s) into \(path)") }
         }
@@ -71,7 +72,8 @@ struct Import: AsyncParsableCommand, DualControlCommand {
     @Argument(help: "The sealed card file.") var file: String
     @Flag(help: "Check every row and report what an import would do; change nothing.") var dryRun = false
     @Option(help: "Write the mapping file here (a new file, mode 0600), sealed to --mapping-key.") var mapping: String?
-    @Option(name: .customLong("mapping-key"), help: "The public key (base64url X25519) the mapping file is sealed to.") var mappingKey: String?
+    @Option(name: .customLong("mapping-key"), parsing: .unconditional, help: "The public key (base64url X25519) the mapping file is sealed to.")
+    var mappingKey: String?
     @Option(help: "Rows per commit.") var batchSize = 500
 
     func validate() throws {
@@ -236,7 +238,7 @@ struct Export: AsyncParsableCommand, DualControlCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "The tenant whose cards go out.") var tenant: String
-    @Option(name: .customLong("to"), help: "The recipient's public key (base64url X25519).") var recipient: String
+    @Option(name: .customLong("to"), parsing: .unconditional, help: "The recipient's public key (base64url X25519).") var recipient: String
     @Option(name: .customLong("out"), help: "The sealed file to create (must not exist; mode 0600).") var path: String
     @Flag(help: "Every card of the tenant.") var all = false
     @Option(help: "A file of vault tokens, one per line: only these cards.") var tokens: String?

@@ -120,6 +120,18 @@ struct CardImportTests {
         }
     }
 
+    /// A base64url key may start with '-' (one in 64 keys does): it is taken as the value of
+    /// --to and --mapping-key, not as another option (the suite once failed on such a key).
+    @Test func keysStartingWithADashAreValues() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        var key = try SealedBoxKeyPair()
+        while !Base64URL.encode(key.publicKey).hasPrefix("-") { key = try SealedBoxKeyPair() }
+        let path = cli.folder.appendingPathComponent("dash.sealed").path
+        let r = try cli.run(["seal-file", "--to", Base64URL.encode(key.publicKey), "--out", path], vaultFlags: false, input: "x")
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
     @Test func csvFilesAndOtherTenants() async throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }

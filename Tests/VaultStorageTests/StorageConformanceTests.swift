@@ -167,6 +167,10 @@ struct StorageConformanceTests {
         // A database writer points ref-0 at the card of ref-1: the record fails its MAC, and the
         // import falls back to the card itself (found by its fingerprint, confirmed by decrypting).
         _ = try vault.tamper("UPDATE card_imports SET token = '\(first[1].token!.rawValue)' WHERE token = '\(first[0].token!.rawValue)'")
+        // A dry run applies the same test: the re-pointed record is not reported as imported.
+        seen = CardImporter.Seen()
+        let checked = try await vault.runtime.importer.check([rows[0], rows[1]], tenant: .default, seen: &seen)
+        #expect(checked.map(\.status) == [.existing, .imported])
         seen = CardImporter.Seen()
         let tampered = try await vault.runtime.importer.importBatch([rows[0]], tenant: .default, actor: TemporaryVault.testOperator, seen: &seen)
         #expect(tampered.first?.status == .existing && tampered.first?.token == first[0].token)

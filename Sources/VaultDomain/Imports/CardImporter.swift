@@ -43,9 +43,11 @@ public struct CardImporter: VaultService {
     public func check(_ rows: [CardImportRow], tenant: Tenant, seen: inout Seen) async throws -> [CardImportOutcome] {
         let (checked, outcomes) = try await validate(rows, tenant: tenant, seen: &seen)
         var cardsSeen = seen.cards
+        let derived = try await loadedKeys().derivedKeys()
+        // The same test the import applies: a record counts only with its MAC and its card.
         let found = try await store.read { tx in
             try checked.map { row -> (CardImportRecord?, SealedCard?) in
-                (try tx.cardImport(tenant: tenant, referenceHash: row.referenceHash), try tx.card(fingerprint: row.fingerprint, tenant: tenant))
+                (try Self.standing(row, tenant: tenant, in: tx, keys: derived), try tx.card(fingerprint: row.fingerprint, tenant: tenant))
             }
         }
         var results = outcomes
@@ -99,10 +101,7 @@ public struct CardImporter: VaultService {
                     var results: [CardImportOutcome] = []
                     for row in checked {
                         // A reference imported before keeps its token while that card lives.
-                        if let record = try tx.cardImport(tenant: tenant, referenceHash: row.referenceHash),
-                            KeyedHash.equal(record.mac, derived.importRowMAC(referenceHash: row.referenceHash, token: record.token)),
-                            try tx.card(token: record.token, tenant: tenant) != nil
-                        {
+                        if let record = try Self.standing(row, tenant: tenant, in: tx, keys: derived) {
                             results.append(
                                 CardImportOutcome(
                                     line: row.line, reference: row.reference, status: .imported, token: record.token, fingerprint: row.fingerprint))
@@ -138,6 +137,17 @@ public struct CardImporter: VaultService {
             }
         }
         return (outcomes + stored).sorted { $0.line < $1.line }
+    }
+
+    /// The import record of `row`'s reference when it still stands: its MAC holds (a record
+    /// re-pointed by SQL does not) and its card is still there (a deleted card is imported
+    /// again).
+    static func standing(_ row: Checked, tenant: Tenant, in tx: any VaultReader, keys: DerivedKeys) throws -> CardImportRecord? {
+        guard let record = try tx.cardImport(tenant: tenant, referenceHash: row.referenceHash),
+            KeyedHash.equal(record.mac, keys.importRowMAC(referenceHash: row.referenceHash, token: record.token)),
+            try tx.card(token: record.token, tenant: tenant) != nil
+        else { return nil }
+        return record
     }
 
     /// The run's own audit row (`cards.import`): the tenant and the counts, after its batches.
