@@ -24,12 +24,15 @@ struct CardvaultSimulator: AsyncParsableCommand {
         @Option(name: .customLong("public-key")) var publicKey = "sim-public-key"
         @Option(name: .customLong("latency-ms"), help: "Milliseconds each card request takes to answer, like a real provider (default 0).")
         var latencyMS = 0
+        @Flag(name: .customLong("any-address"), help: "Listen on a non-loopback address too (the HA lab's bridge).")
+        var anyAddress = false
 
         func run() async throws {
             guard (0...60_000).contains(latencyMS) else { throw ValidationError("--latency-ms must be 0 to 60000") }
             let simulator = HorizonpaySimulator(shopID: shopID, secretKey: secretKey, publicKey: publicKey, latency: .milliseconds(latencyMS))
             try await CardvaultSimulator.serve(
-                simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))")
+                simulator.router(), listen: listen, name: "horizonpay-simulator", banner: "horizonpay simulator (shop \(shopID))",
+                anyAddress: anyAddress)
         }
     }
 
@@ -44,9 +47,11 @@ struct CardvaultSimulator: AsyncParsableCommand {
         }
     }
 
-    static func serve(_ router: Router<BasicRequestContext>, listen: String, name: String, banner: String) async throws {
+    static func serve(
+        _ router: Router<BasicRequestContext>, listen: String, name: String, banner: String, anyAddress: Bool = false
+    ) async throws {
         let address = try ListenAddress(parsing: listen)
-        guard address.isLoopback else { throw ValidationError("the simulator listens on loopback only") }
+        guard address.isLoopback || anyAddress else { throw ValidationError("the simulator listens on loopback only (--any-address for a lab)") }
         let app = Application(
             router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: name),
             logger: Logger(label: name))

@@ -18,6 +18,8 @@ public final class HorizonpaySimulator: Sendable {
     private let counts = Mutex<[String: Int]>([:])
     private let jobs = Mutex<[String: (polls: Int, response: JSONValue)]>([:])
     private let lastRequests = Mutex<[String: JSONValue]>([:])
+    /// Transfers received per `tracking_id`: a money move the vault sent twice shows up here.
+    private let transfers = Mutex<[String: Int]>([:])
 
     public init(shopID: String = "29", secretKey: String = "sim-secret-key", publicKey: String = "sim-public-key", latency: Duration = .zero) {
         self.shopID = shopID
@@ -54,6 +56,8 @@ public final class HorizonpaySimulator: Sendable {
 
     /// How many calls reached `path` (e.g. `/transactions/p2ps`).
     public func calls(_ path: String) -> Int { counts.withLock { $0[path] ?? 0 } }
+    /// How many `tracking_id`s reached a transfer path more than once.
+    public var repeatedTransfers: Int { transfers.withLock { $0.values.filter { $0 > 1 }.count } }
     /// Calls on every path together.
     public var totalCalls: Int { counts.withLock { $0.values.reduce(0, +) } }
 
@@ -87,7 +91,8 @@ public final class HorizonpaySimulator: Sendable {
             return Self.json(200, .object([("status", .string("done")), ("job_id", .string(id)), ("response", response)]))
         }
         router.get("/__simulator/calls") { _, _ in
-            Self.json(200, .object(self.counts.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))
+            let counts = self.counts.withLock { $0 }.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) }
+            return Self.json(200, .object(counts + [("repeated_tracking_ids", .int(Int64(self.repeatedTransfers)))]))
         }
         return router
     }
@@ -117,6 +122,7 @@ public final class HorizonpaySimulator: Sendable {
             return Self.json(400, .object([("message", .string("request is required"))]))
         }
         lastRequests.withLock { $0[path] = req }
+        if transfer, let tracking = req["tracking_id"]?.stringValue { transfers.withLock { $0[tracking, default: 0] += 1 } }
         var errors: [(String, JSONValue)] = []
         guard case .int(let amount)? = req["amount"] else { return invalid([("amount", .array([.string("must be an integer")]))]) }
         if req["currency"]?.stringValue?.count != 3 { errors.append(("currency", .array([.string("is unknown ISO 4217 Alpha-3 code")]))) }

@@ -12,6 +12,10 @@ final class PostgresSession: @unchecked Sendable {
     let logger: Logger
     /// This connection's audit lane: the rows its write transactions append.
     let lane = AuditLaneCursor()
+    /// The server process behind the connection (`pg_backend_pid()`), and what to do with it
+    /// when the connection is given up on (the store terminates it on the server).
+    var backendPID: Int32?
+    var abandoned: (@Sendable (Int32) -> Void)?
 
     init(connection: PostgresConnection, logger: Logger, timeout: DispatchTimeInterval = .seconds(15)) {
         self.connection = connection
@@ -100,6 +104,8 @@ final class PostgresSession: @unchecked Sendable {
         guard done.wait(timeout: .now() + timeout) == .success else {
             broken = true
             close()
+            if let backendPID, let abandoned { abandoned(backendPID) }
+            StorageFailures.record(.timeout, detail: "a statement was not answered within the database timeout", logger: logger)
             throw Self.unanswered
         }
         return try future.wait()  // complete: returns at once

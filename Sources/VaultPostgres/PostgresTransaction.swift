@@ -345,6 +345,10 @@ struct PostgresTransaction: VaultTransaction {
         try session.send("INSERT INTO vault_markers (name, at) VALUES (\(name), \(millis(date))) ON CONFLICT (name) DO NOTHING")
     }
 
+    func touchMarker(_ name: String, at date: Date) throws {
+        try session.send("INSERT INTO vault_markers (name, at) VALUES (\(name), \(millis(date))) ON CONFLICT (name) DO UPDATE SET at = excluded.at")
+    }
+
     func insert(_ row: StoredClient) throws {
         let client = row.client
         try session.send(

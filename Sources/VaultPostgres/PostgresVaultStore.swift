@@ -27,7 +27,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     let logger: Logger
     private let tls: PostgresConnection.Configuration.TLS
     private let idle = Mutex<[PostgresSession]>([])
-    private let available: DispatchSemaphore
+    private let slots: ConnectionSlots
+    /// One thread per connection: a body that waits on PostgreSQL blocks one of these, never an
+    /// event loop or a thread of the shared pool (which grows slowly when its threads block).
+    private let threads: NIOThreadPool
+    /// For the rare best-effort work outside a request (terminating an abandoned backend).
     private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
     /// PostgreSQL's connections run on an event loop of their own, so their answers never wait
     /// behind HTTP request work on the server's loops.
@@ -39,37 +43,49 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// place; a writer never waits for it.
     static let sequencerLock: Int64 = writeLock + 2
     /// Every connection's bounds, set at its start, so the server gives up on its own: a
-    /// statement is cancelled by PostgreSQL before the vault stops waiting for it (15 s), a
-    /// lock is waited for at most 10 s, a transaction left open by a vault that went silent
-    /// (frozen, partitioned) is ended after 30 s and its locks released, and a peer that
-    /// vanished is found by TCP keepalives and by checking the client socket during long
-    /// queries. Maintenance (migrations, VACUUM) lifts the statement bound for itself.
-    static let sessionSettings: [(String, String)] = [
-        ("statement_timeout", "14s"), ("lock_timeout", "10s"), ("idle_in_transaction_session_timeout", "30s"),
-        ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
-        ("client_connection_check_interval", "5s"),
-    ]
+    /// statement, and the wait for a lock, are cancelled by PostgreSQL a second before the vault
+    /// stops waiting (`timeout`, CARDVAULT_DATABASE_TIMEOUT), a transaction left open by a vault
+    /// that went silent (frozen, partitioned) is ended after 30 s (or three timeouts) and its
+    /// locks released, and a peer that vanished is found by TCP keepalives and by checking the
+    /// client socket during long queries. Maintenance (migrations, VACUUM) lifts the statement
+    /// bound for itself. A COMMIT waiting for a synchronous standby is bounded by the vault alone
+    /// (see `writing`).
+    static func sessionSettings(timeout: Duration) -> [(String, String)] {
+        let serverBound = max(timeout - .seconds(1), .milliseconds(500))
+        let idle = max(.seconds(30), timeout * 3)
+        return [
+            ("statement_timeout", "\(serverBound.milliseconds)ms"), ("lock_timeout", "\(serverBound.milliseconds)ms"),
+            ("idle_in_transaction_session_timeout", "\(idle.milliseconds)ms"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+            ("client_connection_check_interval", "5s"),
+        ]
+    }
     /// How often a write that lost a conflict runs again before the request fails.
     static let writeAttempts = 8
 
-    /// How long the vault waits for one statement's answer before it gives the connection up
-    /// (15 s; the server's own bound, `statement_timeout`, is a second shorter).
-    let statementTimeout: DispatchTimeInterval
+    /// The longest a request waits on the database (CARDVAULT_DATABASE_TIMEOUT, 10 s): for a
+    /// free connection, for connecting (shared by the hosts of the URL), for one statement's
+    /// answer, for a COMMIT's confirmation. Past it the connection is given up, its backend
+    /// terminated on the server, and the request answered 503.
+    public let timeout: Duration
+    var statementTimeout: DispatchTimeInterval { .milliseconds(Int(timeout.milliseconds)) }
 
     /// Connects, applies the migrations this build knows, and keeps up to `connections`
     /// connections.
     public init(
-        url: PostgresDatabaseURL, connections: Int = 16, statementTimeout: DispatchTimeInterval = .seconds(15),
+        url: PostgresDatabaseURL, connections: Int = 16, timeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "cardvault.postgres")
     ) throws {
         self.url = url
-        self.statementTimeout = statementTimeout
+        self.timeout = timeout
         // PostgresNIO logs whole backend messages at trace level, data rows included (wrapped
         // keys, ciphertext): its logger never goes below info, whatever CARDVAULT_LOG_LEVEL says.
         var driverLogger = logger
         driverLogger.logLevel = max(logger.logLevel, .info)
         self.logger = driverLogger
-        self.available = DispatchSemaphore(value: connections)
+        self.slots = ConnectionSlots(connections)
+        self.threads = NIOThreadPool(numberOfThreads: connections)
+        threads.start()
         let tls = try Self.tls(for: url)
         self.tls = tls
         let session = try connect()
@@ -80,44 +96,94 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Closes every connection; each stays referenced until its close completes (a
     /// connection must be closed before it is released).
     deinit {
+        threads.shutdownGracefully { _ in }
         for session in idle.withLock({ $0 }) { session.close() }
     }
 
     /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
     /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
-    private func connect() throws -> PostgresSession { try Self.connect(url: url, tls: tls, logger: logger, timeout: statementTimeout) }
+    private func connect() throws -> PostgresSession {
+        let session = try Self.connect(url: url, tls: tls, logger: logger, timeout: timeout)
+        session.abandoned = { [url, tls, logger, workers] pid in
+            workers.async { Self.terminate(backend: pid, url: url, tls: tls, logger: logger) }
+        }
+        return session
+    }
 
+    /// A connection to the first host of `url` that answers (and, for read-write, is the
+    /// primary). Each host gets its share of `timeout`, at most 5 s; when none will do, the
+    /// failure is counted and logged with its cause (once per episode: `StorageFailures`).
     static func connect(
-        url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: DispatchTimeInterval = .seconds(15)
+        url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: Duration = .seconds(10)
     ) throws -> PostgresSession {
-        var refusals: [String] = []
+        var refusals: [(host: String, cause: StorageFailures.Cause)] = []
+        let share = min(.seconds(5), max(.seconds(1), timeout / url.endpoints.count))
         for endpoint in url.endpoints {
             var configuration = PostgresConnection.Configuration(
                 host: endpoint.host, port: endpoint.port, username: url.user, password: url.password, database: url.database, tls: tls)
-            configuration.options.connectTimeout = .seconds(5)
-            configuration.options.additionalStartupParameters = sessionSettings
+            configuration.options.connectTimeout = .milliseconds(share.milliseconds)
+            configuration.options.additionalStartupParameters = sessionSettings(timeout: timeout)
             let connection: PostgresConnection
             do {
                 connection = try PostgresConnection.connect(
                     on: eventLoops.any(), configuration: configuration, id: 1, logger: logger
                 ).wait()
             } catch {
-                refusals.append("\(endpoint.host):\(endpoint.port) did not answer")
+                refusals.append(("\(endpoint.host):\(endpoint.port)", cause(of: error)))
                 continue
             }
-            let session = PostgresSession(connection: connection, logger: logger, timeout: timeout)
-            if url.target == .readWrite {
-                let standby = try? session.rows("SELECT pg_is_in_recovery()").first?.decode(Bool.self)
-                guard standby == false else {
-                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
-                    refusals.append("\(endpoint.host):\(endpoint.port) \(standby == true ? "is a standby" : "did not answer")")
-                    continue
-                }
+            let session = PostgresSession(connection: connection, logger: logger, timeout: .milliseconds(Int(timeout.milliseconds)))
+            // Which backend serves this connection (to terminate it if a statement goes
+            // unanswered), and whether it is the primary.
+            let row = try? session.rows("SELECT pg_is_in_recovery(), pg_backend_pid()").first?.decode((Bool, Int32).self)
+            session.backendPID = row?.1
+            if url.target == .readWrite, row?.0 != false {
+                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                refusals.append(("\(endpoint.host):\(endpoint.port)", row == nil ? .timeout : .noPrimary))
+                continue
             }
             return session
         }
-        logger.warning("no PostgreSQL server accepts writes", metadata: ["tried": "\(refusals.joined(separator: "; "))"])
+        // The most telling cause: a standby that answered means a failover is under way.
+        let cause = refusals.contains { $0.cause == .noPrimary } ? .noPrimary : (refusals.first?.cause ?? .other)
+        StorageFailures.record(
+            cause, detail: refusals.map { "\($0.host) \($0.cause.rawValue)" }.joined(separator: "; "), logger: logger)
         throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+    }
+
+    /// Ends, on the server, the backend of a connection given up on (a statement or COMMIT
+    /// unanswered): its locks and its connection slot are released now, not when TCP notices.
+    /// Best effort, from a connection of its own; a server that cannot be reached ends it by
+    /// itself (keepalives, `idle_in_transaction_session_timeout`).
+    static func terminate(backend pid: Int32, url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger) {
+        guard let session = try? connect(url: url, tls: tls, logger: logger, timeout: .seconds(5)) else { return }
+        defer { session.close() }
+        _ = try? session.run("SELECT pg_terminate_backend(\(pid))")
+    }
+
+    /// What a failed connection attempt says about the server, as one of a few fixed causes.
+    static func cause(of error: any Error) -> StorageFailures.Cause {
+        if let psql = error as? PSQLError {
+            switch psql.serverInfo?[.sqlState] {
+            case PostgresError.Code.tooManyConnections.raw: return .tooManyConnections
+            case PostgresError.Code.invalidPassword.raw, PostgresError.Code.invalidAuthorizationSpecification.raw: return .credentials
+            case PostgresError.Code.cannotConnectNow.raw: return .startingUp
+            case .some: return .other
+            case nil: break
+            }
+            if psql.code == .sslUnsupported { return .tls }
+            if let underlying = psql.underlying { return cause(of: underlying) }
+            return .other
+        }
+        if error is NIOSSLError || error is BoringSSLError { return .tls }
+        if let connectFailure = error as? NIOConnectionError {
+            return connectFailure.connectionErrors.first.map { cause(of: $0.error) } ?? .unreachable
+        }
+        if let io = error as? IOError {
+            return io.errnoCode == ECONNREFUSED ? .refused : .unreachable
+        }
+        if case ChannelError.connectTimeout = error { return .unreachable }
+        return .other
     }
 
     /// Applies the schema's migrations not yet recorded, each in its own transaction, under a
@@ -142,29 +208,30 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Runs `body` on a worker thread with a connection of the pool; a broken connection is
     /// dropped and replaced on the next use.
     func onWorker<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            workers.async { [self] in
-                available.wait()
-                defer { available.signal() }
-                continuation.resume(
-                    with: Result {
-                        let session = try takeIdle() ?? connect()
-                        do {
-                            let result = try body(session)
-                            idle.withLock { $0.append(session) }
-                            return result
-                        } catch {
-                            if !session.isUsable { return try Self.rethrow(error) }
-                            if Self.isReadOnly(error) {
-                                // A primary demoted under us: drop it, the next use looks again.
-                                let connection = session.connection
-                                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
-                                return try Self.rethrow(error)
-                            }
-                            idle.withLock { $0.append(session) }
-                            return try Self.rethrow(error)
-                        }
-                    })
+        // A free connection within the bound, or a clean 503: requests never queue without
+        // limit behind connections that wait on a stalled server, and never hold a thread
+        // while they wait for one.
+        guard await slots.take(within: timeout) else {
+            StorageFailures.record(.poolExhausted, detail: "every connection stayed busy for the database timeout", logger: logger)
+            throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+        }
+        defer { slots.release() }
+        return try await threads.runIfActive { [self] in
+            let session = try takeIdle() ?? connect()
+            do {
+                let result = try body(session)
+                idle.withLock { $0.append(session) }
+                return result
+            } catch {
+                if !session.isUsable { return try Self.rethrow(error) }
+                if Self.isReadOnly(error) {
+                    // A primary demoted under us: drop it, the next use looks again.
+                    let connection = session.connection
+                    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+                    return try Self.rethrow(error)
+                }
+                idle.withLock { $0.append(session) }
+                return try Self.rethrow(error)
             }
         }
     }
@@ -200,7 +267,9 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             var attempt = 1
             while true {
                 do {
-                    return try Self.writing(session, body)
+                    let value = try Self.writing(session, body)
+                    if StorageFailures.failing { StorageFailures.recovered(logger: self.logger) }
+                    return value
                 } catch  where session.isUsable && Self.isConflict(error) {
                     guard attempt < Self.writeAttempts else {
                         self.logger.warning(
@@ -229,11 +298,15 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             throw error
         }
         do {
+            // PostgreSQL's statement_timeout does not cover a COMMIT's wait for the synchronous
+            // standby (it is disabled before the commit); the vault's own bound ends that wait,
+            // as unconfirmed, and terminates the backend.
             try session.run("COMMIT")
         } catch {
             // An answer (a statement of the body failed): rolled back. No answer: unknown.
             guard session.isUsable else {
                 session.lane.abandon()
+                StorageFailures.record(.unconfirmed, detail: "a COMMIT was not confirmed within the database timeout", logger: session.logger)
                 throw VaultError.storageUnconfirmed
             }
             _ = try? session.run("ROLLBACK")

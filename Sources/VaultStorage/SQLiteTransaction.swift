@@ -239,6 +239,10 @@ struct SQLiteTransaction: VaultTransaction {
         try execute("INSERT INTO vault_markers (name, at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", [name, StoredDate.millis(date)])
     }
 
+    func touchMarker(_ name: String, at date: Date) throws {
+        try execute("INSERT INTO vault_markers (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at", [name, StoredDate.millis(date)])
+    }
+
     func insert(_ row: StoredClient) throws {
         try execute(ClientRecord.insert, StatementArguments([row.client.id] + ClientRecord.arguments(row)))
     }

@@ -49,7 +49,13 @@ public struct VaultRuntime: Sendable {
             guard (1...500).contains(connections) else {
                 throw VaultError.invalid("CARDVAULT_DATABASE_CONNECTIONS", code: .invalidSetting, "must be a whole number from 1 to 500")
             }
-            store = try PostgresVaultStore(url: url, connections: connections, logger: logger)
+            // The longest a request waits on the database (connection, statement, commit).
+            let wait = ProcessInfo.processInfo.environment["CARDVAULT_DATABASE_TIMEOUT"]
+            let seconds = wait == nil ? 10 : (Int(wait ?? "") ?? 0)
+            guard (1...300).contains(seconds) else {
+                throw VaultError.invalid("CARDVAULT_DATABASE_TIMEOUT", code: .invalidSetting, "must be a whole number of seconds from 1 to 300")
+            }
+            store = try PostgresVaultStore(url: url, connections: connections, timeout: .seconds(seconds), logger: logger)
         } else {
             let sqlite = try AppDatabase(path: databasePath)
             database = sqlite

@@ -35,7 +35,10 @@ public final class PostgresCluster: Sendable {
         try Self.asOwner(
             [
                 Self.binaries + "/pg_ctl", "-D", folder + "/data", "-l", folder + "/server.log", "-w", "-o",
+                // A synchronous standby that never connects, waited for only by databases set to
+                // synchronous_commit=on (a test of a standby that is gone): the others commit locally.
                 "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c max_connections=200 -c ssl=on"
+                    + " -c synchronous_standby_names=ghost -c synchronous_commit=local"
                     + " -c ssl_cert_file=\(folder)/server.pem -c ssl_key_file=\(folder)/server.key", "start",
             ], capture: false)
         Self.started.withLock { $0 = folder }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaultDomain
+import VaultHTTP
 
 /// `cardvault audit ...`: the tamper-evident log.
 struct Audit: AsyncParsableCommand {
@@ -23,12 +24,11 @@ struct Audit: AsyncParsableCommand {
         func checkpoints() throws -> [AuditCheckpoint] {
             guard let anchor else { return [] }
             guard let data = FileManager.default.contents(atPath: anchor) else { throw ValidationError("cannot read \(anchor)") }
-            var out: [AuditCheckpoint] = []
-            for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
-                guard let checkpoint = try? JSONDecoder().decode(AuditCheckpoint.self, from: Data(line.utf8)) else {
-                    throw ValidationError("line \(index + 1) of \(anchor) is not an audit checkpoint")
-                }
-                out.append(checkpoint)
+            let (out, torn) = AuditAnchorFile.checkpoints(in: String(decoding: data, as: UTF8.self))
+            // A torn line (a full disk, a crash mid-write) proves nothing and hides nothing: the
+            // checkpoints around it still hold. Named, then skipped.
+            for line in torn {
+                Output.status("warning: line \(line) of \(anchor) is not a whole audit checkpoint (torn by a failed write?): skipped\n")
             }
             // An anchor with nothing in it proves nothing: saying "intact" would be a false comfort
             // (a truncated or wrong file).

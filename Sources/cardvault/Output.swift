@@ -34,7 +34,7 @@ enum Output {
             if json {
                 Output.json(["error": ["code": error.code.rawValue, "message": error.message]])
             } else {
-                status("error: \(error.message)\n")
+                status("error: \(error.namedMessage)\n")
             }
             throw ExitCode(1)
         }

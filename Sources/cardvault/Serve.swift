@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
               deadlines     CARDVAULT_HEADER_TIMEOUT_SECONDS, CARDVAULT_BODY_TIMEOUT_SECONDS, CARDVAULT_IDLE_TIMEOUT_SECONDS
               admin socket  CARDVAULT_ADMIN_SOCKET_MODE, CARDVAULT_ADMIN_SOCKET_GROUP, CARDVAULT_SERVICE_USER
               audit         CARDVAULT_AUDIT_ANCHOR_FILE, CARDVAULT_AUDIT_CHECKPOINT_ROWS, CARDVAULT_AUDIT_CHECKPOINT_SECONDS
-              PostgreSQL    CARDVAULT_DATABASE_PASSWORD_FILE, CARDVAULT_DATABASE_CONNECTIONS
+              PostgreSQL    CARDVAULT_DATABASE_PASSWORD_FILE, CARDVAULT_DATABASE_CONNECTIONS, CARDVAULT_DATABASE_TIMEOUT
               pkcs11 seal   CARDVAULT_PKCS11_MODULE, CARDVAULT_PKCS11_TOKEN, CARDVAULT_PKCS11_PIN_FILE, CARDVAULT_PKCS11_KEY_LABEL
               process       CARDVAULT_REQUIRE_MLOCK, CARDVAULT_LOG_LEVEL, CARDVAULT_ALLOW_NON_LOOPBACK
               Horizonpay    HORIZONPAY_GATEWAY_URL, HORIZONPAY_CHECKOUT_URL, HORIZONPAY_SHOP_ID, HORIZONPAY_SECRET_KEY(_FILE),
@@ -86,7 +86,7 @@ struct Serve: AsyncParsableCommand {
                 ])
             try await app.runService()
         } catch let error as VaultError {
-            FileHandle.standardError.write(Data("cardvault: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("cardvault: \(error.namedMessage)\n".utf8))
             throw ExitCode(1)
         }
     }

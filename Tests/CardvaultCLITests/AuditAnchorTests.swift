@@ -108,4 +108,27 @@ struct AuditAnchorTests {
         let cut = try cli.run(["audit", "verify", "--anchor", anchor])
         #expect(cut.status != 0 && cut.stderr.contains("row \(checkpointed)"), "\(cut.stderr)")
     }
+
+    /// A full disk tore the anchor file's last line: the next checkpoint starts on a line of
+    /// its own, and `audit verify --anchor` names the torn line, skips it and passes.
+    @Test func aTornAnchorLineIsNamedAndSkipped() throws {
+        let cli = try CLIRunner()
+        defer { cli.cleanUp() }
+        let anchor = cli.folder.appendingPathComponent("anchor.jsonl").path
+        let environment = ["CARDVAULT_AUDIT_ANCHOR_FILE": anchor]
+        #expect(try cli.run(["keys", "init"]).status == 0)
+        #expect(try cli.run(["clients", "add", "payments", "--scopes", "cards:write"], environment: environment).status == 0)
+        let whole = try String(contentsOfFile: anchor, encoding: .utf8)
+        let handle = try #require(FileHandle(forWritingAtPath: anchor))
+        handle.seekToEndOfFile()
+        handle.write(Data(whole.prefix(whole.count / 2).utf8))  // half a checkpoint, no newline
+        try handle.close()
+        #expect(try cli.run(["clients", "add", "refunds", "--scopes", "cards:write"], environment: environment).status == 0)
+        let lines = try String(contentsOfFile: anchor, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(lines[2].utf8))) != nil, "the new checkpoint is a line of its own")
+        let verified = try cli.run(["audit", "verify", "--anchor", anchor])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        #expect(verified.stderr.contains("line 2 of \(anchor) is not a whole audit checkpoint"), "\(verified.stderr)")
+    }
 }

@@ -288,6 +288,32 @@ struct CardsAPITests {
             #expect(metrics.text.contains("cardvault_http_request_duration_seconds_bucket"))
         }
     }
+
+    /// Readiness proves that writes commit, not only that reads work: with the database
+    /// refusing writes (here its table renamed away; in production a full disk, a lost primary, a standby
+    /// gone), `/readyz` answers 503 naming the storage failure while reads still answer.
+    @Test(arguments: StorageBackend.all.map(\.name))
+    func readinessFailsWhenWritesDoNot(backend: String) async throws {
+        let postgres = backend == "postgres"
+        let h = try await VaultServerHarness(database: postgres ? try PostgresCluster.shared.get().makeDatabase() : nil)
+        let secret = try await h.vault.addClient(scopes: [.cardsRead])
+        try await h.run { c in
+            var ready = try await c.send(.get, "/readyz")
+            for _ in 0..<20 where ready.status != 200 {  // a loaded test machine may need a second try
+                try await Task.sleep(for: .milliseconds(250))
+                ready = try await c.send(.get, "/readyz")
+            }
+            #expect(ready.status == 200)
+            _ = try h.vault.tamper("ALTER TABLE vault_markers RENAME TO vault_markers_gone")
+
+            try await Task.sleep(for: .milliseconds(1100))  // past the probe's one-second memory
+            ready = try await c.send(.get, "/readyz")
+            #expect(ready.status == 503)
+            #expect((ready.json["error"] as? [String: Any])?["message"] as? String == "not ready: storage_unavailable", "\(ready.text)")
+            #expect(try await c.send(.get, "/v1/cards/tok_BBBBBBBBBBBBBBBBBBBBBB", secret: secret).status == 404)
+            #expect(try await c.send(.get, "/healthz").status == 200)
+        }
+    }
 }
 
 @Suite("Request parsing")

@@ -41,6 +41,17 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A commit sent that the database never confirmed (its connection went silent or broke):
     /// 503 with `Retry-After`; a retry with the same Idempotency-Key replays the answer if the
     /// commit happened, and runs once if it did not.
+    /// The message, led by the field when it does not name it already (a setting's error then
+    /// says which setting: "CARDVAULT_TOKENIZE_BURST must be 1 to 10000000").
+    public var namedMessage: String {
+        guard let field, !message.contains(field) else { return message }
+        return "\(field) \(message)"
+    }
+
+    /// The database could not be reached or did not confirm in time: nothing about the request
+    /// itself was wrong.
+    public var isStorageFailure: Bool { code == .storageUnavailable || code == .storageUnconfirmed }
+
     public static var storageUnconfirmed: VaultError {
         var error = VaultError(
             .unavailable, code: .storageUnconfirmed, message: "the database did not confirm the write in time; retry with the same Idempotency-Key")

@@ -167,6 +167,9 @@ public protocol VaultTransaction: VaultReader {
     /// Rewrites every column of the client row with `client.client.id`.
     func update(_ client: StoredClient) throws
     func setMarker(_ name: String, at date: Date) throws
+    /// Sets the marker `name` to `date`, set before or not: a real durable write that changes
+    /// nothing else (`/readyz` proves with it that writes commit).
+    func touchMarker(_ name: String, at date: Date) throws
 
     func insert(_ entry: AuditEntry) throws
     /// Appends `event` to the audit log (see `VaultTransaction+Audit` for the chained default;

@@ -3,10 +3,18 @@ import NIOCore
 import VaultDomain
 import VaultStorage
 
-/// `/healthz` (process up), `/readyz` (database and keys usable), `/metrics` (Prometheus).
+/// `/healthz` (process up), `/readyz` (keys usable and the database takes writes: a probe
+/// write commits, see `WriteProbe`), `/metrics` (Prometheus).
 struct HealthController: Sendable {
     let runtime: VaultRuntime
     let metrics: HTTPMetrics
+    let probe: WriteProbe
+
+    init(runtime: VaultRuntime, metrics: HTTPMetrics) {
+        self.runtime = runtime
+        self.metrics = metrics
+        self.probe = WriteProbe(store: runtime.store)
+    }
 
     var endpoints: RouteCollection<VaultRequestContext> {
         let routes = RouteCollection(context: VaultRequestContext.self)
@@ -33,6 +41,10 @@ struct HealthController: Sendable {
             try runtime.keys.refresh(from: snapshot)
             _ = try runtime.keys.activeKey()
             _ = try runtime.keys.derivedKeys()
+            // Reads work; can writes commit? (Disk full, no primary, a synchronous standby gone.)
+            if let failure = await probe.check() {
+                throw VaultError(.unavailable, code: failure, message: "writes do not commit")
+            }
             return .json(.ok, Array(#"{"database":"ok","keys":"ok","status":"ready"}"#.utf8))
         } catch {
             let code = (error as? VaultError)?.code.rawValue ?? "unavailable"

@@ -7,7 +7,8 @@ extension ClientAuthenticator {
     /// `body` fails before such a transaction (a malformed body, an invalid card, a provider
     /// that is not configured), the credential is confirmed before the failure is answered. So
     /// after `clients revoke` or `rotate-secret` the old secret gets 401 on every route, whatever
-    /// else is wrong with the request.
+    /// else is wrong with the request. A request that failed on storage is not confirmed again:
+    /// that would be a second write waiting on the same database, past the request's bound.
     func serving(
         _ request: Request, _ context: VaultRequestContext, scope: Scope, action: String,
         _ body: (Caller) async throws -> Response
@@ -15,7 +16,7 @@ extension ClientAuthenticator {
         let caller = try await authenticate(secret: request.bearerSecret, scope: scope, actor: context.actor())
         do {
             return try await body(caller)
-        } catch let error as VaultError where error.kind == .unauthenticated {
+        } catch let error as VaultError where error.kind == .unauthenticated || error.isStorageFailure {
             throw error
         } catch {
             try await confirm(caller, action: action)

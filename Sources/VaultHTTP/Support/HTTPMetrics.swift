@@ -19,6 +19,8 @@ public final class HTTPMetrics: Sendable {
     private let refusedConnections: Gauge
     /// Integrity failures already added to the counters (the domain counts them process-wide).
     private let reportedIntegrityFailures = Mutex<[IntegrityFailures.Table: Int]>([:])
+    /// Storage failures already added to the counters (counted process-wide by the backends).
+    private let reportedStorageFailures = Mutex<[StorageFailures.Cause: Int]>([:])
 
     /// Error codes counted in `cardvault_refusals_total`: the limits that protect the vault.
     static let countedRefusals: Set<VaultError.Code> = [
@@ -94,6 +96,26 @@ public final class HTTPMetrics: Sendable {
         }
     }
 
+    /// Adds the storage failures since the last scrape, per cause
+    /// (`cardvault_storage_failures_total{cause=…}`; a fixed name such as `unconfirmed`).
+    private func reportStorageFailures() {
+        let now = StorageFailures.snapshot()
+        let added = reportedStorageFailures.withLock { reported in
+            let added = now.compactMap { cause, count in count > reported[cause, default: 0] ? (cause, count - reported[cause, default: 0]) : nil }
+            reported = now
+            return added
+        }
+        for (cause, count) in added {
+            counter(
+                key: "storage \(cause.rawValue)",
+                descriptor: .init(
+                    namespace: "cardvault", metricName: "storage_failures", unitName: "total",
+                    helpText: "Database connections, statements and commits that failed, by cause"),
+                labels: [("cause", cause.rawValue)]
+            ).increment(by: Int64(count))
+        }
+    }
+
     private func counter(key: String, descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Counter {
         counters.withLock { cache in
             if let c = cache[key] { return c }
@@ -137,6 +159,7 @@ public final class HTTPMetrics: Sendable {
             refusedConnections.set(Double(connections.refused))
         }
         reportIntegrityFailures()
+        reportStorageFailures()
         return registry.emitToBuffer()
     }
 }
