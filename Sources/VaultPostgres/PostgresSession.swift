@@ -43,15 +43,21 @@ final class PostgresSession: @unchecked Sendable {
     var timeout: DispatchTimeInterval
     /// The bound outside maintenance.
     let standardTimeout: DispatchTimeInterval
+    /// When the request using the connection must have its answer (its share of the database
+    /// timeout): no wait goes past it. Maintenance lifts it.
+    var deadline: DispatchTime?
 
     /// Runs `body` with the client's bound raised to `timeout` and the server's statement and
     /// lock bounds lifted (migrations, VACUUM), then puts them back.
     func maintaining<T>(for timeout: DispatchTimeInterval, _ body: () throws -> T) throws -> T {
         self.timeout = timeout
+        let requestDeadline = deadline
+        deadline = nil
         try run("SET statement_timeout = 0")
         try run("SET lock_timeout = 0")
         defer {
             self.timeout = standardTimeout
+            deadline = requestDeadline
             _ = try? run("RESET statement_timeout")
             _ = try? run("RESET lock_timeout")
         }
@@ -101,7 +107,8 @@ final class PostgresSession: @unchecked Sendable {
     private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
         let done = DispatchSemaphore(value: 0)
         future.whenComplete { _ in done.signal() }
-        guard done.wait(timeout: .now() + timeout) == .success else {
+        let limit = DispatchTime.now() + timeout
+        guard done.wait(timeout: deadline.map { min($0, limit) } ?? limit) == .success else {
             broken = true
             close()
             if let backendPID, let abandoned { abandoned(backendPID) }

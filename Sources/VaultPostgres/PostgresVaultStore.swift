@@ -102,8 +102,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
 
     /// A connection to the first host that answers and, under `target_session_attrs=read-write`,
     /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
-    private func connect() throws -> PostgresSession {
-        let session = try Self.connect(url: url, tls: tls, logger: logger, timeout: timeout)
+    private func connect(within budget: Duration? = nil) throws -> PostgresSession {
+        let session = try Self.connect(url: url, tls: tls, logger: logger, timeout: timeout, within: budget)
         session.abandoned = { [url, tls, logger, workers] pid in
             workers.async { Self.terminate(backend: pid, url: url, tls: tls, logger: logger) }
         }
@@ -111,13 +111,15 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     }
 
     /// A connection to the first host of `url` that answers (and, for read-write, is the
-    /// primary). Each host gets its share of `timeout`, at most 5 s; when none will do, the
-    /// failure is counted and logged with its cause (once per episode: `StorageFailures`).
+    /// primary). Each host gets its share of `budget` (what is left of the request's timeout),
+    /// at most 5 s; when none will do, the failure is counted and logged with its cause (once
+    /// per episode: `StorageFailures`).
     static func connect(
-        url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: Duration = .seconds(10)
+        url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: Duration = .seconds(10),
+        within budget: Duration? = nil
     ) throws -> PostgresSession {
         var refusals: [(host: String, cause: StorageFailures.Cause)] = []
-        let share = min(.seconds(5), max(.seconds(1), timeout / url.endpoints.count))
+        let share = min(.seconds(5), max(.milliseconds(200), (budget ?? timeout) / url.endpoints.count))
         for endpoint in url.endpoints {
             var configuration = PostgresConnection.Configuration(
                 host: endpoint.host, port: endpoint.port, username: url.user, password: url.password, database: url.database, tls: tls)
@@ -211,13 +213,20 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         // A free connection within the bound, or a clean 503: requests never queue without
         // limit behind connections that wait on a stalled server, and never hold a thread
         // while they wait for one.
+        let deadline = ContinuousClock.now + timeout
         guard await slots.take(within: timeout) else {
             StorageFailures.record(.poolExhausted, detail: "every connection stayed busy for the database timeout", logger: logger)
             throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
         }
         defer { slots.release() }
         return try await threads.runIfActive { [self] in
-            let session = try takeIdle() ?? connect()
+            // One deadline for the whole request: waiting for the slot, connecting and every
+            // statement share the timeout, rather than each getting all of it.
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available") }
+            let session = try takeIdle() ?? connect(within: left)
+            session.deadline = .now() + .milliseconds(Int(max(deadline - ContinuousClock.now, .milliseconds(1)).milliseconds))
+            defer { session.deadline = nil }
             do {
                 let result = try body(session)
                 idle.withLock { $0.append(session) }

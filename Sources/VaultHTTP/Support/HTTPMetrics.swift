@@ -77,41 +77,31 @@ public final class HTTPMetrics: Sendable {
     }
 
     /// Adds the rows that failed their integrity check since the last scrape, per table
-    /// (`cardvault_integrity_failures_total{table=…}`; the table is a fixed name, never input).
-    private func reportIntegrityFailures() {
-        let now = IntegrityFailures.snapshot()
-        let added = reportedIntegrityFailures.withLock { reported in
-            let added = now.compactMap { table, count in count > reported[table, default: 0] ? (table, count - reported[table, default: 0]) : nil }
-            reported = now
-            return added
-        }
-        for (table, count) in added {
-            counter(
-                key: "integrity \(table.rawValue)",
-                descriptor: .init(
-                    namespace: "cardvault", metricName: "integrity_failures", unitName: "total",
-                    helpText: "Stored rows refused because their integrity check failed, by table"),
-                labels: [("table", table.rawValue)]
-            ).increment(by: Int64(count))
-        }
+    /// (`cardvault_integrity_failures_total{table=…}`; the table is a fixed name, never input),
+    /// and the storage failures, per cause (`cardvault_storage_failures_total{cause=…}`).
+    private func reportProcessCounts() {
+        add(
+            IntegrityFailures.snapshot(), since: reportedIntegrityFailures, metric: "integrity_failures", label: "table",
+            help: "Stored rows refused because their integrity check failed, by table")
+        add(
+            StorageFailures.snapshot(), since: reportedStorageFailures, metric: "storage_failures", label: "cause",
+            help: "Database connections, statements and commits that failed, by cause")
     }
 
-    /// Adds the storage failures since the last scrape, per cause
-    /// (`cardvault_storage_failures_total{cause=…}`; a fixed name such as `unconfirmed`).
-    private func reportStorageFailures() {
-        let now = StorageFailures.snapshot()
-        let added = reportedStorageFailures.withLock { reported in
-            let added = now.compactMap { cause, count in count > reported[cause, default: 0] ? (cause, count - reported[cause, default: 0]) : nil }
+    /// Adds to `cardvault_<metric>_total` what each fixed key counted since the last scrape.
+    private func add<Key: RawRepresentable & Hashable & Sendable>(
+        _ now: [Key: Int], since reported: borrowing Mutex<[Key: Int]>, metric: String, label: String, help: String
+    ) where Key.RawValue == String {
+        let added = reported.withLock { reported in
+            let added = now.compactMap { key, count in count > reported[key, default: 0] ? (key, count - reported[key, default: 0]) : nil }
             reported = now
             return added
         }
-        for (cause, count) in added {
+        for (key, count) in added {
             counter(
-                key: "storage \(cause.rawValue)",
-                descriptor: .init(
-                    namespace: "cardvault", metricName: "storage_failures", unitName: "total",
-                    helpText: "Database connections, statements and commits that failed, by cause"),
-                labels: [("cause", cause.rawValue)]
+                key: "\(metric) \(key.rawValue)",
+                descriptor: .init(namespace: "cardvault", metricName: metric, unitName: "total", helpText: help),
+                labels: [(label, key.rawValue)]
             ).increment(by: Int64(count))
         }
     }
@@ -158,8 +148,7 @@ public final class HTTPMetrics: Sendable {
             openConnections.set(Double(connections.openConnections))
             refusedConnections.set(Double(connections.refused))
         }
-        reportIntegrityFailures()
-        reportStorageFailures()
+        reportProcessCounts()
         return registry.emitToBuffer()
     }
 }
