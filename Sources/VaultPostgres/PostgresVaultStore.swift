@@ -213,25 +213,25 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         // A free connection within the bound, or a clean 503: requests never queue without
         // limit behind connections that wait on a stalled server, and never hold a thread
         // while they wait for one.
-        let deadline = ContinuousClock.now + timeout
         guard await slots.take(within: timeout) else {
             StorageFailures.record(.poolExhausted, detail: "every connection stayed busy for the database timeout", logger: logger)
             throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
         }
         defer { slots.release() }
         return try await threads.runIfActive { [self] in
-            // One deadline for the whole request: waiting for the slot, connecting and every
-            // statement share the timeout, rather than each getting all of it.
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available") }
-            let session = try takeIdle() ?? connect(within: left)
+            // One deadline for connecting and every statement of the transaction: they share the
+            // timeout, rather than each getting all of it. (A write that lost a conflict gets a
+            // new one for its next attempt: a conflict is contention, not a stalled server.)
+            let deadline = ContinuousClock.now + timeout
+            let session = try takeIdle() ?? connect(within: timeout)
             session.deadline = .now() + .milliseconds(Int(max(deadline - ContinuousClock.now, .milliseconds(1)).milliseconds))
-            defer { session.deadline = nil }
             do {
                 let result = try body(session)
+                session.deadline = nil
                 idle.withLock { $0.append(session) }
                 return result
             } catch {
+                session.deadline = nil
                 if !session.isUsable { return try Self.rethrow(error) }
                 if Self.isReadOnly(error) {
                     // A primary demoted under us: drop it, the next use looks again.
@@ -287,6 +287,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                         throw error
                     }
                     usleep(UInt32.random(in: 200...(500 << min(attempt, 6))))
+                    session.deadline = .now() + self.statementTimeout
                     attempt += 1
                 }
             }
