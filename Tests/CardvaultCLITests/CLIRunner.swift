@@ -62,6 +62,16 @@ struct CLIRunner {
     }
 
     /// `keys init` and one client with `scopes`; answers its secret.
+    /// `keys init` under a shamir seal, 2 of 3 shares for alice, bob and carol, each written to
+    /// its own file in the test folder; answers the share files and the command's result.
+    func initialiseShamir() throws -> (files: [String], result: Result) {
+        let files = (1...3).map { folder.appendingPathComponent("share\($0).txt").path }
+        let result = try run(
+            ["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2", "--custodian", "alice", "--custodian", "bob", "--custodian", "carol"]
+                + files.flatMap { ["--share-file", $0] })
+        return (files, result)
+    }
+
     func initialiseWithClient(scopes: String) throws -> String {
         guard try run(["keys", "init"]).status == 0 else { throw HTTP.Failed() }
         let added = try run(["clients", "add", "payments", "--scopes", scopes, "--json"])

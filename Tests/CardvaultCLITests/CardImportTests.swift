@@ -260,10 +260,7 @@ struct ShamirCardImportTests {
     @Test func importAndExportNeedTheThresholdOfShares() async throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
-        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
-        let initialised = try cli.run(
-            ["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2", "--custodian", "alice", "--custodian", "bob", "--custodian", "carol"]
-                + files.flatMap { ["--share-file", $0] })
+        let (files, initialised) = try cli.initialiseShamir()
         #expect(initialised.status == 0, "\(initialised.stderr)")
         let shares = try files.map { try String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
 

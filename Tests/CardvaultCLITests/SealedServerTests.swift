@@ -22,10 +22,7 @@ struct SealedServerTests {
     @Test func shamirServerStartsSealedAndUnsealsOneShareAtATime() async throws {
         let cli = try CLIRunner()
         defer { cli.cleanUp() }
-        let files = (1...3).map { cli.folder.appendingPathComponent("share\($0).txt").path }
-        let initialised = try cli.run(
-            ["keys", "init", "--seal", "shamir", "--shares", "3", "--threshold", "2", "--custodian", "alice", "--custodian", "bob", "--custodian", "carol"]
-                + files.flatMap { ["--share-file", $0] })
+        let (files, initialised) = try cli.initialiseShamir()
         #expect(initialised.status == 0, "\(initialised.stderr)")
         #expect(!initialised.stdout.contains("cvshare1"))
         for file in files {

@@ -33,13 +33,18 @@ def namespace(host):
     return f"cvha-{host}"
 
 
-def run(*args, ns=None, user=None, check=True, input=None, env=None):
-    command = list(args)
+def command(args, ns=None, user=None):
+    """ARGS run as USER (PostgreSQL and Patroni refuse root) inside namespace NS."""
+    line = list(args)
     if user:
-        command = ["runuser", "-u", user, "--"] + command
+        line = ["runuser", "-u", user, "--"] + line
     if ns:
-        command = ["ip", "netns", "exec", namespace(ns)] + command
-    result = subprocess.run(command, capture_output=True, text=True, input=input, env=env)
+        line = ["ip", "netns", "exec", namespace(ns)] + line
+    return line
+
+
+def run(*args, ns=None, user=None, check=True, input=None, env=None):
+    result = subprocess.run(command(args, ns, user), capture_output=True, text=True, input=input, env=env)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()[-400:]}")
     return result
@@ -48,13 +53,8 @@ def run(*args, ns=None, user=None, check=True, input=None, env=None):
 def spawn(name, args, ns=None, user=None, env=None):
     """A long-lived process of the lab, detached (it outlives `lab.py up`); its pid is kept in
     DIR/pids/NAME and its output in DIR/logs/NAME.log."""
-    command = list(args)
-    if user:
-        command = ["runuser", "-u", user, "--"] + command
-    if ns:
-        command = ["ip", "netns", "exec", namespace(ns)] + command
     log = open(f"{DIR}/logs/{name}.log", "ab")
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+    process = subprocess.Popen(command(args, ns, user), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
     with open(f"{DIR}/pids/{name}", "w") as f:
         f.write(str(process.pid))
     return process
@@ -471,15 +471,15 @@ def status():
 
 
 if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else "status"
-    if command == "up":
+    action = sys.argv[1] if len(sys.argv) > 1 else "status"
+    if action == "up":
         up(os.path.abspath(sys.argv[2]), strict=os.environ.get("CARDVAULT_HA_STRICT") == "1")
         status()
         print(f"run-ha: up; client secret in {DIR}/client-secret; vaults at {vault_url('v1')} and {vault_url('v2')}")
-    elif command == "stop":
+    elif action == "stop":
         stop()
         print("run-ha: everything the lab made is gone")
-    elif command == "status":
+    elif action == "status":
         status()
     else:
         raise SystemExit(__doc__)
