@@ -52,7 +52,9 @@ public enum VaultBackup {
             guard let database = runtime.database else {
                 throw VaultError(
                     .failedPrecondition, code: .backupNotWritable,
-                    message: "a PostgreSQL vault is backed up with PostgreSQL's own tools (pg_basebackup, a standby); see docs/storage.md")
+                    message:
+                        "a PostgreSQL vault is backed up with pgBackRest (archived WAL and full backups, restore to a point in time): see deploy/README.md, Backups of a PostgreSQL vault"
+                )
             }
             try copy(database.pool, to: path)
             return try inspect(path, started: started)

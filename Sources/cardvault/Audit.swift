@@ -19,6 +19,23 @@ struct Audit: AsyncParsableCommand {
                 "An anchor file of signed checkpoints (CARDVAULT_AUDIT_ANCHOR_FILE): also fail when rows it names were removed or replaced, or the database is an older copy."
         )
         var anchor: String?
+        @Option(
+            help: ArgumentHelp(
+                "The point in time the database was restored to (RFC 3339, e.g. 2026-12-07T20:31:05Z): checkpoints signed after it that the database does not hold are reported as the cut tail, not as a break.",
+                valueName: "time"))
+        var until: String?
+
+        /// `--until` as a date; RFC 3339 with or without fractional seconds.
+        func untilDate() throws -> Date? {
+            guard let until else { return nil }
+            guard anchor != nil else { throw ValidationError("--until needs --anchor: it says which of the anchor's checkpoints a restore cut off") }
+            for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = options
+                if let date = formatter.date(from: until) { return date }
+            }
+            throw ValidationError("--until: \(until) is not an RFC 3339 time such as 2026-12-07T20:31:05Z")
+        }
 
         /// The checkpoints of an anchor file, one JSON line each.
         func checkpoints() throws -> [AuditCheckpoint] {
@@ -45,23 +62,45 @@ struct Audit: AsyncParsableCommand {
             let reason: String?
             /// Rows committed and not yet sequenced (PostgreSQL).
             let queued: Int
+            /// Checkpoints of the anchor file the database holds.
+            let anchored: Int?
+            let cutTail: CutTail?
             enum CodingKeys: String, CodingKey {
-                case intact, rows, reason, queued
+                case intact, rows, reason, queued, anchored
                 case brokenAt = "broken_at"
+                case cutTail = "cut_tail"
+            }
+        }
+
+        struct CutTail: Encodable {
+            let checkpoints: Int
+            let firstSeq: Int64
+            let lastSeq: Int64
+            let firstAt: String
+            let lastAt: String
+            enum CodingKeys: String, CodingKey {
+                case checkpoints
+                case firstSeq = "first_seq"
+                case lastSeq = "last_seq"
+                case firstAt = "first_at"
+                case lastAt = "last_at"
             }
         }
 
         func run() async throws {
             try await Output.run(json: output.json) {
+                let restoredTo = try untilDate()
                 let anchors = try checkpoints()
                 let runtime = try await vault.openLoadedRuntime()
                 var result = try await runtime.audit.verify(actor: Output.actor)
-                if case .intact(let rows) = result, !anchors.isEmpty {
-                    if case .broken(let seq, let reason) = try await runtime.audit.verify(anchors: anchors) {
-                        result = .broken(seq: seq, reason: reason)
-                    } else {
-                        result = .intact(rows: rows)
-                    }
+                var anchored: AuditAnchorVerification?
+                if case .intact = result, !anchors.isEmpty {
+                    let held = try await runtime.audit.verify(anchors: anchors, until: restoredTo)
+                    if let broken = held.broken { result = .broken(seq: broken.seq, reason: broken.reason) }
+                    anchored = held
+                }
+                let tail = anchored?.cutTail.map {
+                    CutTail(checkpoints: $0.checkpoints, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, firstAt: $0.firstAt, lastAt: $0.lastAt)
                 }
                 // PostgreSQL: rows committed but not yet given their place (checked in their lanes).
                 let queued = try await runtime.audit.queued(limit: 5)
@@ -69,9 +108,18 @@ struct Audit: AsyncParsableCommand {
                 case .intact(let rows):
                     try await runtime.audit.record("audit.verify", subject: "intact:\(rows)", outcome: .success, actor: Output.actor)
                     if output.json {
-                        Output.json(Report(intact: true, rows: rows, brokenAt: nil, reason: nil, queued: queued.count))
+                        Output.json(
+                            Report(
+                                intact: true, rows: rows, brokenAt: nil, reason: nil, queued: queued.count, anchored: anchored?.held,
+                                cutTail: tail))
                     } else {
                         Output.line("audit log intact: \(rows) row(s) verified")
+                        if let anchored { Output.line("anchor: \(anchored.held) checkpoint(s) held") }
+                        if let tail, let until = self.until {
+                            Output.line(
+                                "anchor: \(tail.checkpoints) checkpoint(s) signed after \(until) (rows \(tail.firstSeq) to \(tail.lastSeq), \(tail.firstAt) to \(tail.lastAt)) "
+                                    + "name rows this database does not hold: the tail the restore to that point cut off")
+                        }
                         if queued.count > 0 {
                             Output.line(
                                 "\(queued.count) row(s) committed and not yet sequenced (verified in their lanes; a running server sequences them within a second):"
@@ -81,7 +129,10 @@ struct Audit: AsyncParsableCommand {
                     }
                 case .broken(let seq, let reason):
                     if output.json {
-                        Output.json(Report(intact: false, rows: nil, brokenAt: seq, reason: reason, queued: queued.count))
+                        Output.json(
+                            Report(
+                                intact: false, rows: nil, brokenAt: seq, reason: reason, queued: queued.count, anchored: anchored?.held,
+                                cutTail: nil))
                     } else {
                         FileHandle.standardError.write(Data("audit log BROKEN at row \(seq): \(reason)\n".utf8))
                     }

@@ -47,9 +47,13 @@ struct AuditAnchorTests {
             }
         }
 
+        let rfc3339 = ISO8601DateFormatter()
+        rfc3339.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         try await session(cards: 0..<6)
         try copyDatabase(to: ".first")
+        let betweenSessions = rfc3339.string(from: Date())
         try await session(cards: 6..<12)
+        let afterBoth = rfc3339.string(from: Date())
         let lines = try String(contentsOfFile: anchor, encoding: .utf8).split(separator: "\n")
         #expect(lines.count >= 4, "\(lines.count) checkpoints: start and stop of two sessions at least")
         let intact = try verify()
@@ -70,6 +74,20 @@ struct AuditAnchorTests {
         let rolledBack = try verify()
         #expect(rolledBack.status == 2)
         #expect((rolledBack.object["reason"] as? String)?.contains("older copy") == true, "\(rolledBack.stdout)")
+
+        // 2b. That older copy as a restore to the point between the sessions: with --until that
+        // point, the second session's checkpoints are the cut tail, named, and the rest holds.
+        let restored = try cli.run(["audit", "verify", "--anchor", anchor, "--until", betweenSessions, "--json"])
+        #expect(restored.status == 0, "\(restored.stdout) \(restored.stderr)")
+        let tail = try #require(restored.object["cut_tail"] as? [String: Any], "\(restored.stdout)")
+        #expect((tail["checkpoints"] as? Int ?? 0) >= 1 && (tail["first_at"] as? String ?? "") > betweenSessions, "\(tail)")
+        #expect((restored.object["anchored"] as? Int ?? 0) >= 1, "the first session's checkpoints hold")
+        let text = try cli.run(["audit", "verify", "--anchor", anchor, "--until", betweenSessions])
+        #expect(text.status == 0 && text.stdout.contains("the tail the restore to that point cut off"), "\(text.stdout)")
+        // A point after the second session does not excuse its missing rows.
+        let tooLate = try cli.run(["audit", "verify", "--anchor", anchor, "--until", afterBoth, "--json"])
+        #expect(tooLate.status == 2, "\(tooLate.stdout)")
+        #expect(try cli.run(["audit", "verify", "--until", afterBoth]).status != 0, "--until without --anchor is refused")
 
         // 3. A checkpoint edited in the anchor file.
         try restoreDatabase(from: ".full")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HA evidence (scripts/evidence/ha.py says what it does): brings up the lab of scripts/run-ha.sh,
 # runs the scenarios under load, prints one table, removes the lab. Needs root.
-# Usage: scripts/evidence/ha.sh [SCENARIOS]   (default 1,2,3,4,5,6; CI runs 1,2,5)
+# Usage: scripts/evidence/ha.sh [SCENARIOS]   (default 1,2,3,4,5,6,7; CI runs 1,2,5,7)
 # BINARY defaults to the debug build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

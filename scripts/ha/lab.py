@@ -13,7 +13,7 @@ n1..n3 10.77.0.11-13 (PostgreSQL 5432, Patroni's REST API 8008, etcd 2379/2380),
 v1, v2 10.77.0.21-22 (HTTP 8787). Nothing is routed beyond that subnet. Needs root, Debian's
 patroni, etcd-server, postgresql-15 and iproute2. State lives in $CARDVAULT_HA_DIR
 (/tmp/cardvault-ha); the client secret of the lab's tenant is in client-secret there."""
-import json, os, secrets, shutil, signal, subprocess, sys, time, urllib.request
+import json, os, pwd, secrets, shutil, signal, subprocess, sys, time, urllib.request
 
 PG = "/usr/lib/postgresql/15/bin"
 DIR = os.environ.get("CARDVAULT_HA_DIR", "/tmp/cardvault-ha")
@@ -214,6 +214,11 @@ bootstrap:
   initdb:
   - encoding: UTF8
   - data-checksums
+watchdog:
+  mode: required
+  driver: testing
+  device: {DIR}/{node}/watchdog
+  safety_margin: 5
 postgresql:
   listen: {a}:5432
   connect_address: {a}:5432
@@ -258,6 +263,12 @@ def make_certificates():
         os.chmod(f"{base}.key", 0o600)
 
 
+def start_watchdog(node):
+    """The node's watchdog (watchdog.py): Patroni requires it before it leads."""
+    spawn(f"watchdog-{node}", [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "watchdog.py"), node])
+    wait_for(f"{node}'s watchdog", lambda: os.path.exists(f"{DIR}/{node}/watchdog"), 10)
+
+
 def start_patroni(node):
     spawn(f"patroni-{node}", ["patroni", f"{DIR}/{node}/patroni.yml"], ns=node, user="postgres")
 
@@ -295,6 +306,24 @@ def psql(node, sql, db="postgres", check=True):
     return run(f"{PG}/psql", "-h", f"{DIR}/{node}", "-p", "5432", "-U", "postgres", "-d", db, "-Atqc", sql, check=check).stdout.strip()
 
 
+def postgres_ids():
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
+def postgres_pids(node):
+    """Every PostgreSQL process in NODE's namespace (the postmaster and its children)."""
+    pids = []
+    for p in run("ip", "netns", "pids", namespace(node), check=False).stdout.split():
+        try:
+            with open(f"/proc/{p}/comm") as f:
+                if f.read().strip() == "postgres":
+                    pids.append(int(p))
+        except OSError:
+            pass
+    return pids
+
+
 def postmaster(node):
     try:
         with open(f"{DIR}/{node}/data/postmaster.pid") as f:
@@ -324,6 +353,53 @@ def pgbackrest(*args, check=True):
     return run("pgbackrest", f"--config={DIR}/pgbackrest.conf", "--stanza=cardvault", *args, user="postgres", check=check)
 
 
+RESTORE_PORT, RESTORE_VAULT_PORT = 5499, 8797
+
+
+def restore_point_in_time(target):
+    """The newest backup and the archived WAL replayed to TARGET (`YYYY-MM-DD HH:MM:SS.mmm+00`)
+    into a new cluster on the host's loopback (port 5499, archiving off, so it cannot write into
+    the lab's repository), then promoted; a vault instance on it at 127.0.0.1:8797 with the lab's
+    keys. Answers its port, the lab's client secret and a runner of cardvault commands on it."""
+    d = f"{DIR}/restore"
+    os.makedirs(d, exist_ok=True)
+    run("chown", "postgres:postgres", d)
+    os.chmod(d, 0o700)
+    started = time.monotonic()
+    pgbackrest("restore", f"--pg1-path={d}/data", "--type=time", f"--target={target}", "--target-action=promote",
+               "--archive-mode=off")
+    # The backup's pg_hba.conf admits the lab's subnet only.
+    with open(f"{d}/data/pg_hba.conf", "w") as f:
+        f.write("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    spawn("restore-postgres", [f"{PG}/postgres", "-D", f"{d}/data", "-c", f"port={RESTORE_PORT}", "-c", "listen_addresses=127.0.0.1",
+                               "-c", f"unix_socket_directories={d}", "-c", "ssl=off", "-c", "archive_mode=off",
+                               "-c", "synchronous_standby_names=", "-c", f"hba_file={d}/data/pg_hba.conf",
+                               "-c", f"ident_file={d}/data/pg_ident.conf", "-c", "cluster_name=restore"], user="postgres")
+
+    def promoted():
+        r = run(f"{PG}/psql", "-h", d, "-p", str(RESTORE_PORT), "-U", "postgres", "-Atqc", "SELECT NOT pg_is_in_recovery()",
+                user="postgres", check=False)
+        return r.returncode == 0 and r.stdout.strip() == "t"
+    wait_for("the restored cluster promoted", promoted, 180)
+    with open(f"{DIR}/binary") as f:
+        binary = f.read().strip()
+    flags = ["--database", f"postgres://cardvault@127.0.0.1:{RESTORE_PORT}/vault", "--keys-dir", f"{DIR}/keys"]
+    env = vault_env({"CARDVAULT_AUDIT_ANCHOR_FILE": f"{d}/anchors.jsonl"})
+    spawn("restore-vault", [binary, "serve", "--listen", f"127.0.0.1:{RESTORE_VAULT_PORT}", "--admin-socket", f"{d}/admin.sock", *flags],
+          env=env)
+    wait_for("the vault on the restored cluster", lambda: http_json(f"http://127.0.0.1:{RESTORE_VAULT_PORT}/readyz")[0] == 200, 60)
+    with open(f"{DIR}/client-secret") as f:
+        secret = f.read().strip()
+    return {"port": RESTORE_VAULT_PORT, "secret": secret, "seconds": time.monotonic() - started,
+            "cardvault": lambda *args: run(binary, *args, *flags, env=env, check=False)}
+
+
+def remove_restore():
+    kill_group("restore-vault")
+    kill_group("restore-postgres")
+    shutil.rmtree(f"{DIR}/restore", ignore_errors=True)
+
+
 # The vault --------------------------------------------------------------------------------------
 
 def database_url():
@@ -341,6 +417,7 @@ def vault_env(extra=None):
         "CARDVAULT_DATABASE_PASSWORD_FILE": f"{DIR}/vault-password", "CARDVAULT_ALLOW_NON_LOOPBACK": "1",
         "CARDVAULT_LOG_LEVEL": os.environ.get("CARDVAULT_HA_LOG_LEVEL", "warning"), "CARDVAULT_TOKENIZE_RATE": "0",
         "CARDVAULT_ENUMERATION_LIMIT": "1000000", "CARDVAULT_AUDIT_ANCHOR_FILE": f"{DIR}/anchors.jsonl",
+        "CARDVAULT_AUDIT_CHECKPOINT_SECONDS": "2",
         "HORIZONPAY_GATEWAY_URL": f"http://127.0.0.1:{SIM_PORT}", "HORIZONPAY_CHECKOUT_URL": f"http://127.0.0.1:{SIM_PORT}",
         "HORIZONPAY_SHOP_ID": "29", "HORIZONPAY_SECRET_KEY": "sim-secret-key", "HORIZONPAY_PUBLIC_KEY": "sim-public-key",
         "HORIZONPAY_TIMEOUT_SECONDS": "5",
@@ -380,9 +457,10 @@ def simulator_binary(binary):
 
 def stop():
     for name in os.listdir(f"{DIR}/pids") if os.path.isdir(f"{DIR}/pids") else []:
-        if name.startswith(("vault-", "sim", "relay-")):
+        if name.startswith(("vault-", "sim", "relay-", "restore-")):
             kill_group(name, signal.SIGKILL)
     for node in NODES:
+        kill_group(f"watchdog-{node}", signal.SIGKILL)     # first: it would start Patroni again
         kill_group(f"patroni-{node}", signal.SIGKILL)
         p = postmaster(node)
         if p:
@@ -434,6 +512,7 @@ def up(binary, strict=False):
             f.write(patroni_config(node, strict))
         run("chown", "-R", "postgres:postgres", f"{DIR}/{node}")
         os.chmod(f"{DIR}/{node}", 0o700)
+        start_watchdog(node)
     start_patroni(NODES[0])       # the first node bootstraps; the others clone it
     first = wait_for("a leader", leader, 90)
     for node in NODES[1:]:

@@ -69,25 +69,49 @@ public struct AuditAdministration: VaultService {
 
     /// Holds the database to each checkpoint, in order: the signature must be the vault's, and
     /// the row it names must still be there with the hash it names. Reports the first gap.
-    public func verify(anchors: [AuditCheckpoint]) async throws -> AuditVerification {
+    ///
+    /// `until`: the database was restored to that point in time. Checkpoints signed up to then
+    /// must hold as always; later ones may name rows of the history the restore cut off, and
+    /// those that do not hold are reported as that cut tail instead of a break.
+    public func verify(anchors: [AuditCheckpoint], until: Date? = nil) async throws -> AuditAnchorVerification {
         let publicKey = try keys.derivedKeys().auditSigningKey().publicKey
+        let cut = until.map(Timestamp.format)
+        let newest = try await store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq ?? 0
+        var held = 0
+        var tail: [AuditCheckpoint] = []
         for checkpoint in anchors {
             guard checkpoint.isSigned(by: publicKey) else {
-                return .broken(seq: checkpoint.seq, reason: "the checkpoint of \(checkpoint.at) is not signed by this vault's audit key")
+                return .init(
+                    held: held, broken: .init(seq: checkpoint.seq, reason: "the checkpoint of \(checkpoint.at) is not signed by this vault's audit key"),
+                    cutTail: nil)
             }
             let row = try await store.read { try $0.auditEntries(after: checkpoint.seq - 1, limit: 1) }.first
-            guard let row, row.seq == checkpoint.seq else {
-                let newest = try await store.read { try $0.latestAuditEntries(limit: 1) }.first?.seq ?? 0
-                return .broken(
-                    seq: checkpoint.seq,
-                    reason: "row \(checkpoint.seq), anchored at \(checkpoint.at), is missing (the newest row is \(newest)): "
-                        + "rows were removed, or the database is an older copy")
+            let reason: String
+            if let row, row.seq == checkpoint.seq {
+                if Hex.encode(row.hash) == checkpoint.head {
+                    held += 1
+                    continue
+                }
+                reason = "row \(checkpoint.seq) differs from its checkpoint of \(checkpoint.at): rewritten or replaced"
+            } else {
+                reason =
+                    "row \(checkpoint.seq), anchored at \(checkpoint.at), is missing (the newest row is \(newest)): "
+                    + "rows were removed, or the database is an older copy"
+                    + (cut == nil ? " (restored to a point in time? --until that time names the later rows as the cut tail)" : "")
             }
-            guard Hex.encode(row.hash) == checkpoint.head else {
-                return .broken(seq: checkpoint.seq, reason: "row \(checkpoint.seq) differs from its checkpoint of \(checkpoint.at): rewritten or replaced")
+            // Timestamps share one fixed-width form, so text order is time order.
+            if let cut, checkpoint.at > cut {
+                tail.append(checkpoint)
+                continue
             }
+            return .init(held: held, broken: .init(seq: checkpoint.seq, reason: reason), cutTail: nil)
         }
-        return .intact(rows: anchors.count)
+        let cutTail = tail.first.map { first in
+            AuditAnchorVerification.CutTail(
+                checkpoints: tail.count, firstSeq: tail.map(\.seq).min() ?? first.seq, lastSeq: tail.map(\.seq).max() ?? first.seq,
+                firstAt: first.at, lastAt: tail[tail.count - 1].at)
+        }
+        return .init(held: held, broken: nil, cutTail: cutTail)
     }
 
     /// The newest row and a checkpoint of it signed now; nil while the log is empty.
