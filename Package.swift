@@ -202,6 +202,7 @@ let package = Package(
                 "VaultStorage", "VaultTestSupport", "VaultPostgres", "VaultDomain", "VaultCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -12,10 +12,19 @@ final class PostgresSession: @unchecked Sendable {
     let logger: Logger
     /// This connection's audit lane: the rows its write transactions append.
     let lane = AuditLaneCursor()
-    /// The server process behind the connection (`pg_backend_pid()`), and what to do with it
-    /// when the connection is given up on (the store terminates it on the server).
-    var backendPID: Int32?
-    var abandoned: (@Sendable (Int32) -> Void)?
+    /// The server process behind the connection, and what to do with it when the connection is
+    /// given up on (the store terminates it on the server).
+    var backend: Backend?
+    var abandoned: (@Sendable (Backend) -> Void)?
+
+    /// One server process, named so that no other can be mistaken for it: the host it runs on,
+    /// its pid and when it started (after a failover the same pid may serve someone else on
+    /// another server, or on the same one later).
+    struct Backend: Sendable, Equatable {
+        let endpoint: PostgresDatabaseURL.Endpoint
+        let pid: Int32
+        let started: String
+    }
 
     init(connection: PostgresConnection, logger: Logger, timeout: DispatchTimeInterval = .seconds(15)) {
         self.connection = connection
@@ -111,7 +120,7 @@ final class PostgresSession: @unchecked Sendable {
         guard done.wait(timeout: deadline.map { min($0, limit) } ?? limit) == .success else {
             broken = true
             close()
-            if let backendPID, let abandoned { abandoned(backendPID) }
+            if let backend, let abandoned { abandoned(backend) }
             StorageFailures.record(.timeout, detail: "a statement was not answered within the database timeout", logger: logger)
             throw Self.unanswered
         }

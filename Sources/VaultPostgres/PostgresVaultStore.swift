@@ -63,10 +63,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// How often a write that lost a conflict runs again before the request fails.
     static let writeAttempts = 8
 
-    /// The longest a request waits on the database (CARDVAULT_DATABASE_TIMEOUT, 10 s): for a
-    /// free connection, for connecting (shared by the hosts of the URL), for one statement's
-    /// answer, for a COMMIT's confirmation. Past it the connection is given up, its backend
-    /// terminated on the server, and the request answered 503.
+    /// The longest a request waits on the database (CARDVAULT_DATABASE_TIMEOUT, 10 s), all its
+    /// transactions together (`DatabaseWaitBudget`): for a free connection, for connecting
+    /// (shared by the hosts of the URL), for statements' answers, for a COMMIT's confirmation.
+    /// Past it the connection is given up, its backend terminated on the server, and the request
+    /// answered 503. Work outside a request gets it whole for each transaction.
     public let timeout: Duration
     var statementTimeout: DispatchTimeInterval { .milliseconds(Int(timeout.milliseconds)) }
 
@@ -104,8 +105,8 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// accepts writes (not in recovery: a standby is passed over, the promoted one found).
     private func connect(within budget: Duration? = nil) throws -> PostgresSession {
         let session = try Self.connect(url: url, tls: tls, logger: logger, timeout: timeout, within: budget)
-        session.abandoned = { [url, tls, logger, workers] pid in
-            workers.async { Self.terminate(backend: pid, url: url, tls: tls, logger: logger) }
+        session.abandoned = { [url, tls, logger, workers] backend in
+            workers.async { Self.terminate(backend, url: url, tls: tls, logger: logger) }
         }
         return session
     }
@@ -137,8 +138,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             let session = PostgresSession(connection: connection, logger: logger, timeout: .milliseconds(Int(timeout.milliseconds)))
             // Which backend serves this connection (to terminate it if a statement goes
             // unanswered), and whether it is the primary.
-            let row = try? session.rows("SELECT pg_is_in_recovery(), pg_backend_pid()").first?.decode((Bool, Int32).self)
-            session.backendPID = row?.1
+            let row = try? session.rows(
+                "SELECT pg_is_in_recovery(), pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).first?.decode((Bool, Int32, String).self)
+            session.backend = row.map { PostgresSession.Backend(endpoint: endpoint, pid: $0.1, started: $0.2) }
             if url.target == .readWrite, row?.0 != false {
                 connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
                 refusals.append(("\(endpoint.host):\(endpoint.port)", row == nil ? .timeout : .noPrimary))
@@ -157,10 +160,17 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// unanswered): its locks and its connection slot are released now, not when TCP notices.
     /// Best effort, from a connection of its own; a server that cannot be reached ends it by
     /// itself (keepalives, `idle_in_transaction_session_timeout`).
-    static func terminate(backend pid: Int32, url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger) {
-        guard let session = try? connect(url: url, tls: tls, logger: logger, timeout: .seconds(5)) else { return }
+    ///
+    /// Only that backend: the connection goes to its own host (not to whichever is the primary
+    /// now), and the server ends the process only if its pid and start time both match.
+    static func terminate(_ backend: PostgresSession.Backend, url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger) {
+        var own = url
+        own.endpoints = [backend.endpoint]
+        own.target = .any
+        guard let session = try? connect(url: own, tls: tls, logger: logger, timeout: .seconds(5)) else { return }
         defer { session.close() }
-        _ = try? session.run("SELECT pg_terminate_backend(\(pid))")
+        _ = try? session.run(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = \(backend.pid) AND backend_start::text = \(backend.started)")
     }
 
     /// What a failed connection attempt says about the server, as one of a few fixed causes.
@@ -210,23 +220,42 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// Runs `body` on a worker thread with a connection of the pool; a broken connection is
     /// dropped and replaced on the next use.
     func onWorker<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await onWorker(withRequestEnd: { session, _ in try body(session) })
+    }
+
+    /// `onWorker`, the body also given its request's end (nil without one): where a body
+    /// starts a wait of its own (a write's next attempt) it must not reach past it.
+    func onWorker<T: Sendable>(withRequestEnd body: @escaping @Sendable (PostgresSession, DispatchTime?) throws -> T) async throws -> T {
+        // A request gets what is left of its timeout (`DatabaseWaitBudget`): its transactions
+        // share one bound. Background work gets the whole timeout each time.
+        let budget = DatabaseWaitBudget.current
+        let allowed = budget?.remaining(of: timeout) ?? timeout
+        guard allowed >= .milliseconds(50) else {
+            StorageFailures.record(.timeout, detail: "a request spent its database timeout on earlier transactions", logger: logger)
+            throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
+        }
+        let started = ContinuousClock.now
+        defer { budget?.charge(ContinuousClock.now - started) }
         // A free connection within the bound, or a clean 503: requests never queue without
         // limit behind connections that wait on a stalled server, and never hold a thread
         // while they wait for one.
-        guard await slots.take(within: timeout) else {
+        guard await slots.take(within: allowed) else {
             StorageFailures.record(.poolExhausted, detail: "every connection stayed busy for the database timeout", logger: logger)
             throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
         }
         defer { slots.release() }
+        // A request's end: what it has left after the wait for a slot. Without a request, none.
+        let requestEnd = budget.map { _ in started + allowed }
         return try await threads.runIfActive { [self] in
             // One deadline for connecting and every statement of the transaction: they share the
             // timeout, rather than each getting all of it. (A write that lost a conflict gets a
-            // new one for its next attempt: a conflict is contention, not a stalled server.)
-            let deadline = ContinuousClock.now + timeout
-            let session = try takeIdle() ?? connect(within: timeout)
-            session.deadline = .now() + .milliseconds(Int(max(deadline - ContinuousClock.now, .milliseconds(1)).milliseconds))
+            // new one for its next attempt, within what its request has left: a conflict is
+            // contention, not a stalled server.)
+            let deadline = min(ContinuousClock.now + timeout, requestEnd ?? ContinuousClock.now + timeout)
+            let session = try takeIdle() ?? connect(within: max(deadline - ContinuousClock.now, .milliseconds(1)))
+            session.deadline = Self.dispatchTime(deadline)
             do {
-                let result = try body(session)
+                let result = try body(session, requestEnd.map(Self.dispatchTime))
                 session.deadline = nil
                 idle.withLock { $0.append(session) }
                 return result
@@ -243,6 +272,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                 return try Self.rethrow(error)
             }
         }
+    }
+
+    /// A point on the continuous clock as the dispatch time a session's waits use.
+    static func dispatchTime(_ instant: ContinuousClock.Instant) -> DispatchTime {
+        .now() + .milliseconds(Int(max(instant - ContinuousClock.now, .milliseconds(1)).milliseconds))
     }
 
     /// An idle connection still open (those to a server that went away are dropped here).
@@ -270,7 +304,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// their outcome checked at the next statement that waits, at the latest at COMMIT.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any VaultTransaction) throws -> T) async throws -> T {
         StorageCommits.record()
-        return try await onWorker { session in
+        return try await onWorker(withRequestEnd: { session, requestEnd in
             session.deferring = true
             defer { session.deferring = false }
             var attempt = 1
@@ -287,11 +321,12 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                         throw error
                     }
                     usleep(UInt32.random(in: 200...(500 << min(attempt, 6))))
-                    session.deadline = .now() + self.statementTimeout
+                    if let requestEnd, requestEnd <= .now() { throw error }  // its request has no time left
+                    session.deadline = min(.now() + self.statementTimeout, requestEnd ?? .distantFuture)
                     attempt += 1
                 }
             }
-        }
+        })
     }
 
     /// One attempt: BEGIN, the body, COMMIT; the connection's audit lane moves on only when

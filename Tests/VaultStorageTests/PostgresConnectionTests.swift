@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import VaultDomain
 import PostgresNIO
@@ -133,6 +134,49 @@ struct PostgresConnectionTests {
         #expect(ContinuousClock.now - started < .seconds(20), "\(ContinuousClock.now - started)")
         #expect(try await Self.backendsGone(database, waiting: "SyncRep", within: .seconds(2)))
         #expect(StorageFailures.snapshot()[.unconfirmed, default: 0] > 0)
+    }
+
+    /// A request's transactions share one timeout (`DatabaseWaitBudget`): once its first write
+    /// spent it waiting for the standby that is gone, its next transaction is refused at once
+    /// (`storage_unavailable`) instead of waiting the whole timeout again. Work outside a
+    /// request gets the whole timeout for each transaction.
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func aRequestsTransactionsShareOneTimeout() async throws {
+        let cluster = try PostgresCluster.shared.get()
+        let database = try cluster.makeDatabase()
+        _ = try PostgresVaultStore(url: PostgresDatabaseURL(database))
+        let name = String(database.split(separator: "/").last ?? "")
+        try cluster.query(database, "ALTER DATABASE \(name) SET synchronous_commit = on")
+        let store = try PostgresVaultStore(url: PostgresDatabaseURL(database), timeout: .seconds(2))
+        let budget = DatabaseWaitBudget()
+        try await DatabaseWaitBudget.$current.withValue(budget) {
+            let first = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.touchMarker("probe", at: Date()) } }
+            #expect(first?.code == .storageUnconfirmed)
+            let second = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.touchMarker("probe", at: Date()) } }
+            #expect(second?.code == .storageUnavailable, "it waited again: \(String(describing: second?.code))")
+        }
+        #expect(budget.spent >= .seconds(2), "\(budget.spent)")
+        let background = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.touchMarker("probe", at: Date()) } }
+        #expect(background?.code == .storageUnconfirmed)
+    }
+
+    /// An abandoned backend is terminated only if it is still the same process: after a failover
+    /// its pid may belong to someone else's session on another server, or on this one later.
+    /// The pid alone (a start time that does not match) ends nothing; pid and start time do.
+    @Test(.enabled(if: PostgresCluster.isInstalled))
+    func onlyTheAbandonedBackendItselfIsTerminated() async throws {
+        let url = try PostgresDatabaseURL(try PostgresCluster.shared.get().makeDatabase())
+        let tls = try PostgresVaultStore.tls(for: url)
+        let logger = Logger(label: "test")
+        let victim = try PostgresVaultStore.connect(url: url, tls: tls, logger: logger)
+        defer { victim.close() }
+        let backend = try #require(victim.backend)
+        #expect(backend.endpoint == url.endpoints[0] && backend.pid > 0 && !backend.started.isEmpty)
+        let impostor = PostgresSession.Backend(endpoint: backend.endpoint, pid: backend.pid, started: "2000-01-01 00:00:00+00")
+        PostgresVaultStore.terminate(impostor, url: url, tls: tls, logger: logger)
+        #expect(try victim.run("SELECT 1") >= 0, "a backend with the same pid and another start is not this one")
+        PostgresVaultStore.terminate(backend, url: url, tls: tls, logger: logger)
+        #expect(throws: (any Error).self) { _ = try victim.run("SELECT 1") }
     }
 
     /// Whether no backend of `database` waits on `event` (a wait event, or a query's text)

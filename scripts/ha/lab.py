@@ -209,7 +209,6 @@ bootstrap:
         max_connections: 200
         wal_keep_size: 256MB
         archive_mode: 'on'
-        archive_command: 'pgbackrest --config={DIR}/pgbackrest.conf --stanza=cardvault archive-push %p'
         archive_timeout: 10
   initdb:
   - encoding: UTF8
@@ -236,6 +235,9 @@ postgresql:
       username: postgres
       password: {s['postgres']}
   parameters:
+    # Per node: pgBackRest's archive-push insists that pg1-path is the server's own data
+    # directory (a production node has a pgbackrest.conf of its own that says so).
+    archive_command: 'pgbackrest --config={DIR}/pgbackrest.conf --stanza=cardvault --pg1-path={DIR}/{node}/data archive-push %p'
     unix_socket_directories: {DIR}/{node}
     ssl: 'on'
     ssl_cert_file: {DIR}/{node}/server.pem
@@ -270,7 +272,7 @@ def start_watchdog(node):
 
 
 def start_patroni(node):
-    spawn(f"patroni-{node}", ["patroni", f"{DIR}/{node}/patroni.yml"], ns=node, user="postgres")
+    return spawn(f"patroni-{node}", ["patroni", f"{DIR}/{node}/patroni.yml"], ns=node, user="postgres")
 
 
 def members():

@@ -17,7 +17,9 @@ The device is Patroni's own test driver (`driver: testing`): a named pipe at DIR
 that receives `Ctimeout=N` when the timeout is set, `1` per keepalive and `V` when Patroni
 disarms it (magic close). A namespace has no reset line, so firing means: SIGKILL of the node's
 Patroni and every PostgreSQL process in its namespace (etcd is left alone, as if it ran on its
-own hosts), a pause of REBOOT seconds, then Patroni started again, as the node's boot would. Every
+own hosts), a pause of REBOOT seconds, then Patroni started again, as the node's boot would, and
+kept running for a while (systemd's Restart=always: a Patroni that boots while the node is still
+cut off from etcd exits, and starts again until it stays up). Every
 arm, disarm and reset is logged with a timestamp in DIR/logs/watchdog-NODE.log."""
 import os, select, signal, stat, sys, time
 
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab  # noqa: E402
 
 REBOOT = 5.0
+SUPERVISE = 120.0           # how long after a reset a Patroni that exits is started again
 
 
 def log(message):
@@ -50,9 +53,19 @@ def main(node):
     # Read-write, so that the pipe never reports end-of-file between Patroni's opens.
     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
     timeout, armed, last, pending = 60.0, False, 0.0, b""
+    booted = None            # when this watchdog last started Patroni after a reset
+    patroni = None           # the Patroni it started
     while True:
         ready, _, _ = select.select([fd], [], [], 0.1)
         now = time.monotonic()
+        if booted is not None and now - booted > SUPERVISE:
+            booted = None
+        # poll(), not lab.alive(): an exited child of this process stays a zombie in its group
+        # until it is reaped, and a zombie answers signal 0.
+        if booted is not None and now - booted > REBOOT and patroni is not None and patroni.poll() is not None:
+            log(f"{node}'s Patroni exited after boot: started again")
+            patroni = lab.start_patroni(node)
+            booted = now
         if ready:
             pending += os.read(fd, 4096)
             while pending:
@@ -85,7 +98,8 @@ def main(node):
                 pass
             pending = b""
             log(f"{node} boots: Patroni started again")
-            lab.start_patroni(node)
+            patroni = lab.start_patroni(node)
+            booted = time.monotonic()
 
 
 if __name__ == "__main__":
