@@ -126,6 +126,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                 host: endpoint.host, port: endpoint.port, username: url.user, password: url.password, database: url.database, tls: tls)
             configuration.options.connectTimeout = .milliseconds(share.milliseconds)
             configuration.options.additionalStartupParameters = sessionSettings(timeout: timeout)
+            // connectTimeout covers TCP, TLS, the startup and authentication (a frozen server's
+            // kernel still completes the handshake and then nothing answers: PostgresNIO gives up
+            // at the same bound); the host's share also bounds the query below.
+            let attemptEnd = DispatchTime.now() + .milliseconds(Int(share.milliseconds))
             let connection: PostgresConnection
             do {
                 connection = try PostgresConnection.connect(
@@ -136,12 +140,18 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
                 continue
             }
             let session = PostgresSession(connection: connection, logger: logger, timeout: .milliseconds(Int(timeout.milliseconds)))
+            session.deadline = attemptEnd
+            defer { session.deadline = nil }
             // Which backend serves this connection (to terminate it if a statement goes
             // unanswered), and whether it is the primary.
             let row = try? session.rows(
                 "SELECT pg_is_in_recovery(), pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
             ).first?.decode((Bool, Int32, String).self)
             session.backend = row.map { PostgresSession.Backend(endpoint: endpoint, pid: $0.1, started: $0.2) }
+            guard session.isUsable else {
+                refusals.append(("\(endpoint.host):\(endpoint.port)", .timeout))
+                continue
+            }
             if url.target == .readWrite, row?.0 != false {
                 connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
                 refusals.append(("\(endpoint.host):\(endpoint.port)", row == nil ? .timeout : .noPrimary))
