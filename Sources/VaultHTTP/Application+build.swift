@@ -98,7 +98,6 @@ func buildRouter(
     let metrics = HTTPMetrics(codes: runtime.codes, connections: gate)
     let router = Router(context: VaultRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: metrics))
-    router.add(middleware: DatabaseWaitBudgetMiddleware())
     router.add(middleware: SealGateMiddleware(keys: runtime.keys))
     router.addRoutes(HealthController(runtime: runtime, metrics: metrics).endpoints)
     router.get("openapi.json") { _, _ in Response.json(.ok, Array(OpenAPIDocument.json.utf8)) }

@@ -28,7 +28,7 @@ database timeout (10 s, shared by all of a request's transactions) and 5 s of sl
 2-core host that runs the whole lab. A transfer is allowed 30 s: its database waits (10 s in
 all), the provider's (HORIZONPAY_TIMEOUT_SECONDS, 5 s in the lab) and slack. The lab's nodes
 run Patroni with a watchdog (scripts/ha/watchdog.py)."""
-import http.client, json, os, random, shutil, signal, subprocess, sys, threading, time
+import concurrent.futures, http.client, json, os, random, shutil, signal, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ha"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -164,6 +164,36 @@ def healed(secret, replicas=2):
     return lab.healthy(replicas) and all(write_through(h, secret) for h in VAULTS)
 
 
+def read_back(address, port, headers, tokens, workers=6):
+    """GET /v1/cards/TOKEN for every (token, last4), several at a time; answers, per token, the
+    status and whether last_4 matched. An answer other than 200 or 404 (a busy instance) is
+    asked again, so it is not taken for a loss."""
+    local = threading.local()
+
+    def one(item):
+        token, last4 = item
+        status = None
+        for _ in range(50):
+            conn = getattr(local, "conn", None) or http.client.HTTPConnection(address, port, timeout=10)
+            local.conn = conn
+            try:
+                conn.request("GET", f"/v1/cards/{token}", headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+            except (OSError, http.client.HTTPException):
+                local.conn = None
+                time.sleep(0.2)
+                continue
+            status = r.status
+            if status in (200, 404):
+                return status, status == 200 and json.loads(data).get("last_4") == last4
+            time.sleep(0.2)
+        return status, False
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, tokens))
+
+
 def point_in_time_restore(load, notes):
     """Scenario 7; its findings go to NOTES."""
     backup_started = time.monotonic()
@@ -180,21 +210,11 @@ def point_in_time_restore(load, notes):
             before = [a for a in load.acked if a[0] <= point]
             after = [a for a in load.acked if a[0] > point]
         headers = {"Authorization": f"Bearer {restored['secret']}"}
-        conn = http.client.HTTPConnection("127.0.0.1", restored["port"], timeout=10)
-        missing = 0
-        for _, token, last4 in before:
-            conn.request("GET", f"/v1/cards/{token}", headers=headers)
-            r = conn.getresponse()
-            body = r.read()
-            if r.status != 200 or json.loads(body).get("last_4") != last4:
-                missing += 1
-        present_after = 0
+        answers = read_back("127.0.0.1", restored["port"], headers, [(token, last4) for _, token, last4 in before])
+        missing = sum(not matched for _, matched in answers)
         after = after[:500]                    # a sample: absence is expected, presence explained
-        for _, token, _ in after:
-            conn.request("GET", f"/v1/cards/{token}", headers=headers)
-            r = conn.getresponse()
-            r.read()
-            present_after += r.status == 200
+        present_after = sum(status == 200 for status, _ in read_back("127.0.0.1", restored["port"], headers,
+                                                                    [(token, last4) for _, token, last4 in after]))
         notes.append(f"restored to {target} in {restored['seconds']:.1f} s: {len(before) - missing} of {len(before)} tokens acknowledged before it read back"
                      f" ({len(after) - present_after} of {len(after)} later ones absent, as they should be)")
         if missing:
@@ -325,24 +345,14 @@ def main():
     # Every acknowledged token, through both instances; an answer other than 200 or 404 is asked
     # again (the read-back must not count a busy instance as a loss).
     lost, missing = 0, {}
-    conns = {h: http.client.HTTPConnection(lab.ADDRESS[h], PORT, timeout=10) for h in VAULTS}
-    for acked_at, token, last4 in load.acked:
+    answers = {host: read_back(lab.ADDRESS[host], PORT, headers, [(token, last4) for _, token, last4 in load.acked]) for host in VAULTS}
+    for i, (acked_at, token, last4) in enumerate(load.acked):
         for host in VAULTS:
-            for _ in range(50):
-                try:
-                    conns[host].request("GET", f"/v1/cards/{token}", headers=headers)
-                    r = conns[host].getresponse()
-                    data = r.read()
-                except (OSError, http.client.HTTPException):
-                    conns[host] = http.client.HTTPConnection(lab.ADDRESS[host], PORT, timeout=10)
-                    continue
-                if r.status in (200, 404):
-                    break
-                time.sleep(0.2)
-            if r.status != 200 or json.loads(data).get("last_4") != last4:
+            status, matched = answers[host][i]
+            if not matched:
                 lost += 1
                 where = next((row["n"] for row in rows if row["t0"] - 5 <= acked_at <= row["t2"] + 3), "between scenarios")
-                key = f"scenario {where}, {host}: {r.status}"
+                key = f"scenario {where}, {host}: {status}"
                 missing[key] = missing.get(key, 0) + 1
                 break
     status, calls = lab.http_json(f"http://{lab.ADDRESS['host']}:{lab.SIM_PORT}/__simulator/calls")

@@ -4,8 +4,10 @@ import NIOHTTP1
 import VaultDomain
 import VaultCrypto
 
-/// Outermost middleware: assigns the request id, turns every error into the JSON error answer
-/// (unknown errors become a bare 500 with no detail), and records metrics.
+/// Outermost middleware: assigns the request id, gives the request its `DatabaseWaitBudget`
+/// (all its transactions together wait at most CARDVAULT_DATABASE_TIMEOUT), turns every error
+/// into the JSON error answer (unknown errors become a bare 500 with no detail), and records
+/// metrics.
 struct RequestObservationMiddleware: RouterMiddleware {
     typealias Context = VaultRequestContext
     let metrics: HTTPMetrics
@@ -14,11 +16,13 @@ struct RequestObservationMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         var context = context
         context.requestID = Self.requestID(from: request)
+        let database = DatabaseWaitBudget()
         var response: Response
         do {
-            response = try await next(request, context)
+            response = try await DatabaseWaitBudget.$current.withValue(database) { try await next(request, context) }
         } catch {
-            response = Self.response(for: error, request: request, context: context, metrics: metrics)
+            response = Self.response(
+                for: error, request: request, context: context, metrics: metrics, took: ContinuousClock.now - started, database: database.spent)
         }
         response.headers[.init("X-Request-Id")!] = context.requestID
         let route = context.endpointPath ?? "unmatched"
@@ -26,7 +30,9 @@ struct RequestObservationMiddleware: RouterMiddleware {
         return response
     }
 
-    static func response(for error: any Error, request: Request, context: Context, metrics: HTTPMetrics) -> Response {
+    static func response(
+        for error: any Error, request: Request, context: Context, metrics: HTTPMetrics, took: Duration = .zero, database: Duration = .zero
+    ) -> Response {
         let apiError: APIError
         switch error {
         case let e as APIError: apiError = e
@@ -55,7 +61,15 @@ struct RequestObservationMiddleware: RouterMiddleware {
         }
         metrics.refused(code: apiError.code)
         if apiError.status.code >= 500 {
-            context.logger.warning("request failed", metadata: ["code": "\(apiError.code)", "request_id": "\(context.requestID)"])
+            // Storage failures are logged once per episode, with their cause (`StorageFailures`)
+            // and counted by the metrics: each request that met one is a notice, not a warning.
+            let storage = apiError.code == .storageUnavailable || apiError.code == .storageUnconfirmed
+            context.logger.log(
+                level: storage ? .notice : .warning, "request failed",
+                metadata: [
+                    "code": "\(apiError.code)", "request_id": "\(context.requestID)", "took_ms": "\(Int(took / .milliseconds(1)))",
+                    "database_ms": "\(Int(database / .milliseconds(1)))",
+                ])
         }
         return (try? apiError.response(from: request, context: context)) ?? Response(status: .internalServerError)
     }
