@@ -117,7 +117,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// per episode: `StorageFailures`).
     static func connect(
         url: PostgresDatabaseURL, tls: PostgresConnection.Configuration.TLS, logger: Logger, timeout: Duration = .seconds(10),
-        within budget: Duration? = nil
+        within budget: Duration? = nil, countingFailures: Bool = true
     ) throws -> PostgresSession {
         var refusals: [(host: String, cause: StorageFailures.Cause)] = []
         let share = min(.seconds(5), max(.milliseconds(200), (budget ?? timeout) / url.endpoints.count))
@@ -161,8 +161,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         }
         // The most telling cause: a standby that answered means a failover is under way.
         let cause = refusals.contains { $0.cause == .noPrimary } ? .noPrimary : (refusals.first?.cause ?? .other)
-        StorageFailures.record(
-            cause, detail: refusals.map { "\($0.host) \($0.cause.rawValue)" }.joined(separator: "; "), logger: logger)
+        if countingFailures {
+            StorageFailures.record(
+                cause, detail: refusals.map { "\($0.host) \($0.cause.rawValue)" }.joined(separator: "; "), logger: logger)
+        }
         throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
     }
 
@@ -177,7 +179,9 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         var own = url
         own.endpoints = [backend.endpoint]
         own.target = .any
-        guard let session = try? connect(url: own, tls: tls, logger: logger, timeout: .seconds(5)) else { return }
+        // Not a storage failure when it cannot be reached (the old primary after a failover, cut
+        // off): requests are served elsewhere, and that server ends the backend by itself.
+        guard let session = try? connect(url: own, tls: tls, logger: logger, timeout: .seconds(5), countingFailures: false) else { return }
         defer { session.close() }
         _ = try? session.run(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = \(backend.pid) AND backend_start::text = \(backend.started)")
