@@ -149,7 +149,7 @@ struct PostgresConnectionTests {
         try cluster.query(database, "ALTER DATABASE \(name) SET synchronous_commit = on")
         let store = try PostgresVaultStore(url: PostgresDatabaseURL(database), timeout: .seconds(2))
         let budget = DatabaseWaitBudget()
-        try await DatabaseWaitBudget.$current.withValue(budget) {
+        await DatabaseWaitBudget.$current.withValue(budget) {
             let first = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.touchMarker("probe", at: Date()) } }
             #expect(first?.code == .storageUnconfirmed)
             let second = await #expect(throws: VaultError.self) { try await store.write { tx in try tx.touchMarker("probe", at: Date()) } }
