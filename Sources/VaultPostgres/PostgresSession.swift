@@ -118,9 +118,10 @@ final class PostgresSession: @unchecked Sendable {
         future.whenComplete { _ in done.signal() }
         let limit = DispatchTime.now() + timeout
         guard done.wait(timeout: deadline.map { min($0, limit) } ?? limit) == .success else {
+            let first = !broken
             broken = true
             close()
-            if let backend, let abandoned { abandoned(backend) }
+            if first, let backend, let abandoned { abandoned(backend) }
             StorageFailures.record(.timeout, detail: "a statement was not answered within the database timeout", logger: logger)
             throw Self.unanswered
         }

@@ -31,8 +31,11 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// One thread per connection: a body that waits on PostgreSQL blocks one of these, never an
     /// event loop or a thread of the shared pool (which grows slowly when its threads block).
     private let threads: NIOThreadPool
-    /// For the rare best-effort work outside a request (terminating an abandoned backend).
-    private let workers = DispatchQueue(label: "cardvault.postgres", attributes: .concurrent)
+    /// For the best-effort work outside a request (terminating an abandoned backend): threads
+    /// of its own. On Dispatch's shared threads, terminates that wait out a connect timeout to
+    /// a host cut off (5 s each) starved Swift concurrency's executor on a small host, and
+    /// requests whose database wait had ended at its bound were answered seconds later.
+    private let workers = NIOThreadPool(numberOfThreads: 2)
     /// PostgreSQL's connections run on an event loop of their own, so their answers never wait
     /// behind HTTP request work on the server's loops.
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -87,6 +90,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
         self.slots = ConnectionSlots(connections)
         self.threads = NIOThreadPool(numberOfThreads: connections)
         threads.start()
+        workers.start()
         let tls = try Self.tls(for: url)
         self.tls = tls
         let session = try connect()
@@ -98,6 +102,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     /// connection must be closed before it is released).
     deinit {
         threads.shutdownGracefully { _ in }
+        workers.shutdownGracefully { _ in }
         for session in idle.withLock({ $0 }) { session.close() }
     }
 
@@ -106,7 +111,10 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
     private func connect(within budget: Duration? = nil) throws -> PostgresSession {
         let session = try Self.connect(url: url, tls: tls, logger: logger, timeout: timeout, within: budget)
         session.abandoned = { [url, tls, logger, workers] backend in
-            workers.async { Self.terminate(backend, url: url, tls: tls, logger: logger) }
+            workers.submit { state in
+                guard case .active = state else { return }
+                Self.terminate(backend, url: url, tls: tls, logger: logger)
+            }
         }
         return session
     }
@@ -249,7 +257,21 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
         }
         let started = ContinuousClock.now
-        defer { budget?.charge(ContinuousClock.now - started) }
+        let phases = Mutex<[(String, ContinuousClock.Instant)]>([])
+        defer {
+            let took = ContinuousClock.now - started
+            budget?.charge(took)
+            if took > allowed + .milliseconds(250) {
+                // A wait past its bound is a defect: say where the time went.
+                var metadata: Logger.Metadata = ["allowed_ms": "\(allowed.milliseconds)", "took_ms": "\(took.milliseconds)"]
+                var last = started
+                for (name, at) in phases.withLock({ $0 }) {
+                    metadata["\(name)_ms"] = "\((at - last).milliseconds)"
+                    last = at
+                }
+                logger.notice("a database wait overran its bound", metadata: metadata)
+            }
+        }
         // A free connection within the bound, or a clean 503: requests never queue without
         // limit behind connections that wait on a stalled server, and never hold a thread
         // while they wait for one.
@@ -258,6 +280,7 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             throw VaultError(.unavailable, code: .storageUnavailable, message: "the database is not available")
         }
         defer { slots.release() }
+        phases.withLock { $0.append(("slot", ContinuousClock.now)) }
         // A request's end: what it has left after the wait for a slot. Without a request, none.
         let requestEnd = budget.map { _ in started + allowed }
         return try await threads.runIfActive { [self] in
@@ -265,9 +288,12 @@ public final class PostgresVaultStore: VaultStore, @unchecked Sendable {
             // timeout, rather than each getting all of it. (A write that lost a conflict gets a
             // new one for its next attempt, within what its request has left: a conflict is
             // contention, not a stalled server.)
+            phases.withLock { $0.append(("thread", ContinuousClock.now)) }
             let deadline = min(ContinuousClock.now + timeout, requestEnd ?? ContinuousClock.now + timeout)
             let session = try takeIdle() ?? connect(within: max(deadline - ContinuousClock.now, .milliseconds(1)))
+            phases.withLock { $0.append(("connect", ContinuousClock.now)) }
             session.deadline = Self.dispatchTime(deadline)
+            defer { phases.withLock { $0.append(("body", ContinuousClock.now)) } }
             do {
                 let result = try body(session, requestEnd.map(Self.dispatchTime))
                 session.deadline = nil

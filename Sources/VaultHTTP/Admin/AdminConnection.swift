@@ -56,10 +56,12 @@ public final class AdminConnection: @unchecked Sendable {
     }
 
     /// The next line read on a thread of its own, so a waiting client never blocks the
-    /// server's executor.
+    /// server's executor (nor Dispatch's shared threads, which that executor runs on).
     public func nextLine() async -> JSONValue? {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.readLine()) }
+            let reader = Thread { continuation.resume(returning: self.readLine()) }
+            reader.name = "cardvault-admin-read"
+            reader.start()
         }
     }
 
